@@ -1,0 +1,1 @@
+"""ATS domain package: shared by every function (HTTP views, relay, worker, CLI)."""

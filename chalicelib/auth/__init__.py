@@ -1,0 +1,1 @@
+"""Password hashing, JWT issue and verification."""

@@ -1,0 +1,1 @@
+"""Entities, the application pipeline, domain events and errors. No I/O here."""

@@ -1,0 +1,58 @@
+"""Domain errors. Each carries a stable machine code; the HTTP layer maps kinds to statuses."""
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details or []
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+
+
+class BadRequest(DomainError):
+    code = "bad_request"
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthorized"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class ConcurrencyError(Conflict):
+    """The entity changed since it was read (a failed version condition)."""
+
+    code = "stale_version"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class PreconditionFailed(DomainError):
+    code = "precondition_failed"
+
+
+class ConfigurationError(DomainError):
+    code = "configuration_error"
+
+
+class Unavailable(DomainError):
+    code = "unavailable"

@@ -1,0 +1,54 @@
+"""Domain events: facts in the past tense, written to the outbox with the change that caused them."""
+from dataclasses import asdict, dataclass, field
+
+from .ids import new_id, utc_now
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    id: str = field(default_factory=new_id)
+    occurred_at: str = field(default_factory=utc_now)
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def payload(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserRegistered(Event):
+    user_id: str
+    email: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationSubmitted(Event):
+    application_id: str
+    job_id: str
+    job_title: str
+    candidate_id: str
+    recruiter_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationStatusChanged(Event):
+    application_id: str
+    job_id: str
+    job_title: str
+    candidate_id: str
+    recruiter_id: str
+    from_status: str
+    to_status: str
+    actor_id: str
+    reason: str | None
+
+
+EVENT_TYPES = {cls.__name__: cls for cls in (UserRegistered, ApplicationSubmitted, ApplicationStatusChanged)}
+
+
+def event_from_record(event_type: str, payload: dict) -> Event:
+    return EVENT_TYPES[event_type](**payload)

@@ -1,0 +1,46 @@
+"""Identifiers and timestamps made by the domain, identical on every storage backend."""
+import os
+import threading
+import time
+from datetime import datetime, timezone
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_lock = threading.Lock()
+_last_ms = 0
+_last_random = 0
+
+
+def new_id() -> str:
+    """A monotonic ULID: 48-bit millisecond time + 80 random bits, 26 Crockford chars.
+
+    Within one millisecond the random part is incremented, so ids made by one process
+    sort in creation order; that order is what every list is sorted by.
+    """
+    global _last_ms, _last_random
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_ms:
+            now_ms = _last_ms
+            _last_random += 1
+            if _last_random >> 80:  # 2^80 ids in one ms: borrow the next ms
+                now_ms += 1
+                _last_random = int.from_bytes(os.urandom(10), "big")
+        else:
+            _last_random = int.from_bytes(os.urandom(10), "big")
+        _last_ms = now_ms
+        value = (now_ms << 80) | _last_random
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def is_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 26
+        and value[0] in "01234567"
+        and all(c in _CROCKFORD for c in value)
+    )
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 with millisecond precision and a Z."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

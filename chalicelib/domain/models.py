@@ -1,0 +1,200 @@
+"""Entities and the rules of who may see and change them."""
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from . import pipeline
+from .errors import InvalidTransition, NotFound, PermissionDenied
+from .events import ApplicationStatusChanged, ApplicationSubmitted, Event, UserRegistered
+from .ids import new_id, utc_now
+from .pipeline import ApplicationStatus
+
+
+class Role(StrEnum):
+    CANDIDATE = "candidate"
+    RECRUITER = "recruiter"
+    ADMIN = "admin"
+
+
+class JobStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the verified subject of a token."""
+
+    user_id: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def email_key(email: str) -> str:
+    """The form under which an email is unique: one account per address, whatever its case."""
+    return email.strip().casefold()
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    name: str
+    role: Role
+    password_hash: str
+    created_at: str
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def register(cls, *, email: str, name: str, role: Role, password_hash: str) -> "User":
+        user = cls(id=new_id(), email=email.strip(), name=name, role=Role(role),
+                   password_hash=password_hash, created_at=utc_now())
+        user.events.append(UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role))
+        return user
+
+    @property
+    def email_key(self) -> str:
+        return email_key(self.email)
+
+
+JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employment_type", "status")
+
+
+@dataclass
+class Job:
+    id: str
+    owner_id: str
+    title: str
+    description: str | None
+    location: str | None
+    department: str | None
+    employment_type: str | None
+    status: JobStatus
+    version: int
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def publish(cls, *, owner: Principal, title: str, status: JobStatus = JobStatus.OPEN,
+                description: str | None = None, location: str | None = None,
+                department: str | None = None, employment_type: str | None = None) -> "Job":
+        if owner.role not in (Role.RECRUITER, Role.ADMIN):
+            raise PermissionDenied("Only recruiters and admins create jobs.")
+        now = utc_now()
+        return cls(id=new_id(), owner_id=owner.user_id, title=title, description=description,
+                   location=location, department=department, employment_type=employment_type,
+                   status=JobStatus(status), version=1, created_at=now, updated_at=now)
+
+    def is_managed_by(self, who: Principal) -> bool:
+        return who.is_admin or who.user_id == self.owner_id
+
+    def is_visible_to(self, who: Principal | None) -> bool:
+        if self.deleted_at is not None:
+            return False
+        return self.status == JobStatus.OPEN or (who is not None and self.is_managed_by(who))
+
+    def check_managed_by(self, who: Principal) -> None:
+        """Raise NotFound to whoever may not even see the job, PermissionDenied to the rest."""
+        if not self.is_visible_to(who):
+            raise NotFound("Job not found.")
+        if not self.is_managed_by(who):
+            raise PermissionDenied("Only the job's recruiter or an admin can change it.")
+
+    def update(self, changes: dict) -> None:
+        for name, value in changes.items():
+            if name not in JOB_EDITABLE_FIELDS:
+                raise ValueError(f"{name} is not an editable job field")
+            setattr(self, name, JobStatus(value) if name == "status" else value)
+        self.version += 1
+        self.updated_at = utc_now()
+
+    def delete(self) -> None:
+        self.deleted_at = utc_now()
+        self.version += 1
+        self.updated_at = self.deleted_at
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: str
+    application_id: str
+    from_status: ApplicationStatus | None
+    to_status: ApplicationStatus
+    actor_id: str
+    reason: str | None
+    created_at: str
+
+
+@dataclass
+class Application:
+    id: str
+    job_id: str
+    candidate_id: str
+    recruiter_id: str  # the job's owner, kept here so a recruiter's applications are one index away
+    status: ApplicationStatus
+    cover_letter: str | None
+    version: int
+    created_at: str
+    updated_at: str
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+    new_history: list[HistoryEntry] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def submit(cls, *, job: Job, candidate: Principal, cover_letter: str | None) -> "Application":
+        if candidate.role != Role.CANDIDATE:
+            raise PermissionDenied("Only candidates apply to jobs.")
+        if job.status != JobStatus.OPEN or job.deleted_at is not None:
+            raise NotFound("Job not found.")
+        now = utc_now()
+        application = cls(id=new_id(), job_id=job.id, candidate_id=candidate.user_id,
+                          recruiter_id=job.owner_id, status=ApplicationStatus.APPLIED,
+                          cover_letter=cover_letter, version=1, created_at=now, updated_at=now)
+        application._record(None, ApplicationStatus.APPLIED, candidate.user_id, None, now)
+        application.events.append(ApplicationSubmitted(
+            application_id=application.id, job_id=job.id, job_title=job.title,
+            candidate_id=candidate.user_id, recruiter_id=job.owner_id))
+        return application
+
+    @property
+    def allowed_transitions(self) -> list[ApplicationStatus]:
+        return list(pipeline.allowed_targets(self.status))
+
+    def is_visible_to(self, who: Principal) -> bool:
+        return who.is_admin or who.user_id in (self.candidate_id, self.recruiter_id)
+
+    def change_status(self, *, to: ApplicationStatus, actor: Principal, reason: str | None,
+                      job_title: str) -> None:
+        to = ApplicationStatus(to)
+        if not self.is_visible_to(actor):
+            raise NotFound("Application not found.")
+        if to in pipeline.CANDIDATE_STATUSES:
+            if actor.user_id != self.candidate_id:
+                raise PermissionDenied(f"Only the candidate can set '{to}'.")
+        elif actor.user_id != self.recruiter_id and not actor.is_admin:
+            raise PermissionDenied("Only the job's recruiter or an admin can move this application.")
+        if not pipeline.can_move(self.status, to):
+            allowed = [str(s) for s in pipeline.allowed_targets(self.status)]
+            raise InvalidTransition(
+                f"Cannot move an application from '{self.status}' to '{to}'."
+                + (f" Allowed: {', '.join(allowed)}." if allowed else f" '{self.status}' is final."),
+                details=[{"field": "status", "message": "not an allowed next status", "allowed": allowed}],
+            )
+        now = utc_now()
+        from_status, self.status = self.status, to
+        self.version += 1
+        self.updated_at = now
+        self._record(from_status, to, actor.user_id, reason, now)
+        self.events.append(ApplicationStatusChanged(
+            application_id=self.id, job_id=self.job_id, job_title=job_title,
+            candidate_id=self.candidate_id, recruiter_id=self.recruiter_id,
+            from_status=from_status, to_status=to, actor_id=actor.user_id, reason=reason))
+
+    def _record(self, from_status, to_status, actor_id, reason, at) -> None:
+        self.new_history.append(HistoryEntry(id=new_id(), application_id=self.id, from_status=from_status,
+                                             to_status=to_status, actor_id=actor_id, reason=reason,
+                                             created_at=at))

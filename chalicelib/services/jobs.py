@@ -1,0 +1,87 @@
+"""Jobs: publish, read, list, change, delete."""
+from ..config import Settings
+from ..domain.errors import AuthenticationFailed, NotFound, PreconditionFailed
+from ..domain.models import Job, JobStatus, Principal, Role
+from ..storage import JobQuery, UnitOfWork
+from .outbox import commit
+from .pagination import Page, merge_newest_first, paginate
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """If-Match: refuse the write when the client's copy is not the current one."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(f"The resource is at version {current}, not {expected}.")
+
+
+def create_job(uow: UnitOfWork, settings: Settings, who: Principal, **fields) -> Job:
+    job = Job.publish(owner=who, **fields)
+    with uow:
+        uow.jobs.add(job)
+        commit(uow, settings)
+    return job
+
+
+def _visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+    job = uow.jobs.get(job_id)
+    if job is None or not job.is_visible_to(who):
+        raise NotFound("Job not found.")
+    return job
+
+
+def get_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+    with uow:
+        return _visible_job(uow, job_id, who)
+
+
+def update_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, changes: dict,
+               if_match: int | None = None) -> Job:
+    with uow:
+        job = _visible_job(uow, job_id, who)
+        job.check_managed_by(who)
+        check_version(job.version, if_match)
+        if changes:
+            job.update(changes)
+            uow.jobs.save(job)
+            commit(uow, settings)
+    return job
+
+
+def delete_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal,
+               if_match: int | None = None) -> None:
+    with uow:
+        job = _visible_job(uow, job_id, who)
+        job.check_managed_by(who)
+        check_version(job.version, if_match)
+        job.delete()
+        uow.jobs.save(job)
+        commit(uow, settings)
+
+
+def list_jobs(uow: UnitOfWork, settings: Settings, who: Principal | None, *, limit: int,
+              cursor: str | None = None, status: str | None = None, mine: bool = False,
+              q: str | None = None, location: str | None = None, department: str | None = None) -> Page[Job]:
+    """Open jobs for everyone; a recruiter also sees own drafts and closed jobs; an admin sees all."""
+    filters = dict(q=q, location=location, department=department)
+    statuses = (status,) if status else None
+    if mine and who is None:
+        raise AuthenticationFailed("Sign in to list your own jobs.", code="not_authenticated")
+
+    if mine:
+        queries = [JobQuery(owner_id=who.user_id, statuses=statuses, **filters)]
+    elif who is not None and who.role == Role.ADMIN:
+        queries = [JobQuery(statuses=statuses, **filters)]
+    elif who is not None and who.role == Role.RECRUITER and status != JobStatus.OPEN:
+        hidden = statuses or (JobStatus.DRAFT, JobStatus.CLOSED)
+        queries = [JobQuery(owner_id=who.user_id, statuses=tuple(hidden), **filters)]
+        if status is None:  # open jobs (anyone's) merged with the recruiter's own others
+            queries.append(JobQuery(statuses=(JobStatus.OPEN,), **filters))
+    elif status in (None, JobStatus.OPEN):
+        queries = [JobQuery(statuses=(JobStatus.OPEN,), **filters)]
+    else:
+        queries = []  # drafts and closed jobs of others are nobody's business
+
+    def fetch(n: int, before: str | None) -> list[Job]:
+        return merge_newest_first(*(uow.jobs.page(query, limit=n, before=before) for query in queries), limit=n)
+
+    with uow:
+        return paginate(fetch, limit=limit, cursor=cursor, secret=settings.jwt_secret)

@@ -1,0 +1,55 @@
+"""Cursor pages, newest first. A cursor is the last id served, signed so it cannot be forged."""
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from ..domain.errors import BadRequest
+from ..domain.ids import is_id
+
+T = TypeVar("T")
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _signature(secret: str, last_id: str) -> str:
+    digest = hmac.new(f"cursor:{secret}".encode(), last_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def encode_cursor(secret: str, last_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{last_id}.{_signature(secret, last_id)}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(secret: str, cursor: str) -> str:
+    try:
+        last_id, signature = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(".")
+    except ValueError:
+        last_id, signature = "", ""
+    if not (is_id(last_id) and hmac.compare_digest(signature, _signature(secret, last_id))):
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor",
+                         details=[{"field": "cursor", "message": "not a cursor this API issued"}])
+    return last_id
+
+
+def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor: str | None,
+             secret: str) -> Page[T]:
+    """Fetch one more than asked to know whether a next page exists."""
+    before = decode_cursor(secret, cursor) if cursor else None
+    items = fetch(limit + 1, before)
+    if len(items) > limit:
+        items = items[:limit]
+        return Page(items, encode_cursor(secret, items[-1].id))
+    return Page(items, None)
+
+
+def merge_newest_first(*pages: list[T], limit: int) -> list[T]:
+    """Merge pages that are each newest first (ids descending) into one, without duplicates."""
+    merged = {item.id: item for page in pages for item in page}
+    return [merged[key] for key in sorted(merged, reverse=True)[:limit]]

@@ -1,0 +1,60 @@
+"""Accounts: register, log in, who am I, and the first admin."""
+from dataclasses import dataclass
+
+from ..auth.passwords import dummy_hash, hash_password, verify_password
+from ..auth.tokens import issue_token
+from ..config import Settings
+from ..domain.errors import AuthenticationFailed, PermissionDenied
+from ..domain.models import Principal, Role, User
+from ..storage import UnitOfWork
+from .outbox import commit
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    access_token: str
+    token_type: str
+    expires_in: int
+    user: User
+
+
+def register(uow: UnitOfWork, settings: Settings, *, email: str, password: str, name: str | None = None,
+             role: Role = Role.CANDIDATE) -> User:
+    if role == Role.ADMIN:
+        raise PermissionDenied("Admins are created with the create-admin command.")
+    if role == Role.RECRUITER and not settings.allow_recruiter_signup:
+        raise PermissionDenied("Recruiter sign-up is switched off; ask an admin.", code="signup_closed")
+    return _create_user(uow, settings, email=email, password=password, name=name, role=role)
+
+
+def create_admin(uow: UnitOfWork, settings: Settings, *, email: str, password: str, name: str) -> User:
+    return _create_user(uow, settings, email=email, password=password, name=name, role=Role.ADMIN)
+
+
+def _create_user(uow, settings, *, email, password, name, role) -> User:
+    user = User.register(email=email, name=name or email.split("@")[0], role=role,
+                         password_hash=hash_password(password, settings.password_hash_profile))
+    with uow:
+        uow.users.add(user)
+        commit(uow, settings)
+    return user
+
+
+def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str) -> LoginResult:
+    with uow:
+        user = uow.users.get_by_email(email)
+    if user is None:
+        verify_password(dummy_hash(settings.password_hash_profile), password)  # same cost as a wrong password
+    if user is None or not verify_password(user.password_hash, password):
+        raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
+    token = issue_token(user_id=user.id, role=user.role, secret=settings.jwt_secret,
+                        ttl_seconds=settings.jwt_ttl_seconds, issuer=settings.jwt_issuer)
+    return LoginResult(access_token=token, token_type="Bearer", expires_in=settings.jwt_ttl_seconds, user=user)
+
+
+def get_me(uow: UnitOfWork, who: Principal) -> User:
+    with uow:
+        user = uow.users.get(who.user_id)
+    if user is None:
+        raise AuthenticationFailed("The account of this token no longer exists.", code="invalid_token")
+    return user

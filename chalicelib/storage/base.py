@@ -1,0 +1,143 @@
+"""The repository and unit-of-work interface every storage backend implements.
+
+Repositories return and accept the domain's dataclasses. Writes of versioned entities are
+conditional on the version the domain moved away from (entity.version - 1), so a stale write
+raises ConcurrencyError. A unit of work commits the entity changes, their history and their
+outbox events atomically, and rolls back whatever was not committed.
+"""
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from ..domain.events import Event
+from ..domain.models import Application, HistoryEntry, Job, User
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Jobs newest first. Backends serve it from the index of owner_id if set, else of status."""
+
+    statuses: tuple[str, ...] | None = None  # None: every status
+    owner_id: str | None = None
+    location: str | None = None
+    department: str | None = None
+    q: str | None = None  # case-insensitive substring of the title
+
+
+@dataclass(frozen=True)
+class ApplicationQuery:
+    """Applications newest first, from the index of job_id, candidate_id or recruiter_id."""
+
+    job_id: str | None = None
+    candidate_id: str | None = None
+    recruiter_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: str
+    type: str
+    payload: dict
+    status: str  # pending | published | sent | failed
+    attempts: int
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class UserRepository(ABC):
+    @abstractmethod
+    def add(self, user: User) -> None:
+        """Raise Conflict(code='email_taken') when the email (case-insensitive) has an account."""
+
+    @abstractmethod
+    def get(self, user_id: str) -> User | None: ...
+
+    @abstractmethod
+    def get_by_email(self, email: str) -> User | None: ...
+
+
+class JobRepository(ABC):
+    @abstractmethod
+    def add(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def get(self, job_id: str) -> Job | None:
+        """Soft-deleted jobs too: the caller decides who may see them."""
+
+    @abstractmethod
+    def save(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
+        """Up to `limit` live (not deleted) jobs with id < before, newest first."""
+
+
+class ApplicationRepository(ABC):
+    @abstractmethod
+    def add(self, application: Application) -> None:
+        """Raise Conflict(code='already_applied') on a second application to the same job."""
+
+    @abstractmethod
+    def get(self, application_id: str) -> Application | None: ...
+
+    @abstractmethod
+    def save(self, application: Application) -> None: ...
+
+    @abstractmethod
+    def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]: ...
+
+    @abstractmethod
+    def history(self, application_id: str) -> list[HistoryEntry]:
+        """Every status change, oldest first."""
+
+
+class OutboxRepository(ABC):
+    @abstractmethod
+    def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
+        """Events in that status, oldest first."""
+
+
+class UnitOfWork(ABC):
+    users: UserRepository
+    jobs: JobRepository
+    applications: ApplicationRepository
+    outbox: OutboxRepository
+
+    def __init__(self) -> None:
+        self._seen: list = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self._seen = []
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    def track(self, entity) -> None:
+        """Repositories call this for every entity they write, so commit finds its events."""
+        self._seen.append(entity)
+
+    def commit(self) -> list[Event]:
+        """Commit everything written, with the events of the written entities in the outbox.
+
+        Returns the events, for publishing after commit.
+        """
+        events = [event for entity in self._seen for event in entity.events]
+        self._commit(events)
+        for entity in self._seen:
+            entity.events.clear()
+            if hasattr(entity, "new_history"):
+                entity.new_history.clear()
+        self._seen = []
+        return events
+
+    @abstractmethod
+    def _commit(self, events: list[Event]) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the storage cannot be reached."""

@@ -1,0 +1,338 @@
+"""SQLite backend (stdlib sqlite3): WAL, foreign keys, a versioned schema, one connection per thread.
+
+Reads run outside any transaction; the first write of a unit of work opens `BEGIN IMMEDIATE`,
+so two writers queue on SQLite's lock instead of failing a lock upgrade, and a write that was
+decided on a stale read is refused by its version condition.
+"""
+import json
+import os
+import sqlite3
+import threading
+
+from ..domain.errors import ConcurrencyError, Conflict, Unavailable
+from ..domain.events import Event
+from ..domain.models import Application, HistoryEntry, Job, User, email_key
+from .base import (ApplicationQuery, ApplicationRepository, JobQuery, JobRepository, OutboxRecord,
+                   OutboxRepository, UnitOfWork, UserRepository)
+
+MIGRATIONS = [
+    # 1: the first schema
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL REFERENCES users(id),
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        description TEXT,
+        location TEXT,
+        department TEXT,
+        employment_type TEXT,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs(status, id) WHERE deleted_at IS NULL;
+    CREATE INDEX jobs_by_owner ON jobs(owner_id, id) WHERE deleted_at IS NULL;
+    CREATE TABLE applications (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        candidate_id TEXT NOT NULL REFERENCES users(id),
+        recruiter_id TEXT NOT NULL REFERENCES users(id),
+        status TEXT NOT NULL,
+        cover_letter TEXT,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (candidate_id, job_id)
+    );
+    CREATE INDEX applications_by_candidate ON applications(candidate_id, id);
+    CREATE INDEX applications_by_job ON applications(job_id, id);
+    CREATE INDEX applications_by_job_status ON applications(job_id, status, id);
+    CREATE INDEX applications_by_recruiter ON applications(recruiter_id, id);
+    CREATE INDEX applications_by_recruiter_status ON applications(recruiter_id, status, id);
+    CREATE TABLE application_history (
+        id TEXT PRIMARY KEY,
+        application_id TEXT NOT NULL REFERENCES applications(id),
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX history_by_application ON application_history(application_id, id);
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_by_status ON outbox(status, id);
+    """,
+]
+
+USER_COLUMNS = "id, email, name, role, password_hash, created_at"
+JOB_COLUMNS = ("id, owner_id, title, description, location, department, employment_type, status, "
+               "version, created_at, updated_at, deleted_at")
+APPLICATION_COLUMNS = ("id, job_id, candidate_id, recruiter_id, status, cover_letter, version, "
+                       "created_at, updated_at")
+HISTORY_COLUMNS = "id, application_id, from_status, to_status, actor_id, reason, created_at"
+
+
+class Database:
+    """One SQLite file: migrated once per process, one connection per thread."""
+
+    _instances: dict[str, "Database"] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._migrate(self.connection())
+
+    @classmethod
+    def at(cls, path: str) -> "Database":
+        with cls._instances_lock:
+            if path not in cls._instances:
+                cls._instances[path] = cls(path)
+            return cls._instances[path]
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _placeholders(values) -> str:
+    return ", ".join("?" * len(values))
+
+
+class _Repository:
+    def __init__(self, uow: "SqliteUnitOfWork"):
+        self._uow = uow
+
+    def _one(self, sql: str, params=()) -> sqlite3.Row | None:
+        return self._uow.read(sql, params).fetchone()
+
+    def _all(self, sql: str, params=()) -> list[sqlite3.Row]:
+        return self._uow.read(sql, params).fetchall()
+
+
+def _user(row) -> User:
+    return User(**dict(row))
+
+
+def _job(row) -> Job:
+    return Job(**dict(row))
+
+
+def _application(row) -> Application:
+    return Application(**dict(row))
+
+
+class SqliteUsers(_Repository, UserRepository):
+    def add(self, user: User) -> None:
+        try:
+            self._uow.write(
+                f"INSERT INTO users ({USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user.id, user.email, user.name, user.role, user.password_hash, user.created_at, user.email_key))
+        except sqlite3.IntegrityError:
+            raise Conflict("An account with this email already exists.", code="email_taken") from None
+        self._uow.track(user)
+
+    def get(self, user_id: str) -> User | None:
+        row = self._one(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return row and _user(row)
+
+    def get_by_email(self, email: str) -> User | None:
+        row = self._one(f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?", (email_key(email),))
+        return row and _user(row)
+
+
+class SqliteJobs(_Repository, JobRepository):
+    def add(self, job: Job) -> None:
+        self._uow.write(
+            f"INSERT INTO jobs ({JOB_COLUMNS}, title_key) VALUES ({_placeholders(range(13))})",
+            (job.id, job.owner_id, job.title, job.description, job.location, job.department,
+             job.employment_type, job.status, job.version, job.created_at, job.updated_at, job.deleted_at,
+             job.title.casefold()))
+        self._uow.track(job)
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return row and _job(row)
+
+    def save(self, job: Job) -> None:
+        cursor = self._uow.write(
+            "UPDATE jobs SET title = ?, title_key = ?, description = ?, location = ?, department = ?, "
+            "employment_type = ?, status = ?, version = ?, updated_at = ?, deleted_at = ? "
+            "WHERE id = ? AND version = ?",
+            (job.title, job.title.casefold(), job.description, job.location, job.department,
+             job.employment_type, job.status, job.version, job.updated_at, job.deleted_at,
+             job.id, job.version - 1))
+        if cursor.rowcount != 1:
+            raise ConcurrencyError("The job was changed by someone else; reload it and try again.")
+        self._uow.track(job)
+
+    def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
+        # `deleted_at IS NULL` literally, so SQLite can use the partial indexes.
+        where, params = ["deleted_at IS NULL"], []
+        if query.owner_id is not None:
+            where.append("owner_id = ?")
+            params.append(query.owner_id)
+        if query.statuses is not None:
+            where.append(f"status IN ({_placeholders(query.statuses)})")
+            params.extend(query.statuses)
+        for column in ("location", "department"):
+            if getattr(query, column) is not None:
+                where.append(f"{column} = ?")
+                params.append(getattr(query, column))
+        if query.q:
+            where.append("instr(title_key, ?) > 0")
+            params.append(query.q.casefold())
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        rows = self._all(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit))
+        return [_job(row) for row in rows]
+
+
+class SqliteApplications(_Repository, ApplicationRepository):
+    def add(self, application: Application) -> None:
+        try:
+            self._uow.write(
+                f"INSERT INTO applications ({APPLICATION_COLUMNS}) VALUES ({_placeholders(range(9))})",
+                (application.id, application.job_id, application.candidate_id, application.recruiter_id,
+                 application.status, application.cover_letter, application.version,
+                 application.created_at, application.updated_at))
+        except sqlite3.IntegrityError as error:
+            if "UNIQUE" in str(error):
+                raise Conflict("You have already applied to this job.", code="already_applied") from None
+            raise
+        self._write_history(application)
+
+    def get(self, application_id: str) -> Application | None:
+        row = self._one(f"SELECT {APPLICATION_COLUMNS} FROM applications WHERE id = ?", (application_id,))
+        return row and _application(row)
+
+    def save(self, application: Application) -> None:
+        cursor = self._uow.write(
+            "UPDATE applications SET status = ?, cover_letter = ?, version = ?, updated_at = ? "
+            "WHERE id = ? AND version = ?",
+            (application.status, application.cover_letter, application.version, application.updated_at,
+             application.id, application.version - 1))
+        if cursor.rowcount != 1:
+            raise ConcurrencyError("The application was changed by someone else; reload it and try again.")
+        self._write_history(application)
+
+    def _write_history(self, application: Application) -> None:
+        for entry in application.new_history:
+            self._uow.write(
+                f"INSERT INTO application_history ({HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (entry.id, entry.application_id, entry.from_status, entry.to_status, entry.actor_id,
+                 entry.reason, entry.created_at))
+        self._uow.track(application)
+
+    def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]:
+        where, params = [], []
+        for column in ("job_id", "candidate_id", "recruiter_id", "status"):
+            if getattr(query, column) is not None:
+                where.append(f"{column} = ?")
+                params.append(getattr(query, column))
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._all(
+            f"SELECT {APPLICATION_COLUMNS} FROM applications {condition} ORDER BY id DESC LIMIT ?",
+            (*params, limit))
+        return [_application(row) for row in rows]
+
+    def history(self, application_id: str) -> list[HistoryEntry]:
+        rows = self._all(f"SELECT {HISTORY_COLUMNS} FROM application_history "
+                         "WHERE application_id = ? ORDER BY id", (application_id,))
+        return [HistoryEntry(**dict(row)) for row in rows]
+
+
+class SqliteOutbox(_Repository, OutboxRepository):
+    def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
+        rows = self._all("SELECT id, type, payload, status, attempts, last_error, created_at, updated_at "
+                         "FROM outbox WHERE status = ? ORDER BY id LIMIT ?", (status, limit))
+        return [OutboxRecord(**{**dict(row), "payload": json.loads(row["payload"])}) for row in rows]
+
+
+class SqliteUnitOfWork(UnitOfWork):
+    def __init__(self, database: Database):
+        super().__init__()
+        self._database = database
+        self._conn = database.connection()
+        self.users = SqliteUsers(self)
+        self.jobs = SqliteJobs(self)
+        self.applications = SqliteApplications(self)
+        self.outbox = SqliteOutbox(self)
+
+    def read(self, sql: str, params=()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as error:
+            raise Unavailable(f"Storage is unavailable: {error}") from error
+
+    def write(self, sql: str, params=()) -> sqlite3.Cursor:
+        try:
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as error:
+            raise Unavailable(f"Storage is unavailable: {error}") from error
+
+    def _commit(self, events: list[Event]) -> None:
+        for event in events:
+            self.write("INSERT INTO outbox (id, type, payload, status, created_at, updated_at) "
+                       "VALUES (?, ?, ?, 'pending', ?, ?)",
+                       (event.id, event.type, json.dumps(event.payload()), event.occurred_at, event.occurred_at))
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def ping(self) -> None:
+        self.read("SELECT 1").fetchone()
