@@ -93,9 +93,42 @@ class ApplicationRepository(ABC):
 
 
 class OutboxRepository(ABC):
+    """The outbox of domain events and the ledger of emails sent for them.
+
+    Events are written by UnitOfWork.commit with status 'pending'. The publisher marks them
+    'published' once handed to the broker; the worker marks them 'sent' when every email of
+    the event went out, or 'failed' (with last_error) when retries ran out. Like every write,
+    `mark` takes effect on commit.
+
+    The delivery ledger makes sending idempotent per (event, recipient): a worker claims a
+    delivery before sending, completes it after. A claim is refused when the delivery is
+    complete or another worker holds an unexpired lease, so a redelivered task never sends a
+    second email; a worker killed mid-send leaves a lease that expires and is claimed again.
+    Ledger operations are single conditional writes that take effect at once, outside commit.
+    """
+
     @abstractmethod
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
         """Events in that status, oldest first."""
+
+    @abstractmethod
+    def get(self, event_id: str) -> OutboxRecord | None: ...
+
+    @abstractmethod
+    def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
+        """Set the event's status (and last_error); `attempted` adds one to its attempts."""
+
+    @abstractmethod
+    def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
+        """Take the right to send this event's email to this recipient; False if not to send."""
+
+    @abstractmethod
+    def complete_delivery(self, event_id: str, recipient: str) -> None:
+        """Record the email as sent: no claim on it succeeds again."""
+
+    @abstractmethod
+    def release_delivery(self, event_id: str, recipient: str) -> None:
+        """Give up a claim after a failed send, so a retry can claim it at once."""
 
 
 class UnitOfWork(ABC):

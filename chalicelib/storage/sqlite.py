@@ -8,9 +8,11 @@ import json
 import os
 import sqlite3
 import threading
+import time
 
 from ..domain.errors import ConcurrencyError, Conflict, Unavailable
 from ..domain.events import Event
+from ..domain.ids import utc_now
 from ..domain.models import Application, HistoryEntry, Job, User, email_key
 from .base import (ApplicationQuery, ApplicationRepository, JobQuery, JobRepository, OutboxRecord,
                    OutboxRepository, UnitOfWork, UserRepository)
@@ -82,6 +84,17 @@ MIGRATIONS = [
         updated_at TEXT NOT NULL
     );
     CREATE INDEX outbox_by_status ON outbox(status, id);
+    """,
+    # 2: the delivery ledger (one row per email of an event)
+    """
+    CREATE TABLE deliveries (
+        event_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        state TEXT NOT NULL,
+        lease_until REAL NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (event_id, recipient)
+    );
     """,
 ]
 
@@ -291,11 +304,43 @@ class SqliteApplications(_Repository, ApplicationRepository):
         return [HistoryEntry(**dict(row)) for row in rows]
 
 
+OUTBOX_COLUMNS = "id, type, payload, status, attempts, last_error, created_at, updated_at"
+
+
+def _outbox_record(row) -> OutboxRecord:
+    return OutboxRecord(**{**dict(row), "payload": json.loads(row["payload"])})
+
+
 class SqliteOutbox(_Repository, OutboxRepository):
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
-        rows = self._all("SELECT id, type, payload, status, attempts, last_error, created_at, updated_at "
-                         "FROM outbox WHERE status = ? ORDER BY id LIMIT ?", (status, limit))
-        return [OutboxRecord(**{**dict(row), "payload": json.loads(row["payload"])}) for row in rows]
+        rows = self._all(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY id LIMIT ?", (status, limit))
+        return [_outbox_record(row) for row in rows]
+
+    def get(self, event_id: str) -> OutboxRecord | None:
+        row = self._one(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (event_id,))
+        return row and _outbox_record(row)
+
+    def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
+        self._uow.write("UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ? "
+                        "WHERE id = ?", (status, error, int(attempted), utc_now(), event_id))
+
+    def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
+        now = time.time()
+        cursor = self._uow.write_now(
+            "INSERT INTO deliveries (event_id, recipient, state, lease_until, updated_at) "
+            "VALUES (?, ?, 'sending', ?, ?) "
+            "ON CONFLICT (event_id, recipient) DO UPDATE SET lease_until = excluded.lease_until, "
+            "updated_at = excluded.updated_at WHERE state = 'sending' AND lease_until < ?",
+            (event_id, recipient, now + lease_seconds, utc_now(), now))
+        return cursor.rowcount == 1
+
+    def complete_delivery(self, event_id: str, recipient: str) -> None:
+        self._uow.write_now("UPDATE deliveries SET state = 'sent', updated_at = ? WHERE event_id = ? AND recipient = ?",
+                            (utc_now(), event_id, recipient))
+
+    def release_delivery(self, event_id: str, recipient: str) -> None:
+        self._uow.write_now("DELETE FROM deliveries WHERE event_id = ? AND recipient = ? AND state = 'sending'",
+                            (event_id, recipient))
 
 
 class SqliteUnitOfWork(UnitOfWork):
@@ -321,6 +366,12 @@ class SqliteUnitOfWork(UnitOfWork):
             return self._conn.execute(sql, params)
         except sqlite3.OperationalError as error:
             raise Unavailable(f"Storage is unavailable: {error}") from error
+
+    def write_now(self, sql: str, params=()) -> sqlite3.Cursor:
+        """One statement in its own transaction, outside the unit of work's."""
+        if self._conn.in_transaction:
+            raise RuntimeError("write_now inside an open unit-of-work transaction")
+        return self.read(sql, params)  # autocommit: the statement is its own transaction
 
     def _commit(self, events: list[Event]) -> None:
         for event in events:
