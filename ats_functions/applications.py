@@ -1,82 +1,67 @@
 """Applications: apply, move through the pipeline, read, list, history."""
-from chalice import Blueprint
-
 from chalicelib.domain.models import Role
-from chalicelib.schemas import (ApplicationCreateRequest, ApplicationListQuery, ApplicationOut,
-                                ChangeStatusRequest, HistoryEntryOut, TransitionRequest)
+from chalicelib.schemas import (ApplicationCreateRequest, ApplicationEnvelope, ApplicationListQuery,
+                                ApplicationOut, ApplicationPage, ChangeStatusRequest, HistoryEntryOut, HistoryPage,
+                                TransitionRequest)
 from chalicelib.services import applications
 
-from .http import endpoint, etag, incoming, ok, page_body, render
+from .http import Routes, render, render_page
 
-blueprint = Blueprint(__name__)
-
-
-@blueprint.route("/applications/create", methods=["POST"])
-@blueprint.route("/applications", methods=["POST"])
-@endpoint
-def apply():
-    call = incoming(blueprint)
-    who = call.principal(Role.CANDIDATE)
-    body = call.body(ApplicationCreateRequest)
-    application = applications.apply(call.uow(), call.settings, who, **body.model_dump())
-    return ok({"application": render(ApplicationOut, application)}, status=201, headers=etag(application.version))
+routes = Routes(__name__, tag="applications")
+blueprint = routes.blueprint
+MOVE = dict(auth="required", returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
 
 
-def _change_status(call, application_id: str, body) -> dict:
+@routes.post("/applications/create", "/applications", summary="Apply to an open job", auth="required",
+             roles=(Role.CANDIDATE,), body=ApplicationCreateRequest, returns=ApplicationEnvelope, status=201,
+             etag="application", idempotent=True, errors=(404, 409))
+def apply(call, body):
+    application = applications.apply(call.uow(), call.settings, call.who, **body.model_dump())
+    return {"application": render(ApplicationOut, application)}
+
+
+def _move(call, application_id: str, body) -> dict:
     application = applications.change_status(
-        call.uow(), call.settings, call.principal(), application_id=application_id, status=body.target,
+        call.uow(), call.settings, call.who, application_id=application_id, status=body.target,
         reason=body.reason, expected_version=body.expected_version, if_match=call.if_match())
-    return ok({"application": render(ApplicationOut, application)}, headers=etag(application.version))
+    return {"application": render(ApplicationOut, application)}
 
 
-@blueprint.route("/applications/change-status", methods=["POST"])
-@endpoint
-def change_status():
-    call = incoming(blueprint)
-    call.principal()
-    body = call.body(ChangeStatusRequest)
-    return _change_status(call, body.application_id, body)
+@routes.post("/applications/change-status", summary="Move an application through the pipeline",
+             body=ChangeStatusRequest, **MOVE)
+def change_status(call, body):
+    return _move(call, body.application_id, body)
 
 
-@blueprint.route("/applications/{application_id}/transition", methods=["POST"])
-@endpoint
-def transition(application_id):
-    call = incoming(blueprint)
-    call.principal()
-    return _change_status(call, application_id, call.body(TransitionRequest))
+@routes.post("/applications/{application_id}/transition", summary="Move an application (the original form)",
+             body=TransitionRequest, **MOVE)
+def transition(call, application_id, body):
+    return _move(call, application_id, body)
 
 
-@blueprint.route("/applications/{application_id}")
-@endpoint
-def get_application(application_id):
-    call = incoming(blueprint)
-    application = applications.get_application(call.uow(), application_id, call.principal())
-    return ok({"application": render(ApplicationOut, application)}, headers=etag(application.version))
+@routes.get("/applications/{application_id}", summary="One application", auth="required",
+            returns=ApplicationEnvelope, etag="application", errors=(404,))
+def get_application(call, application_id):
+    return {"application": render(ApplicationOut, applications.get_application(call.uow(), application_id, call.who))}
 
 
-@blueprint.route("/applications/{application_id}/history")
-@endpoint
-def get_history(application_id):
-    call = incoming(blueprint)
-    entries = applications.get_history(call.uow(), application_id, call.principal())
-    return ok({"items": [render(HistoryEntryOut, entry) for entry in entries], "next_cursor": None})
+@routes.get("/applications/{application_id}/history", summary="Every status change, oldest first",
+            auth="required", returns=HistoryPage, errors=(404,))
+def get_history(call, application_id):
+    entries = applications.get_history(call.uow(), application_id, call.who)
+    return {"items": [render(HistoryEntryOut, entry) for entry in entries], "next_cursor": None}
 
 
-@blueprint.route("/applications")
-@endpoint
-def list_applications():
-    call = incoming(blueprint)
-    params = call.params(ApplicationListQuery)
-    page = applications.list_applications(call.uow(), call.settings, call.optional_principal(),
-                                          **params.model_dump())
-    return ok(page_body(ApplicationOut, page))
+@routes.get("/applications", summary="A candidate's own applications; a recruiter's jobs' applications",
+            auth="required", query=ApplicationListQuery, returns=ApplicationPage, errors=(404,))
+def list_applications(call, params):
+    page = applications.list_applications(call.uow(), call.settings, call.who, **params.model_dump())
+    return render_page(ApplicationOut, page)
 
 
-@blueprint.route("/jobs/{job_id}/applications")
-@endpoint
-def list_job_applications(job_id):
-    call = incoming(blueprint)
-    params = call.params(ApplicationListQuery)
-    page = applications.list_applications(call.uow(), call.settings, call.optional_principal(),
+@routes.get("/jobs/{job_id}/applications", summary="The applications to one job", auth="required",
+            query=ApplicationListQuery, returns=ApplicationPage, errors=(404,))
+def list_job_applications(call, job_id, params):
+    page = applications.list_applications(call.uow(), call.settings, call.who,
                                           **{**params.model_dump(), "job_id": job_id})
-    return ok(page_body(ApplicationOut, page))
+    return render_page(ApplicationOut, page)

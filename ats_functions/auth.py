@@ -1,34 +1,28 @@
 """Accounts: register, log in, who am I."""
-from chalice import Blueprint
-
-from chalicelib.schemas import LoginOut, LoginRequest, RegisterRequest, UserOut
+from chalicelib.schemas import LoginOut, LoginRequest, RegisterRequest, UserEnvelope, UserOut
 from chalicelib.services import users
 
-from .http import endpoint, incoming, ok, render
+from .http import Routes, render
 
-blueprint = Blueprint(__name__)
+routes = Routes(__name__, tag="auth")
+blueprint = routes.blueprint
 
 
-@blueprint.route("/auth/register", methods=["POST"])
-@endpoint
-def register():
-    call = incoming(blueprint)
-    body = call.body(RegisterRequest)
+@routes.post("/auth/register", summary="Create a candidate or recruiter account", body=RegisterRequest,
+             returns=UserEnvelope, status=201, idempotent=True, errors=(403, 409))
+def register(call, body):
     user = users.register(call.uow(), call.settings, **body.model_dump())
-    return ok({"user": render(UserOut, user)}, status=201)
+    return {"user": render(UserOut, user)}
 
 
-@blueprint.route("/auth/login", methods=["POST"])
-@endpoint
-def login():
-    call = incoming(blueprint)
-    body = call.body(LoginRequest)
-    result = users.login(call.uow(), call.settings, email=body.email, password=body.password)
-    return ok(render(LoginOut, result))
+@routes.post("/auth/login", summary="Exchange email and password for an access token", body=LoginRequest,
+             returns=LoginOut, errors=(401, 429))
+def login(call, body):
+    result = users.login(call.uow(), call.settings, email=body.email, password=body.password,
+                         source_ip=call.source_ip)
+    return render(LoginOut, result)
 
 
-@blueprint.route("/auth/me")
-@endpoint
-def me():
-    call = incoming(blueprint)
-    return ok({"user": render(UserOut, users.get_me(call.uow(), call.principal()))})
+@routes.get("/auth/me", summary="The signed-in caller", auth="required", returns=UserEnvelope)
+def me(call):
+    return {"user": render(UserOut, users.get_me(call.uow(), call.who))}

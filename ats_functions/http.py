@@ -1,33 +1,54 @@
-"""What every view shares: reading a request once, authenticating, rendering, translating errors.
+"""What every view shares: its contract, the request read once, errors, and response headers.
 
-Views read `blueprint.current_request` once, at their top, through `incoming()` (Chalice's
-current_request is not thread-safe under `chalice local`), and pass plain values down.
+A view is registered with `Routes.route` and a `Contract`: the models its body and query are
+validated with, who may call it, and what it returns. The wrapper reads Chalice's
+`current_request` once (it is not thread-safe under `chalice local`), authenticates, validates,
+and hands the view plain values; the view calls one use case and returns the body to send.
+The same contracts generate the OpenAPI document (openapi.py), so the two cannot drift apart.
 """
 import functools
+import hashlib
 import json
 import logging
+import re
+import time
+import uuid
 from dataclasses import dataclass, field
 
-from chalice import Response
-from pydantic import BaseModel, ValidationError
+from chalice import Blueprint, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from chalicelib.auth.tokens import verify_token
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.errors import (AuthenticationFailed, BadRequest, ConfigurationError, Conflict, DomainError,
-                                      NotFound, PermissionDenied, PreconditionFailed, Unavailable,
+                                      NotFound, PermissionDenied, PreconditionFailed, RateLimited, Unavailable,
                                       ValidationFailed)
-from chalicelib.domain.models import Principal, Role
+from chalicelib.domain.models import Principal
 from chalicelib.storage import UnitOfWork, unit_of_work
+
+from .logs import configure_logging, note_user, request_context
 
 log = logging.getLogger("ats.http")
 
 MAX_BODY_BYTES = 1024 * 1024
 JSON_HEADERS = {"Content-Type": "application/json"}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id"
+CORS_EXPOSE_HEADERS = "ETag, Retry-After, X-Request-Id, Idempotent-Replayed"
 
 STATUS_OF = (  # most specific first
     (ValidationFailed, 422), (BadRequest, 400), (AuthenticationFailed, 401), (PermissionDenied, 403),
-    (NotFound, 404), (Conflict, 409), (PreconditionFailed, 412), (Unavailable, 503),
-    (ConfigurationError, 500),
+    (NotFound, 404), (Conflict, 409), (PreconditionFailed, 412), (RateLimited, 429), (Unavailable, 503),
+    (ConfigurationError, 500), (DomainError, 400),
 )
 
 
@@ -38,7 +59,22 @@ class PayloadTooLarge(DomainError):
 def error_response(status: int, code: str, message: str, details: list | None = None,
                    headers: dict | None = None) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+    return Response(body=to_json(body).decode(), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def _error_to_response(error: Exception, view_name: str) -> Response:
+    if isinstance(error, PayloadTooLarge):
+        return error_response(413, error.code, error.message)
+    if not isinstance(error, DomainError):
+        log.exception("unhandled error in %s", view_name)
+        return error_response(500, "internal_error", "An internal error occurred.")
+    status = next(status for kind, status in STATUS_OF if isinstance(error, kind))
+    if status >= 500:
+        log.error("request failed: %s: %s", error.code, error.message)
+        message = error.message if status == 503 else "The service is misconfigured."
+        return error_response(status, error.code, message)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return error_response(status, error.code, error.message, error.details, headers)
 
 
 def _validation_details(error: ValidationError) -> list[dict]:
@@ -46,37 +82,60 @@ def _validation_details(error: ValidationError) -> list[dict]:
              "message": item["msg"].removeprefix("Value error, ")} for item in error.errors()]
 
 
-def endpoint(view):
-    """Turn whatever a view raises into the one error shape; no stack trace ever leaves."""
+@dataclass(frozen=True)
+class Contract:
+    """What one endpoint takes and gives; the wrapper enforces it, openapi.py publishes it."""
 
-    @functools.wraps(view)
-    def translated(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except PayloadTooLarge as error:
-            return error_response(413, error.code, error.message)
-        except DomainError as error:
-            status = next(status for kind, status in STATUS_OF + ((DomainError, 400),) if isinstance(error, kind))
-            if status >= 500:
-                log.error("request failed: %s: %s", error.code, error.message)
-                message = error.message if status == 503 else "The service is misconfigured."
-                return error_response(status, error.code, message)
-            return error_response(status, error.code, error.message, error.details)
-        except Exception:
-            log.exception("unhandled error in %s", view.__name__)
-            return error_response(500, "internal_error", "An internal error occurred.")
+    name: str  # the view's name: the operation's id
+    paths: tuple[str, ...]  # the first is the route of record; the others are aliases
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    returns: type[BaseModel] | None = None  # None: 204 No Content
+    status: int = 200
+    auth: str = "public"  # public | optional (a token, when sent, must be valid) | required
+    roles: tuple[str, ...] = ()  # when set, only these roles; others get 403
+    etag: str | None = None  # the key of the returned resource whose version is the ETag
+    if_match: bool = False  # takes If-Match
+    idempotent: bool = False  # takes Idempotency-Key
+    errors: tuple[int, ...] = ()  # the statuses the use case itself can answer
 
-    return translated
+    def operation_id(self, path: str) -> str:
+        return self.name if path == self.paths[0] else f"{self.name}_via_{_slug(path)}"
+
+    def error_statuses(self) -> set[int]:
+        statuses = {500, *self.errors}
+        if self.body is not None:
+            statuses |= {400, 413, 415, 422}
+        if self.query is not None:
+            statuses |= {400, 422}
+        if self.auth != "public":
+            statuses.add(401)
+        if self.roles:
+            statuses.add(403)
+        if self.if_match:
+            statuses.add(412)
+        if self.idempotent:
+            statuses |= {409, 422}
+        return statuses
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
 
 
 @dataclass
-class Incoming:
-    """The parts of one request a view needs, read once."""
+class Call:
+    """One request, read once: what a view needs from it, as plain values."""
 
+    method: str
     headers: dict
     query: dict
     raw_body: bytes
+    source_ip: str | None
     settings: Settings = field(default_factory=get_settings)
+    who: Principal | None = None
 
     def uow(self) -> UnitOfWork:
         return unit_of_work(self.settings)
@@ -102,24 +161,19 @@ class Incoming:
             raise ValidationFailed("Some query parameters are not valid.",
                                    details=_validation_details(error)) from None
 
-    def principal(self, *roles: Role) -> Principal:
-        """The signed-in caller, who must hold one of `roles` when any are given."""
-        who = self.optional_principal()
-        if who is None:
-            raise AuthenticationFailed("Sign in first: send Authorization: Bearer <token>.",
-                                       code="not_authenticated")
-        if roles and who.role not in roles:
-            raise PermissionDenied(f"This needs the role {' or '.join(roles)}.")
-        return who
-
-    def optional_principal(self) -> Principal | None:
+    def authenticate(self, contract: Contract) -> Principal | None:
         header = self.headers.get("authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("Use Authorization: Bearer <token>.", code="invalid_token")
-        return verify_token(token.strip(), secret=self.settings.jwt_secret, issuer=self.settings.jwt_issuer)
+        if header is not None and contract.auth != "public":
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthenticationFailed("Use Authorization: Bearer <token>.", code="invalid_token")
+            self.who = verify_token(token.strip(), secret=self.settings.jwt_secret, issuer=self.settings.jwt_issuer)
+            note_user(self.who.user_id)
+        if self.who is None and contract.auth == "required":
+            raise AuthenticationFailed("Sign in first: send Authorization: Bearer <token>.", code="not_authenticated")
+        if contract.roles and self.who.role not in contract.roles:
+            raise PermissionDenied(f"This needs the role {' or '.join(contract.roles)}.")
+        return self.who
 
     def if_match(self) -> int | None:
         """The version an If-Match header names; None when absent or `*`."""
@@ -132,39 +186,181 @@ class Incoming:
         return int(tag)
 
 
-def incoming(blueprint) -> Incoming:
-    request = blueprint.current_request
-    return Incoming(headers=request.headers, query=dict(request.query_params or {}),
-                    raw_body=request.raw_body or b"")
+def _read(request) -> Call:
+    identity = (request.context or {}).get("identity") or {}
+    return Call(method=request.method, headers=request.headers, query=dict(request.query_params or {}),
+                raw_body=request.raw_body or b"", source_ip=identity.get("sourceIp"))
+
+
+def _respond(contract: Contract, body: dict | Response | None) -> Response:
+    if isinstance(body, Response):  # a view with an answer of its own kind (a page, a 503 report)
+        return body
+    if body is None:
+        return Response(body="", status_code=204)
+    headers = dict(JSON_HEADERS)
+    if contract.etag is not None:
+        headers["ETag"] = f'"{body[contract.etag]["version"]}"'
+    # Serialised by pydantic's JSON encoder (Rust): a third of the time of Chalice's json.dumps.
+    return Response(body=to_json(body).decode(), status_code=contract.status, headers=headers)
+
+
+class Routes:
+    """One resource's Blueprint, whose views receive the request read, checked and validated."""
+
+    def __init__(self, import_name: str, tag: str):
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+        self._preflight_paths: set[str] = set()
+
+    def route(self, method: str, *paths: str, summary: str, **terms):
+        def register(view):
+            contract = Contract(name=view.__name__, paths=paths, summary=summary, tag=self.tag, **terms)
+
+            @functools.wraps(view)
+            def handler(**path_params):
+                try:
+                    call = _read(self.blueprint.current_request)
+                    call.authenticate(contract)
+                    values = dict(path_params)
+                    if contract.body is not None:
+                        values["body"] = call.body(contract.body)
+                    if contract.query is not None:
+                        values["params"] = call.params(contract.query)
+                    if contract.idempotent and call.headers.get("idempotency-key") is not None:
+                        return _idempotent(call, view.__name__, lambda: _respond(contract, view(call, **values)))
+                    return _respond(contract, view(call, **values))
+                except Exception as error:
+                    return _error_to_response(error, view.__name__)
+
+            handler.contract = contract
+            for path in paths:
+                self.blueprint.route(path, methods=[method], name=f"{view.__name__}_{_slug(path)}")(handler)
+                self._add_preflight(path)
+            return view
+
+        return register
+
+    def get(self, *paths, **terms):
+        return self.route("GET", *paths, **terms)
+
+    def post(self, *paths, **terms):
+        return self.route("POST", *paths, **terms)
+
+    def put(self, *paths, **terms):
+        return self.route("PUT", *paths, **terms)
+
+    def delete(self, *paths, **terms):
+        return self.route("DELETE", *paths, **terms)
+
+    def _add_preflight(self, path: str) -> None:
+        """A browser's CORS preflight (OPTIONS) for the path: answered by cors_headers in the middleware."""
+        if path not in self._preflight_paths:
+            self._preflight_paths.add(path)
+            self.blueprint.route(path, methods=["OPTIONS"], name=f"preflight_{_slug(path)}")(_preflight)
+
+
+def _preflight(**_path_params) -> Response:
+    return Response(body="", status_code=204)
+
+
+def _idempotent(call: Call, operation: str, run) -> Response:
+    """Answer a retried create with its first response; run it only once (Idempotency-Key)."""
+    from chalicelib.services import idempotency
+
+    scope = f"{call.who.user_id if call.who else 'anonymous'}:{operation}"
+    fingerprint = hashlib.sha256(call.raw_body).hexdigest()
+    uow = call.uow()
+    claim = idempotency.begin(uow, call.settings, scope=scope, key=call.headers["idempotency-key"],
+                              fingerprint=fingerprint)
+    if claim.replay is not None:
+        replay = claim.replay
+        return Response(body=replay.body, status_code=replay.status,
+                        headers={**replay.headers, "Idempotent-Replayed": "true"})
+    try:
+        response = run()
+    except BaseException:
+        idempotency.abandon(uow, call.settings, claim.record_key)
+        raise
+    if 200 <= response.status_code < 300:
+        idempotency.finish(uow, call.settings, claim.record_key, status=response.status_code,
+                           body=response.body, headers=dict(response.headers))
+    else:
+        idempotency.abandon(uow, call.settings, claim.record_key)
+    return response
+
+
+@functools.cache
+def _list_of(model: type[BaseModel]) -> TypeAdapter:
+    return TypeAdapter(list[model])
 
 
 def render(model: type[BaseModel], obj) -> dict:
     return model.model_validate(obj).model_dump(mode="json")
 
 
-def etag(version: int) -> dict:
-    return {"ETag": f'"{version}"'}
+def render_page(model: type[BaseModel], page) -> dict:
+    """A page rendered in one pass of pydantic over its items, not one per item."""
+    adapter = _list_of(model)
+    items = adapter.dump_python(adapter.validate_python(page.items, from_attributes=True), mode="json")
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
-def ok(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+# Middleware: runs around every request, Chalice's own answers included.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_CHALICE_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                        415: "unsupported_media_type", 500: "internal_error"}
 
 
-def no_content() -> Response:
-    return Response(body="", status_code=204)
-
-
-def page_body(model: type[BaseModel], page) -> dict:
-    return {"items": [render(model, item) for item in page.items], "next_cursor": page.next_cursor}
-
-
-def framework_errors(event, get_response):
-    """Chalice's own answers (405, 415, ...) in the one error shape. Registered as http middleware."""
-    response = get_response(event)
+def _chalice_error_in_our_shape(response: Response) -> Response:
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "Message" in body:
-        codes = {405: "method_not_allowed", 415: "unsupported_media_type"}
-        return error_response(response.status_code, codes.get(response.status_code, "bad_request"),
-                              str(body["Message"]), headers={k: v for k, v in response.headers.items()
-                                                             if k.lower() == "allow"})
+        allow = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        return error_response(response.status_code, _CHALICE_ERROR_CODES.get(response.status_code, "error"),
+                              str(body["Message"]), headers=allow)
     return response
+
+
+def cors_headers(settings: Settings, origin: str | None, preflight_methods: str | None) -> dict:
+    if origin is None or not settings.cors_allow_origins:
+        return {}
+    if "*" in settings.cors_allow_origins:
+        allowed = "*"
+    elif origin in settings.cors_allow_origins:
+        allowed = origin
+    else:
+        return {}
+    headers = {"Access-Control-Allow-Origin": allowed, "Vary": "Origin",
+               "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS}
+    if preflight_methods is not None:
+        headers.update({"Access-Control-Allow-Methods": preflight_methods,
+                        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS, "Access-Control-Max-Age": "600"})
+    return headers
+
+
+def make_middleware(app):
+    """Request id, one JSON log line per request, security and CORS headers, Chalice errors reshaped."""
+    configure_logging()
+
+    def around_request(request, get_response):
+        started = time.perf_counter()
+        sent_id = request.headers.get("x-request-id")
+        request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
+        context = {"request_id": request_id}
+        token = request_context.set(context)
+        try:
+            response = _chalice_error_in_our_shape(get_response(request))
+            preflight = None
+            if request.method == "OPTIONS":
+                methods = app.routes.get(request.context.get("resourcePath"), {})
+                preflight = ", ".join(sorted(set(methods) - {"OPTIONS"}))
+            extra = cors_headers(get_settings(), request.headers.get("origin"), preflight)
+            response.headers = {**SECURITY_HEADERS, **response.headers, **extra, "X-Request-Id": request_id}
+            log.info("request", extra={"fields": {
+                "method": request.method, "path": request.context.get("resourcePath"), "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3), "user_id": context.get("user_id")}})
+            return response
+        finally:
+            request_context.reset(token)
+
+    return around_request
+

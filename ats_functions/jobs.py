@@ -1,57 +1,41 @@
 """Jobs: publish, list, read, change, delete."""
-from chalice import Blueprint
-
 from chalicelib.domain.models import Role
-from chalicelib.schemas import JobCreateRequest, JobListQuery, JobOut, JobUpdateRequest
+from chalicelib.schemas import JobCreateRequest, JobEnvelope, JobListQuery, JobOut, JobPage, JobUpdateRequest
 from chalicelib.services import jobs
 
-from .http import endpoint, etag, incoming, no_content, ok, page_body, render
+from .http import Routes, render, render_page
 
-blueprint = Blueprint(__name__)
-
-
-@blueprint.route("/jobs/create", methods=["POST"])
-@blueprint.route("/jobs", methods=["POST"])
-@endpoint
-def create_job():
-    call = incoming(blueprint)
-    who = call.principal(Role.RECRUITER, Role.ADMIN)
-    body = call.body(JobCreateRequest)
-    job = jobs.create_job(call.uow(), call.settings, who, **body.model_dump())
-    return ok({"job": render(JobOut, job)}, status=201, headers=etag(job.version))
+routes = Routes(__name__, tag="jobs")
+blueprint = routes.blueprint
 
 
-@blueprint.route("/jobs/list")
-@blueprint.route("/jobs")
-@endpoint
-def list_jobs():
-    call = incoming(blueprint)
-    params = call.params(JobListQuery)
-    page = jobs.list_jobs(call.uow(), call.settings, call.optional_principal(), **params.model_dump())
-    return ok(page_body(JobOut, page))
+@routes.post("/jobs/create", "/jobs", summary="Publish a job (open by default, or a draft)", auth="required",
+             roles=(Role.RECRUITER, Role.ADMIN), body=JobCreateRequest, returns=JobEnvelope, status=201,
+             etag="job", idempotent=True)
+def create_job(call, body):
+    job = jobs.create_job(call.uow(), call.settings, call.who, **body.model_dump())
+    return {"job": render(JobOut, job)}
 
 
-@blueprint.route("/jobs/{job_id}")
-@endpoint
-def get_job(job_id):
-    call = incoming(blueprint)
-    job = jobs.get_job(call.uow(), job_id, call.optional_principal())
-    return ok({"job": render(JobOut, job)}, headers=etag(job.version))
+@routes.get("/jobs/list", "/jobs", summary="Open jobs, newest first; a recruiter also sees own drafts and closed",
+            auth="optional", query=JobListQuery, returns=JobPage)
+def list_jobs(call, params):
+    return render_page(JobOut, jobs.list_jobs(call.uow(), call.settings, call.who, **params.model_dump()))
 
 
-@blueprint.route("/jobs/{job_id}", methods=["PUT"])
-@endpoint
-def update_job(job_id):
-    call = incoming(blueprint)
-    who = call.principal()
-    body = call.body(JobUpdateRequest)
-    job = jobs.update_job(call.uow(), call.settings, job_id, who, body.changes(), if_match=call.if_match())
-    return ok({"job": render(JobOut, job)}, headers=etag(job.version))
+@routes.get("/jobs/{job_id}", summary="One job", auth="optional", returns=JobEnvelope, etag="job", errors=(404,))
+def get_job(call, job_id):
+    return {"job": render(JobOut, jobs.get_job(call.uow(), job_id, call.who))}
 
 
-@blueprint.route("/jobs/{job_id}", methods=["DELETE"])
-@endpoint
-def delete_job(job_id):
-    call = incoming(blueprint)
-    jobs.delete_job(call.uow(), call.settings, job_id, call.principal(), if_match=call.if_match())
-    return no_content()
+@routes.put("/jobs/{job_id}", summary="Change some fields of a job", auth="required", body=JobUpdateRequest,
+            returns=JobEnvelope, etag="job", if_match=True, errors=(403, 404, 409))
+def update_job(call, job_id, body):
+    job = jobs.update_job(call.uow(), call.settings, job_id, call.who, body.changes(), if_match=call.if_match())
+    return {"job": render(JobOut, job)}
+
+
+@routes.delete("/jobs/{job_id}", summary="Delete a job (its applications are kept)", auth="required",
+               status=204, if_match=True, errors=(403, 404, 409))
+def delete_job(call, job_id):
+    jobs.delete_job(call.uow(), call.settings, job_id, call.who, if_match=call.if_match())

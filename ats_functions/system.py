@@ -1,25 +1,75 @@
-"""Liveness, readiness, and the answer for routes that do not exist."""
-from chalice import Blueprint
+"""Liveness, readiness, the API's own description, and the answer for routes that do not exist."""
+import os
+from functools import cache
 
+from chalice import Blueprint, Response
+
+from chalicelib.schemas import HealthOut, PingOut
 from chalicelib.services.health import check_health
 
-from .http import endpoint, error_response, incoming, ok
+from .http import Routes, error_response
 
-blueprint = Blueprint(__name__)
-
-
-@blueprint.route("/ping")
-@blueprint.route("/ping/ping")
-@endpoint
-def ping():
-    return ok({"status": "ok", "message": "pong"})
+routes = Routes(__name__, tag="system")
+blueprint = routes.blueprint
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chalicelib", "static")
+REDOC = "redoc.standalone.js"  # copied from the npm package redoc by `make` (see the Makefile)
 
 
-@blueprint.route("/health")
-@endpoint
-def health():
-    report = check_health(incoming(blueprint).settings)
-    return ok(report, status=200 if report["status"] == "ok" else 503)
+@routes.get("/ping", "/ping/ping", summary="Liveness", returns=PingOut)
+def ping(call):
+    return {"status": "ok", "message": "pong"}
+
+
+@routes.get("/health", summary="Readiness: storage (and the broker, when configured) reachable",
+            returns=HealthOut, errors=(503,))
+def health(call):
+    report = check_health(call.settings)
+    if report["status"] != "ok":
+        return Response(body=report, status_code=503, headers={"Content-Type": "application/json"})
+    return report
+
+
+@routes.get("/openapi.json", summary="This API's OpenAPI 3.1 document")
+def openapi(call):
+    from .openapi import openapi_document
+
+    return openapi_document(blueprint.current_app)  # the whole app: every blueprint registered
+
+
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>ATS API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="openapi.json"></redoc><script src="docs/redoc.standalone.js"></script></body>
+</html>
+"""
+# Redoc renders in the page: it needs its script, inline styles, and blob workers; nothing else.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "font-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'")
+
+
+@cache
+def _redoc_script() -> str | None:
+    path = os.path.join(STATIC_DIR, REDOC)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+@routes.get("/docs", summary="The API reference for people (Redoc)")
+def docs(call):
+    return Response(body=DOCS_PAGE, status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": DOCS_CSP})
+
+
+@routes.get("/docs/redoc.standalone.js", summary="The Redoc script /docs loads", errors=(503,))
+def docs_script(call):
+    script = _redoc_script()
+    if script is None:
+        return error_response(503, "docs_unavailable", f"{REDOC} is missing: run `make install`.")
+    return Response(body=script, status_code=200, headers={
+        "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"})
 
 
 # API Gateway answers unknown paths itself (the template maps that answer to this shape);

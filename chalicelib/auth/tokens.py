@@ -19,10 +19,25 @@ def issue_token(*, user_id: str, role: str, secret: str, ttl_seconds: int, issue
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+# Tokens that verified, so a client's every request does not pay the signature and claim checks
+# again (~70 us, a fifth of a read). The key is the whole token with the secret and issuer it was
+# checked against, so only a token that verified can hit, and a hit is refused once it expires.
+_verified: dict[tuple[str, str, str], tuple[Principal, int]] = {}
+_VERIFIED_MAX = 4096
+
+
 def verify_token(token: str, *, secret: str, issuer: str) -> Principal:
+    key = (token, secret, issuer)
+    hit = _verified.get(key)
+    if hit is not None and hit[1] > time.time() - LEEWAY_SECONDS:  # pyjwt's own expiry rule
+        return hit[0]
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer, leeway=LEEWAY_SECONDS,
                             options={"require": REQUIRED_CLAIMS})
-        return Principal(user_id=str(claims["sub"]), role=Role(claims["role"]))
+        principal = Principal(user_id=str(claims["sub"]), role=Role(claims["role"]))
     except (jwt.InvalidTokenError, ValueError, TypeError):
         raise AuthenticationFailed("Invalid or expired token.", code="invalid_token") from None
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = (principal, int(claims["exp"]))
+    return principal

@@ -50,6 +50,14 @@ class PreconditionFailed(DomainError):
     code = "precondition_failed"
 
 
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(DomainError):
     code = "configuration_error"
 

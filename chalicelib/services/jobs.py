@@ -71,8 +71,9 @@ def list_jobs(uow: UnitOfWork, settings: Settings, who: Principal | None, *, lim
     elif who is not None and who.role == Role.ADMIN:
         queries = [JobQuery(statuses=statuses, **filters)]
     elif who is not None and who.role == Role.RECRUITER and status != JobStatus.OPEN:
-        hidden = statuses or (JobStatus.DRAFT, JobStatus.CLOSED)
-        queries = [JobQuery(owner_id=who.user_id, statuses=tuple(hidden), **filters)]
+        # One query per status: each is one index range, already newest first.
+        queries = [JobQuery(owner_id=who.user_id, statuses=(hidden,), **filters)
+                   for hidden in statuses or (JobStatus.DRAFT, JobStatus.CLOSED)]
         if status is None:  # open jobs (anyone's) merged with the recruiter's own others
             queries.append(JobQuery(statuses=(JobStatus.OPEN,), **filters))
     elif status in (None, JobStatus.OPEN):

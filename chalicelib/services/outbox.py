@@ -1,9 +1,53 @@
-"""Committing a unit of work together with its outbox events."""
+"""Committing a unit of work together with its outbox events, then handing them on for delivery.
+
+After commit, with a broker configured (ATS_REDIS_URL), the events are published under a hard
+time bound and marked published; whatever is not stays pending for the relay, and the request
+never waits on a dead broker. With no broker (the embedded default), a thread of this process
+delivers them right away. Either way a delivery problem never fails the change: it is committed.
+"""
+import logging
+
 from ..config import Settings
+from ..domain.errors import PermissionDenied, ValidationFailed
 from ..domain.events import Event
+from ..domain.models import Principal
 from ..storage import UnitOfWork
+from ..storage.base import OutboxRecord
+
+log = logging.getLogger("ats.outbox")
+
+OUTBOX_STATUSES = ("pending", "published", "sent", "failed")
 
 
 def commit(uow: UnitOfWork, settings: Settings) -> list[Event]:
-    """Commit the change with its events in the outbox. Delivery reads the outbox afterwards."""
-    return uow.commit()
+    """Commit the change with its events in the outbox, then dispatch them (never raises for that)."""
+    events = uow.commit()
+    if events:
+        try:
+            dispatch(uow, settings, [event.id for event in events])
+        except Exception:
+            log.exception("dispatch after commit failed; the relay will pick the events up")
+    return events
+
+
+def dispatch(uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
+    # Imported here: the messaging modules (and, through them, Celery) load on first use only.
+    if settings.redis_url:
+        from ..messaging import publisher
+
+        uow.outbox.mark_published(publisher.publish(settings, event_ids))
+    else:
+        from ..messaging import background
+
+        background.submit(uow.fresh, settings, event_ids)
+
+
+def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 100) -> list[OutboxRecord]:
+    """Outbox events in a status, oldest first: an admin's view of email delivery."""
+    if not who.is_admin:
+        raise PermissionDenied("Only admins see the outbox.")
+    if status not in OUTBOX_STATUSES:
+        raise ValidationFailed("Unknown outbox status.", details=[
+            {"field": "status", "message": f"one of {', '.join(OUTBOX_STATUSES)}"}])
+    with uow:
+        return uow.outbox.list(status=status, limit=limit)

@@ -7,6 +7,7 @@ from ..config import Settings
 from ..domain.errors import AuthenticationFailed, PermissionDenied
 from ..domain.models import Principal, Role, User
 from ..storage import UnitOfWork
+from . import throttle
 from .outbox import commit
 
 
@@ -40,13 +41,18 @@ def _create_user(uow, settings, *, email, password, name, role) -> User:
     return user
 
 
-def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str) -> LoginResult:
+def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str,
+          source_ip: str | None = None) -> LoginResult:
+    """A token for the right email and password; RateLimited after too many failures (throttle.py)."""
+    throttle.before_login(uow, settings, email=email, source_ip=source_ip)  # before any hashing
     with uow:
         user = uow.users.get_by_email(email)
     if user is None:
         verify_password(dummy_hash(settings.password_hash_profile), password)  # same cost as a wrong password
     if user is None or not verify_password(user.password_hash, password):
+        throttle.login_failed(uow, settings, email=email, source_ip=source_ip)
         raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
+    throttle.login_succeeded(uow, settings, email=email)
     token = issue_token(user_id=user.id, role=user.role, secret=settings.jwt_secret,
                         ttl_seconds=settings.jwt_ttl_seconds, issuer=settings.jwt_issuer)
     return LoginResult(access_token=token, token_type="Bearer", expires_in=settings.jwt_ttl_seconds, user=user)

@@ -119,6 +119,13 @@ class OutboxRepository(ABC):
         """Set the event's status (and last_error); `attempted` adds one to its attempts."""
 
     @abstractmethod
+    def mark_published(self, event_ids: "list[str]") -> None:
+        """Move those of these events still 'pending' to 'published', at once (outside commit).
+
+        Conditional, because a fast worker may already have marked an event 'sent'.
+        """
+
+    @abstractmethod
     def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
         """Take the right to send this event's email to this recipient; False if not to send."""
 
@@ -130,12 +137,80 @@ class OutboxRepository(ABC):
     def release_delivery(self, event_id: str, recipient: str) -> None:
         """Give up a claim after a failed send, so a retry can claim it at once."""
 
+    @abstractmethod
+    def delivery_state(self, event_id: str, recipient: str) -> str | None:
+        """'sent', 'sending' (claimed, lease maybe expired) or None (never claimed or released).
+
+        Tells a refused claim's two cases apart: already sent (skip) or held by another
+        worker (retry after the lease).
+        """
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fixed window of a counter: how many hits, and when (epoch seconds) it ends."""
+
+    count: int
+    ends_at: float
+
+
+class CounterRepository(ABC):
+    """Counters in fixed time windows (login throttling when no Redis is configured).
+
+    Single conditional writes that take effect at once, outside commit.
+    """
+
+    @abstractmethod
+    def hit(self, key: str, *, window_seconds: int) -> Window:
+        """Add one to the key's current window (a new window when none is running) and return it."""
+
+    @abstractmethod
+    def peek(self, key: str) -> Window:
+        """The key's running window; Window(0, 0.0) when none runs."""
+
+    @abstractmethod
+    def clear(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str  # a hash of the request it belongs to
+    state: str  # pending (the first request is running) | done
+    status: int | None  # the first response, once done
+    body: str | None
+    headers: dict
+
+
+class IdempotencyRepository(ABC):
+    """The first response to each Idempotency-Key, so a retried create returns it again.
+
+    Single conditional writes that take effect at once, outside commit.
+    """
+
+    @abstractmethod
+    def claim(self, key: str, fingerprint: str, *, lease_seconds: int, ttl_seconds: int) -> IdempotencyRecord | None:
+        """Take the key for a new request and return None; or return the record that holds it.
+
+        A pending record whose lease ran out (its request died) is taken over; a record is
+        forgotten ttl_seconds after its claim.
+        """
+
+    @abstractmethod
+    def complete(self, key: str, *, status: int, body: str, headers: dict) -> None: ...
+
+    @abstractmethod
+    def release(self, key: str) -> None:
+        """Forget a pending claim whose request failed, so a retry runs afresh."""
+
 
 class UnitOfWork(ABC):
     users: UserRepository
     jobs: JobRepository
     applications: ApplicationRepository
     outbox: OutboxRepository
+    counters: CounterRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self) -> None:
         self._seen: list = []
@@ -146,6 +221,10 @@ class UnitOfWork(ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.rollback()
+
+    @abstractmethod
+    def fresh(self) -> "UnitOfWork":
+        """Another unit of work on the same storage, for use on another thread."""
 
     def track(self, entity) -> None:
         """Repositories call this for every entity they write, so commit finds its events."""

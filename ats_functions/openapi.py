@@ -1,0 +1,89 @@
+"""The OpenAPI 3.1 document, generated from the routes and the models their views validate with."""
+from functools import cache
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.schemas import ErrorBody
+
+TITLE, VERSION = "ATS API", "1.0.0"
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad request", 401: "Not signed in",
+           403: "Role not allowed", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
+           412: "Precondition failed", 413: "Body too large", 415: "Unsupported media type",
+           422: "Validation error", 429: "Too many requests", 500: "Internal error",
+           503: "Unavailable"}
+
+
+def _query_parameters(model: type[BaseModel], definitions: dict) -> list[dict]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": field}
+            for name, field in schema["properties"].items()]
+
+
+def _operation(method: str, path: str, contract, refs: dict, definitions: dict) -> dict:
+    operation = {"operationId": contract.operation_id(path), "summary": contract.summary,
+                 "tags": [contract.tag]}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _path_names(path)]
+    if contract.query is not None:
+        parameters += _query_parameters(contract.query, definitions)
+    if contract.idempotent:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                           "description": "Retrying with the same key returns the first response."})
+    if contract.if_match:
+        parameters.append({"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "The ETag of the version this change is based on."})
+    if parameters:
+        operation["parameters"] = parameters
+    if contract.body is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": refs[(contract.body, "validation")]}}}
+    if contract.auth != "public":
+        operation["security"] = [{"bearerAuth": []}] + ([{}] if contract.auth == "optional" else [])
+    success = {"description": REASONS[contract.status]}
+    if contract.returns is not None:
+        success["content"] = {"application/json": {"schema": refs[(contract.returns, "serialization")]}}
+    error = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
+    operation["responses"] = {str(contract.status): success, **{
+        str(status): {"description": REASONS[status], **error} for status in sorted(contract.error_statuses())}}
+    return operation
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+@cache
+def _document(routes_key: tuple) -> dict:
+    operations = [(path, method, contract) for path, method, contract in routes_key]
+    models = {(ErrorBody, "serialization")}
+    for _, _, contract in operations:
+        models.update({(model, mode) for model, mode in ((contract.body, "validation"),
+                                                         (contract.returns, "serialization")) if model})
+    refs, schemas = models_json_schema(sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
+                                       ref_template="#/components/schemas/{model}")
+    definitions = dict(schemas.get("$defs", {}))
+    paths: dict = {}
+    for path, method, contract in operations:
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, contract, refs, definitions)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION,
+                 "description": "Applicant tracking: jobs, applications, and the hiring pipeline."},
+        "paths": paths,
+        "components": {"schemas": definitions, "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+def openapi_document(app) -> dict:
+    """Every route whose view carries a contract (the unknown-route catch-alls carry none)."""
+    routes = tuple(sorted(
+        ((path, method, entry.view_function.contract)
+         for path, methods in app.routes.items() for method, entry in methods.items()
+         if getattr(entry.view_function, "contract", None) is not None),
+        key=lambda route: route[:2]))
+    return _document(routes)

@@ -1,0 +1,40 @@
+"""The outbox relay as functions of their own (not the API's Lambda): on a schedule, and on the
+DynamoDB stream of the table, so an event the request could not publish is not left waiting.
+
+The stream's ARN is needed when the app is packaged, so it is read from ATS_OUTBOX_STREAM_ARN at
+import (the one setting read then); the placeholder makes a deploy without it fail loudly.
+"""
+import logging
+import os
+
+from chalice import Blueprint, Rate
+
+log = logging.getLogger("ats.outbox")
+blueprint = Blueprint(__name__)
+
+STREAM_ARN = os.environ.get(
+    "ATS_OUTBOX_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/set-ATS_OUTBOX_STREAM_ARN")
+
+
+def _relay() -> dict:
+    from chalicelib.config import get_settings
+    from chalicelib.messaging.relay import relay_all
+
+    report = relay_all(get_settings())
+    return {"found": report.found, "published": report.published, "delivered": report.delivered,
+            "left": report.left}
+
+
+@blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_relay")
+def outbox_relay(event):
+    return _relay()
+
+
+@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="LATEST",
+                              name="outbox_stream")
+def outbox_stream(event):
+    # New items may be outbox events a request could not publish: one relay pass covers them all.
+    if any(record.event_name == "INSERT" for record in event):
+        return _relay()
+    return {"found": 0, "published": 0, "delivered": 0, "left": 0}

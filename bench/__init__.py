@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (bench.api). Not tests: nothing here asserts a time."""

@@ -1,0 +1,169 @@
+"""Cold start (`make bench-coldstart`): what a fresh Lambda interpreter pays before its first answer.
+
+    python -m bench.coldstart [--runs 10]
+
+For SQLite and for DynamoDB (on moto_server, a private one on a free port), in fresh interpreters
+each, the median of --runs of:
+
+  app        `import app`, then one request through the Lambda handler (`app.app(event, context)`,
+             an API Gateway proxy event for GET /jobs/list, which reads the store);
+  libraries  importing exactly the third-party modules the `app` run ended up with (listed from its
+             sys.modules), plus, for DynamoDB, making the botocore DynamoDB client: the cost of the
+             libraries alone, with none of the app's own code;
+  own        app - libraries: the app's own cost (its modules, its pydantic models, its first
+             request), whose target is at most 30 ms;
+
+and, in the same run, a bare `import boto3`. Times are taken inside each interpreter (the
+interpreter's own start-up is the same for all, and left out). The zip's size is that of
+dist/deployment.zip (`make package`), whose target is at most 20 MB.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OWN_TARGET_MS, ZIP_TARGET_MB = 30, 20
+
+EVENT = {
+    "resource": "/jobs/list", "path": "/jobs/list", "httpMethod": "GET",
+    "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"}, "multiValueHeaders": None,
+    "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+    "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/jobs/list", "httpMethod": "GET", "path": "/api/jobs/list",
+                       "stage": "api", "requestId": "bench", "identity": {"sourceIp": "203.0.113.9"}},
+}
+
+# Run in each fresh interpreter: time the app's import and first answer; list the modules it loaded.
+APP_RUN = """
+import json, sys, time
+start = time.perf_counter()
+import app
+imported = time.perf_counter()
+response = app.app(json.loads(sys.argv[1]), None)
+answered = time.perf_counter()
+assert response["statusCode"] == 200, response
+own = ("app", "chalicelib", "ats_functions")
+libraries = [name for name in sys.modules
+             if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] not in own]
+print(json.dumps({"ms": (answered - start) * 1000, "import_ms": (imported - start) * 1000,
+                  "libraries": libraries}))
+"""
+
+LIBRARIES_RUN = """
+import importlib, json, os, sys, time
+start = time.perf_counter()
+for name in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass  # a module made at run time (e.g. by six); its parent is imported
+if os.environ.get("ATS_STORAGE") == "dynamodb":
+    import botocore.session
+    botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+print(json.dumps({"ms": (time.perf_counter() - start) * 1000}))
+"""
+
+BOTO3_RUN = """
+import json, time
+start = time.perf_counter()
+import boto3
+print(json.dumps({"ms": (time.perf_counter() - start) * 1000}))
+"""
+
+
+def run(code: str, env: dict, *args: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    if result.returncode:
+        raise SystemExit(f"a timed interpreter failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def median_ms(code: str, env: dict, runs: int, *args: str) -> float:
+    run(code, env, *args)  # warm the file cache and the bytecode caches; not counted
+    return statistics.median(run(code, env, *args)["ms"] for _ in range(runs))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("moto_server did not start")
+            time.sleep(0.1)
+
+
+def base_env(state_dir: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATS_", "AWS_"))}
+    return {**env, "ATS_STATE_DIR": state_dir, "ATS_SQLITE_PATH": os.path.join(state_dir, "ats.db"),
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def measure(name: str, env: dict, runs: int) -> dict:
+    first = run(APP_RUN, env, json.dumps(EVENT))  # also creates the store (table or file)
+    env = {**env, "ATS_DYNAMODB_CREATE_TABLES": "false"}
+    app_ms = median_ms(APP_RUN, env, runs, json.dumps(EVENT))
+    libraries_ms = median_ms(LIBRARIES_RUN, env, runs, json.dumps(first["libraries"]))
+    return {"storage": name, "app": app_ms, "libraries": libraries_ms, "own": app_ms - libraries_ms,
+            "modules": len(first["libraries"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    options = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as state_dir:
+        env = base_env(state_dir)
+        boto3_ms = median_ms(BOTO3_RUN, env, options.runs)
+        rows.append(measure("sqlite", {**env, "ATS_STORAGE": "sqlite"}, options.runs))
+        moto, endpoint = start_moto()
+        try:
+            rows.append(measure("dynamodb", {**env, "ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": "ats-bench",
+                                             "ATS_DYNAMODB_CREATE_TABLES": "true",
+                                             "AWS_ENDPOINT_URL_DYNAMODB": endpoint}, options.runs))
+        finally:
+            moto.terminate()
+            moto.wait(10)
+
+    print(f"Cold start: median of {options.runs} fresh interpreters (ms, inside the interpreter)\n")
+    print(f"{'storage':<10}{'app: import + GET /jobs/list':>30}{'libraries alone':>18}{'own (target <= %d)' % OWN_TARGET_MS:>22}"
+          f"{'library modules':>18}")
+    for row in rows:
+        verdict = "ok" if row["own"] <= OWN_TARGET_MS else "OVER"
+        print(f"{row['storage']:<10}{row['app']:>30.1f}{row['libraries']:>18.1f}{row['own']:>17.1f} {verdict:<4}"
+              f"{row['modules']:>18}")
+    print(f"{'boto3':<10}{'(bare import boto3)':>30}{boto3_ms:>18.1f}")
+    print("\nlibraries: the app run's third-party modules imported alone (for dynamodb, plus the botocore client)")
+
+    zip_path = os.path.join(ROOT, "dist", "deployment.zip")
+    if os.path.exists(zip_path):
+        size = os.path.getsize(zip_path) / (1024 * 1024)
+        print(f"package: {zip_path} {size:.1f} MiB (target <= {ZIP_TARGET_MB} MiB: "
+              f"{'ok' if size <= ZIP_TARGET_MB else 'OVER'})")
+    else:
+        print("package: dist/deployment.zip not built (make package)")
+
+
+if __name__ == "__main__":
+    main()

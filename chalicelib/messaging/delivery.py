@@ -1,0 +1,106 @@
+"""Deliver one outbox event: every email it owes, each at most once per (event, recipient).
+
+Framework-free: the Celery task calls it in the worker, and the embedded default calls it right
+after commit. The ledger (OutboxRepository.claim/complete/release_delivery) makes a repeat a
+no-op: a redelivered task finds its emails complete and sends nothing.
+"""
+import logging
+import random
+
+from ..config import Settings
+from ..storage import UnitOfWork
+from .emails import emails_for
+from .senders import PermanentSendError, get_sender
+
+log = logging.getLogger("ats.email")
+
+DONE = ("sent", "failed")
+
+
+class DeliveryBusy(Exception):
+    """Another worker holds a claim on one of the emails: try again once its lease is over."""
+
+    def __init__(self, event_id: str, recipient: str, retry_after: float):
+        super().__init__(f"delivery of {event_id} to {recipient} is claimed by another worker")
+        self.retry_after = retry_after
+
+
+class EventMissing(LookupError):
+    """The task names an event the outbox does not hold (yet): retried, then given up."""
+
+
+def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) -> int:
+    """Send what the event still owes and mark it sent; returns the number of emails sent now.
+
+    Raises on a failed send (after releasing its claim), so the caller can retry the whole
+    event: the emails already sent are skipped by the ledger.
+    """
+    with uow:
+        record = uow.outbox.get(event_id)
+        if record is None:
+            raise EventMissing(f"no outbox event {event_id}")
+        if record.status in DONE:
+            return 0
+        emails = emails_for(record, uow.users.get)
+    sender = sender or get_sender(settings)
+    outbox, sent = uow.outbox, 0
+    for mail in emails:
+        if not outbox.claim_delivery(event_id, mail.recipient, lease_seconds=settings.email_lease_seconds):
+            if outbox.delivery_state(event_id, mail.recipient) == "sent":
+                continue  # a repeat of a delivery already made
+            raise DeliveryBusy(event_id, mail.recipient, retry_after=settings.email_lease_seconds)
+        try:
+            sender.send(mail)
+        except BaseException:
+            outbox.release_delivery(event_id, mail.recipient)
+            raise
+        outbox.complete_delivery(event_id, mail.recipient)
+        sent += 1
+    with uow:
+        uow.outbox.mark(event_id, status="sent")
+        uow.commit()
+    return sent
+
+
+def record_attempt(uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool,
+                   status: str = "published") -> None:
+    """Note a failed attempt on the event; the final one marks it failed, for an operator to see."""
+    message = f"{type(error).__name__}: {error}"[:1000]
+    with uow:
+        if uow.outbox.get(event_id) is None:
+            return
+        uow.outbox.mark(event_id, status="failed" if final else status, error=message, attempted=True)
+        uow.commit()
+    if final:
+        log.error("event %s failed for good: %s", event_id, message)
+    else:
+        log.warning("event %s: attempt failed, will retry: %s", event_id, message)
+
+
+def is_permanent(error: BaseException) -> bool:
+    return isinstance(error, PermanentSendError)
+
+
+def backoff(retries: int, settings: Settings) -> float:
+    """Exponential backoff with jitter: half fixed, half random, capped well under visibility."""
+    ceiling = min(settings.email_retry_max, settings.email_retry_base * 2 ** retries)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bool:
+    """The embedded default's delivery, right after commit: never raises into the request.
+
+    A failure leaves the event pending (with its attempt counted) for the relay to try again.
+    """
+    try:
+        deliver(uow, settings, event_id)
+        return True
+    except Exception as error:
+        try:
+            with uow:
+                record = uow.outbox.get(event_id)
+            final = is_permanent(error) or (record is not None and record.attempts + 1 >= settings.email_max_retries)
+            record_attempt(uow, event_id, error, final=final, status="pending")
+        except Exception:
+            log.exception("event %s: could not record the failed attempt", event_id)
+        return False

@@ -1,0 +1,119 @@
+"""Which emails an outbox event owes, rendered from the templates in templates/.
+
+Each template is a pair of files: NAME.txt, whose first line is `Subject: ...`, then a blank line,
+then the plain-text body; and NAME.html, the HTML body, wrapped in layout.html. Placeholders are
+string.Template's `$name`; values are HTML-escaped in the HTML part, except those whose name ends
+in `_html`, which the code builds already escaped.
+"""
+import functools
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Callable
+
+from ..domain.models import User
+from ..storage.base import OutboxRecord
+
+log = logging.getLogger("ats.email")
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATUS_TEMPLATES = ("screening", "shortlisted", "selected", "hired", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Email:
+    event_id: str
+    recipient: str  # the ledger's key: the recipient's user id
+    to: str
+    to_name: str
+    template: str
+    subject: str
+    text: str
+    html: str
+
+    @property
+    def message_id(self) -> str:
+        """The same for every attempt, so a receiver can spot a repeat."""
+        return f"<{self.event_id}.{self.recipient}@ats>"
+
+
+@functools.cache
+def _source(filename: str) -> str:
+    return (TEMPLATE_DIR / filename).read_text(encoding="utf-8")
+
+
+def render(template: str, **values) -> Rendered:
+    head, _, body = _source(f"{template}.txt").partition("\n\n")
+    if not head.startswith("Subject:"):
+        raise ValueError(f"{template}.txt must start with a 'Subject:' line")
+    values = {name: "" if value is None else str(value) for name, value in values.items()}
+    subject = Template(head.removeprefix("Subject:").strip()).substitute(values)
+    text_values = {name: value for name, value in values.items() if not name.endswith("_html")}
+    html_values = {name: value if name.endswith("_html") else html.escape(value) for name, value in values.items()}
+    content = Template(_source(f"{template}.html")).substitute(html_values)
+    page = Template(_source("layout.html")).substitute(subject=html.escape(subject), content=content)
+    return Rendered(subject=subject, text=Template(body).substitute(text_values), html=page)
+
+
+def _note(label: str, value: str | None) -> dict:
+    """A quoted note as an optional paragraph in both parts (string.Template has no conditionals)."""
+    key = label.lower().replace(" ", "_")
+    if not value:
+        return {f"{key}_text": "", f"{key}_html": ""}
+    return {f"{key}_text": f"\n{label}: {value}\n",
+            f"{key}_html": f"<p>{html.escape(label)}: <em>{html.escape(value)}</em></p>"}
+
+
+def plan(record: OutboxRecord) -> list[tuple[str, str]]:
+    """(recipient user id, template) for each email the event owes."""
+    p = record.payload
+    if record.type == "UserRegistered":
+        return [(p["user_id"], "welcome")]
+    if record.type == "ApplicationSubmitted":
+        return [(p["candidate_id"], "application_received"), (p["recruiter_id"], "new_application")]
+    if record.type == "ApplicationStatusChanged":
+        owed = [(p["candidate_id"], f"status_{p['to_status']}")]
+        if p["to_status"] == "withdrawn":
+            owed.append((p["recruiter_id"], "candidate_withdrew"))
+        return owed
+    return []  # an event no one is emailed about
+
+
+def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> list[Email]:
+    """Render the event's emails; a recipient whose account is gone is skipped."""
+    p = record.payload
+    users: dict[str, User | None] = {}
+
+    def user(user_id: str) -> User | None:
+        if user_id not in users:
+            users[user_id] = get_user(user_id)
+        return users[user_id]
+
+    emails = []
+    for recipient_id, template in plan(record):
+        recipient = user(recipient_id)
+        if recipient is None:
+            log.warning("event %s: no user %s, email %s skipped", record.id, recipient_id, template)
+            continue
+        candidate = user(p["candidate_id"]) if "candidate_id" in p else None
+        values = {
+            "name": recipient.name, "email": recipient.email, "role": p.get("role", recipient.role),
+            "job_title": p.get("job_title", ""), "application_id": p.get("application_id", ""),
+            "from_status": p.get("from_status") or "", "to_status": p.get("to_status") or "",
+            "candidate_name": candidate.name if candidate else "a candidate",
+            "candidate_email": candidate.email if candidate else "",
+            **_note("Reason", p.get("reason")),
+        }
+        rendered = render(template, **values)
+        emails.append(Email(event_id=record.id, recipient=recipient_id, to=recipient.email,
+                            to_name=recipient.name, template=template, subject=rendered.subject,
+                            text=rendered.text, html=rendered.html))
+    return emails

@@ -1,0 +1,85 @@
+"""The relay: hand to the broker what the requests could not (broker down, process crashed).
+
+It publishes the outbox's pending events, and republishes those published long ago and still not
+sent (a task lost with a Redis that restarted without persistence): the delivery ledger makes a
+repeat harmless. With no broker configured it delivers them in-process instead. Run by
+`python -m chalicelib.cli relay`, by a scheduled function and by a DynamoDB-stream function.
+"""
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from ..config import Settings
+from ..storage import unit_of_work
+from .delivery import deliver_in_process
+
+log = logging.getLogger("ats.outbox")
+
+
+@dataclass
+class RelayReport:
+    found: int = 0
+    published: int = 0
+    delivered: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.found - self.published - self.delivered
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
+    """One pass over up to `limit` pending events (and as many stale published ones)."""
+    uow = unit_of_work(settings)
+    stale_before = _iso(datetime.now(timezone.utc) - timedelta(seconds=settings.celery_visibility_timeout))
+    with uow:
+        pending = [record.id for record in uow.outbox.list(status="pending", limit=limit)]
+        stale = [record.id for record in uow.outbox.list(status="published", limit=limit)
+                 if record.updated_at < stale_before]
+    report = RelayReport(found=len(pending) + len(stale))
+    if not report.found:
+        return report
+    if settings.redis_url:
+        from . import publisher
+
+        published = set(publisher.publish(settings, pending + stale, force=True))
+        uow.outbox.mark_published([event_id for event_id in pending if event_id in published])
+        with uow:  # a republished event starts a fresh wait
+            for event_id in stale:
+                if event_id in published:
+                    uow.outbox.mark(event_id, status="published")
+            uow.commit()
+        report.published = len(published)
+    else:
+        for event_id in pending + stale:
+            report.delivered += deliver_in_process(uow, settings, event_id)
+    log.info("relay: %d found, %d published, %d delivered in-process", report.found, report.published,
+             report.delivered)
+    return report
+
+
+def relay_all(settings: Settings, *, limit: int = 100, max_passes: int = 1000) -> RelayReport:
+    """Passes until nothing is left that can be moved now."""
+    total = RelayReport()
+    for _ in range(max_passes):
+        report = relay_once(settings, limit=limit)
+        total.found += report.found
+        total.published += report.published
+        total.delivered += report.delivered
+        if report.found < limit or report.left:
+            break
+    return total
+
+
+def run_forever(settings_factory, *, interval: float = 5.0, limit: int = 100) -> None:
+    """The local relay daemon: a pass every `interval` seconds, settings read afresh each time."""
+    while True:
+        try:
+            relay_all(settings_factory(), limit=limit)
+        except Exception:
+            log.exception("relay pass failed; trying again in %.0f s", interval)
+        time.sleep(interval)

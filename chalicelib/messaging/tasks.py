@@ -1,0 +1,33 @@
+"""The worker's one task: deliver an outbox event (render + send). The work is in delivery.py."""
+import logging
+
+from ..config import get_settings
+from ..storage import unit_of_work
+from .celery_app import TASK_DELIVER, app
+from .delivery import DeliveryBusy, EventMissing, backoff, deliver, is_permanent, record_attempt
+
+log = logging.getLogger("ats.email")
+
+
+@app.task(name=TASK_DELIVER, bind=True, max_retries=None)
+def deliver_event(self, event_id: str) -> int:
+    settings = get_settings()
+    uow = unit_of_work(settings)
+    try:
+        return deliver(uow, settings, event_id)
+    except DeliveryBusy as busy:
+        # Not a failure: another worker holds the claim; look again once its lease is over.
+        if self.request.retries >= settings.email_max_retries * 4:
+            raise
+        raise self.retry(countdown=min(busy.retry_after, settings.email_retry_max))
+    except Exception as error:
+        final = is_permanent(error) or self.request.retries >= settings.email_max_retries
+        if isinstance(error, EventMissing):
+            if final:
+                log.error("giving up on %s: %s", event_id, error)
+                return 0
+        else:
+            record_attempt(uow, event_id, error, final=final)
+        if final:
+            return 0
+        raise self.retry(countdown=backoff(self.request.retries, settings))

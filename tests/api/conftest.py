@@ -1,0 +1,52 @@
+"""People and things most API tests start from, all made through the API itself."""
+import pytest
+
+from .helpers import Actor
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def recruiter(api):
+    return Actor(*api.signup("rita@example.com", "recruiter"))
+
+
+@pytest.fixture
+def other_recruiter(api):
+    return Actor(*api.signup("olga@example.com", "recruiter"))
+
+
+@pytest.fixture
+def candidate(api):
+    return Actor(*api.signup("carl@example.com"))
+
+
+@pytest.fixture
+def other_candidate(api):
+    return Actor(*api.signup("cleo@example.com"))
+
+
+@pytest.fixture
+def admin(api, uow_factory, settings):
+    """Admins never come from the API: made by the use case behind `cli create-admin`."""
+    from chalicelib.services.users import create_admin
+
+    user = create_admin(uow_factory(), settings, email="ada@example.com", password=PASSWORD, name="Ada")
+    token = api.login("ada@example.com", PASSWORD)
+    return Actor({"id": user.id, "email": user.email, "role": "admin"}, token)
+
+
+@pytest.fixture
+def job(api, recruiter):
+    return api.create_job(recruiter.token, title="Platform Engineer", location="Berlin",
+                          department="Infrastructure")
+
+
+@pytest.fixture
+def draft_job(api, recruiter):
+    return api.create_job(recruiter.token, title="Secret Project", status="draft")
+
+
+@pytest.fixture
+def application(api, candidate, job):
+    return api.apply(candidate.token, job["id"], cover_letter="Hello")

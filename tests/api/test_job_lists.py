@@ -1,0 +1,174 @@
+"""GET /jobs/list (and GET /jobs): visibility, filters, cursor pages."""
+import pytest
+
+from .helpers import assert_error, ids, walk, with_query
+
+LIST_PATHS = ["/jobs/list", "/jobs"]
+
+
+@pytest.fixture
+def board(api, recruiter, other_recruiter):
+    """Jobs of two recruiters in every status, made in this order (so newest first is the reverse)."""
+    made = {}
+    for name, owner, fields in [
+        ("rita_open_berlin", recruiter, dict(title="Python Engineer", location="Berlin", department="Platform")),
+        ("rita_draft", recruiter, dict(title="Python Lead", status="draft", location="Berlin")),
+        ("olga_open_paris", other_recruiter, dict(title="Data Scientist", location="Paris", department="Data")),
+        ("olga_draft", other_recruiter, dict(title="Python Intern", status="draft")),
+        ("rita_closed", recruiter, dict(title="Designer", status="closed")),
+        ("olga_closed", other_recruiter, dict(title="Writer", status="closed")),
+        ("olga_open_berlin", other_recruiter, dict(title="PYTHON Architect", location="Berlin", department="Data")),
+    ]:
+        made[name] = api.create_job(owner.token, **fields)["id"]
+    return made
+
+
+def newest_first(board, *names):
+    return sorted((board[name] for name in names), reverse=True)
+
+
+OPEN = ("rita_open_berlin", "olga_open_paris", "olga_open_berlin")
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+@pytest.mark.parametrize("who", [None, "candidate"])
+def test_anonymous_and_candidates_see_open_jobs_newest_first(api, request, board, path, who):
+    token = request.getfixturevalue(who).token if who else None
+    assert ids(api.get(path, token=token)) == newest_first(board, *OPEN)
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+def test_a_recruiter_also_sees_own_drafts_and_closed_but_not_others(api, recruiter, board, path):
+    assert ids(api.get(path, token=recruiter.token)) == newest_first(board, *OPEN, "rita_draft", "rita_closed")
+
+
+def test_an_admin_sees_every_job(api, admin, board):
+    assert ids(api.get("/jobs/list", token=admin.token)) == newest_first(board, *board)
+
+
+@pytest.mark.parametrize("status,who,expected", [
+    ("open", None, OPEN),
+    ("draft", None, ()),
+    ("closed", None, ()),
+    ("draft", "candidate", ()),
+    ("open", "recruiter", OPEN),
+    ("draft", "recruiter", ("rita_draft",)),
+    ("closed", "recruiter", ("rita_closed",)),
+    ("draft", "other_recruiter", ("olga_draft",)),
+    ("draft", "admin", ("rita_draft", "olga_draft")),
+])
+def test_status_filter(api, request, board, status, who, expected):
+    token = request.getfixturevalue(who).token if who else None
+    assert ids(api.get(with_query("/jobs/list", status=status), token=token)) == newest_first(board, *expected)
+
+
+@pytest.mark.parametrize("params,who,expected", [
+    ({"q": "python"}, None, ("rita_open_berlin", "olga_open_berlin")),
+    ({"q": "PyThOn"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+    ({"q": "nothing like it"}, None, ()),
+    ({"location": "Berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
+    ({"location": "Berlin"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+    ({"department": "Data"}, None, ("olga_open_paris", "olga_open_berlin")),
+    ({"department": "Data", "location": "Paris"}, None, ("olga_open_paris",)),
+    ({"q": "python", "location": "Berlin", "department": "Platform"}, None, ("rita_open_berlin",)),
+])
+def test_q_location_and_department_filters(api, request, board, params, who, expected):
+    token = request.getfixturevalue(who).token if who else None
+    assert ids(api.get(with_query("/jobs/list", **params), token=token)) == newest_first(board, *expected)
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({}, ("rita_open_berlin", "rita_draft", "rita_closed")),
+    ({"status": "draft"}, ("rita_draft",)),
+    ({"q": "python"}, ("rita_open_berlin", "rita_draft")),
+])
+def test_mine_lists_the_callers_own_jobs_in_every_status(api, recruiter, board, params, expected):
+    reply = api.get(with_query("/jobs/list", mine="true", **params), token=recruiter.token)
+    assert ids(reply) == newest_first(board, *expected)
+
+
+def test_mine_for_a_candidate_is_empty(api, candidate, board):
+    assert ids(api.get("/jobs/list?mine=true", token=candidate.token)) == []
+
+
+def test_mine_without_a_token_is_401(api, board):
+    assert_error(api.get("/jobs/list?mine=true"), 401)
+
+
+def test_deleted_jobs_are_gone_from_every_list(api, recruiter, admin, board):
+    api.delete(f"/jobs/{board['rita_open_berlin']}", token=recruiter.token)
+    api.delete(f"/jobs/{board['rita_draft']}", token=recruiter.token)
+    for token, params in [(None, {}), (recruiter.token, {}), (recruiter.token, {"mine": "true"}),
+                          (admin.token, {}), (None, {"location": "Berlin"})]:
+        listed = ids(api.get(with_query("/jobs/list", **params), token=token))
+        assert board["rita_open_berlin"] not in listed and board["rita_draft"] not in listed
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def many_jobs(api, recruiter):
+    return [api.create_job(recruiter.token, title=f"Job {n}")["id"] for n in range(23)]
+
+
+def test_default_page_is_20_with_a_cursor(api, many_jobs):
+    reply = api.get("/jobs/list")
+    assert ids(reply) == sorted(many_jobs, reverse=True)[:20]
+    assert isinstance(reply.body["next_cursor"], str)
+
+
+@pytest.mark.parametrize("path,limit", [("/jobs/list", 1), ("/jobs/list", 5), ("/jobs", 22), ("/jobs/list", 23),
+                                        ("/jobs", 100)])
+def test_cursor_walks_every_job_once_newest_first(api, many_jobs, path, limit):
+    pages = walk(api, path, limit=limit)
+    assert [job for page in pages for job in page] == sorted(many_jobs, reverse=True)
+    assert all(len(page) == limit for page in pages[:-1])
+    assert len(pages) == -(-len(many_jobs) // limit)
+
+
+def test_cursor_walks_a_recruiters_merged_view(api, recruiter, other_recruiter, many_jobs):
+    theirs = [api.create_job(other_recruiter.token, title=f"Other {n}")["id"] for n in range(3)]
+    drafts = [api.create_job(recruiter.token, title=f"Draft {n}", status="draft")["id"] for n in range(4)]
+    pages = walk(api, "/jobs/list", token=recruiter.token, limit=4)
+    assert [job for page in pages for job in page] == sorted(many_jobs + theirs + drafts, reverse=True)
+
+
+def test_cursor_keeps_filters_across_pages(api, recruiter, many_jobs):
+    wanted = [api.create_job(recruiter.token, title=f"Rust {n}", location="Oslo")["id"] for n in range(5)]
+    pages = walk(api, "/jobs/list", q="rust", location="Oslo", limit=2)
+    assert [job for page in pages for job in page] == sorted(wanted, reverse=True)
+
+
+def test_a_job_created_while_paging_does_not_shift_the_pages(api, recruiter, many_jobs):
+    first = api.get("/jobs/list?limit=10")
+    api.create_job(recruiter.token, title="Newcomer")
+    second = api.get(with_query("/jobs/list", limit=10, cursor=first.body["next_cursor"]))
+    assert ids(second) == sorted(many_jobs, reverse=True)[10:20]
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5", ""])
+def test_limit_outside_1_to_100_is_422(api, limit):
+    reply = api.get(f"/jobs/list?limit={limit}")
+    assert_error(reply, 422)
+    assert reply.body["error"]["details"][0]["field"] == "limit"
+
+
+@pytest.mark.parametrize("cursor", ["forged", "AAAA", "MDFIWlpaWlpaWlpaWlpaWlpaWlpaWlpaWi5hYmM"])
+def test_a_forged_cursor_is_400(api, many_jobs, cursor):
+    assert_error(api.get(with_query("/jobs/list", cursor=cursor)), 400, "invalid_cursor")
+
+
+def test_a_tampered_cursor_is_400(api, many_jobs):
+    cursor = api.get("/jobs/list?limit=3").body["next_cursor"]
+    tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+    assert_error(api.get(with_query("/jobs/list", cursor=tampered)), 400)
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"status": "archived"}, "status"), ({"q": "x" * 201}, "q"), ({"location": "x" * 201}, "location"),
+    ({"department": "x" * 201}, "department"), ({"mine": "perhaps"}, "mine"), ({"cursor": "c" * 201}, "cursor"),
+])
+def test_invalid_query_parameters_are_422(api, params, field):
+    reply = api.get(with_query("/jobs/list", **params))
+    assert_error(reply, 422)
+    assert field in {d["field"] for d in reply.body["error"]["details"]}

@@ -1,0 +1,179 @@
+"""What only the DynamoDB backend has: its table, its keys and indexes, its error translation."""
+import dataclasses
+
+import boto3
+import pytest
+
+from chalicelib.domain.errors import Unavailable
+from chalicelib.domain.models import Application, Job, User
+from chalicelib.services.health import check_health
+from chalicelib.storage import ApplicationQuery, JobQuery, unit_of_work
+from chalicelib.storage.dynamodb import DynamoStore
+from chalicelib.storage.dynamodb_local import free_port
+
+from .test_repositories import make_application, make_job, make_user, move, who
+
+pytestmark = pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)
+
+
+@pytest.fixture
+def store(settings, uow_factory):
+    uow_factory()  # creates the table
+    return DynamoStore.for_settings(settings)
+
+
+def test_the_table_is_on_demand_with_a_stream_and_the_designed_indexes(settings, store):
+    client = boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint)
+    table = client.describe_table(TableName=settings.table_name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"PK": "HASH", "SK": "RANGE"}
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == [f"GSI{n}" for n in range(1, 7)]
+    for name, index in indexes.items():
+        assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == \
+            {f"{name}PK": "HASH", f"{name}SK": "RANGE"}
+        assert index["Projection"]["ProjectionType"] == "ALL"
+
+
+def test_every_item_comes_back_as_its_own_class_from_shared_partitions(uow_factory, store):
+    recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
+    candidate = make_user(uow_factory, "carl@example.com")
+    job = make_job(uow_factory, recruiter)
+    application = make_application(uow_factory, job, candidate)
+    move(uow_factory, application, "screening", recruiter)
+
+    # The base class sees every type; each item is deserialized as the class of its `type`.
+    partition = list(store.Item.query(f"APP#{application.id}", consistent_read=True))
+    assert sorted(type(item).__name__ for item in partition) == ["ApplicationItem", "HistoryItem", "HistoryItem"]
+    assert {type(i).__name__ for i in store.Item.gsi1.query("JOBS#open")} == {"JobItem"}
+    assert {type(i).__name__ for i in store.Item.gsi1.query("OUTBOX#pending")} == {"OutboxItem"}
+    assert {type(i).__name__ for i in store.Item.gsi1.query(f"JOBAPPS#{job.id}")} == {"ApplicationItem"}
+    # A subclass's query filters on its own type, even in a partition of another type.
+    assert list(store.JobItem.gsi1.query("OUTBOX#pending")) == []
+    assert list(store.HistoryItem.query(f"APP#{application.id}", store.HistoryItem.sk == "APP")) == []
+    # Guards are items of their own, never listed.
+    assert store.EmailGuard.get("EMAIL#carl@example.com", "EMAIL").user_id == candidate.id
+    assert store.ApplicationGuard.get(f"APPLIED#{candidate.id}#{job.id}", "APPLIED").application_id == application.id
+
+
+def test_a_deleted_job_keeps_no_list_index_keys(uow_factory, store):
+    recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
+    job = make_job(uow_factory, recruiter)
+    with uow_factory() as uow:
+        current = uow.jobs.get(job.id)
+        current.delete()
+        uow.jobs.save(current)
+        uow.commit()
+    item = store.JobItem.get(f"JOB#{job.id}", "JOB")
+    assert item.deleted_at and item.gsi1pk is None and item.gsi2pk is None
+
+
+def test_lists_are_queries_and_the_guard_catches_a_scan(uow_factory, store, no_dynamodb_scan):
+    recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
+    make_job(uow_factory, recruiter, location="Berlin")
+    no_dynamodb_scan.clear()
+    with uow_factory() as uow:
+        uow.jobs.page(JobQuery(location="Berlin", q="eng"), limit=5)
+        uow.outbox.list(status="pending")
+    assert set(no_dynamodb_scan) == {"Query"}
+    list(store.Item.scan())  # what the guard exists for
+    assert "Scan" in no_dynamodb_scan
+    no_dynamodb_scan.clear()  # this test's Scan was on purpose
+
+
+def test_a_unit_of_work_is_one_transaction_of_at_most_100_items(uow_factory):
+    owner = make_user(uow_factory, "rita@example.com", "recruiter")
+    jobs = [Job.publish(owner=who(owner), title=f"J{i}") for i in range(101)]
+    with uow_factory() as uow:
+        for job in jobs:
+            uow.jobs.add(job)
+        with pytest.raises(ValueError, match="at most 100"):
+            uow.commit()
+    with uow_factory() as uow:
+        assert uow.jobs.page(JobQuery(), limit=5) == []
+
+
+def test_many_outbox_marks_commit_in_chunks(uow_factory):
+    for i in range(105):
+        user = User.register(email=f"u{i}@example.com", name="u", role="candidate", password_hash="h")
+        with uow_factory() as uow:
+            uow.users.add(user)
+            uow.commit()
+    with uow_factory() as uow:
+        pending = uow.outbox.list(status="pending", limit=200)
+        for record in pending:
+            uow.outbox.mark(record.id, status="sent")
+        uow.commit()
+    with uow_factory() as uow:
+        assert len(pending) == 105
+        assert uow.outbox.list(status="pending") == []
+        assert len(uow.outbox.list(status="sent", limit=200)) == 105
+
+
+def test_storage_failures_become_unavailable(settings, monkeypatch):
+    down = dataclasses.replace(settings, dynamodb_endpoint=f"http://127.0.0.1:{free_port()}",
+                               dynamodb_create_tables=False, dynamodb_max_retries=0,
+                               dynamodb_connect_timeout=1.0, table_name=settings.table_name + "-down")
+    with unit_of_work(down) as uow:
+        with pytest.raises(Unavailable):
+            uow.users.get("01HZZZZZZZZZZZZZZZZZZZZZZZ")
+        with pytest.raises(Unavailable):
+            uow.ping()
+        with pytest.raises(Unavailable):
+            uow.outbox.claim_delivery("E", "a@example.com", lease_seconds=5)
+    assert check_health(down)["checks"]["storage"] == "unavailable: Unavailable"
+    DynamoStore.forget(down.table_name)
+
+
+def test_a_missing_table_is_unavailable_and_says_how_to_create_it(settings):
+    missing = dataclasses.replace(settings, table_name=settings.table_name + "-missing",
+                                  dynamodb_create_tables=False)
+    with unit_of_work(missing) as uow:
+        with pytest.raises(Unavailable, match="create-tables"):
+            uow.jobs.page(JobQuery(), limit=5)
+        with pytest.raises(Unavailable):
+            uow.ping()
+        user = User.register(email="a@example.com", name="a", role="candidate", password_hash="h")
+        uow.users.add(user)
+        with pytest.raises(Unavailable):
+            uow.commit()
+    DynamoStore.forget(missing.table_name)
+
+
+def test_the_api_answers_503_with_the_error_envelope_when_dynamodb_is_down(api, monkeypatch):
+    assert api.get("/health").status == 200
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ATS_DYNAMODB_MAX_RETRIES", "0")
+    monkeypatch.setenv("ATS_DYNAMODB_CREATE_TABLES", "false")
+    reply = api.get("/jobs/list")
+    assert reply.status == 503
+    assert reply.error["code"] == "unavailable"
+    assert api.get("/health").status == 503
+
+
+def test_entities_are_plain_domain_dataclasses(uow_factory):
+    recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
+    candidate = make_user(uow_factory, "carl@example.com")
+    job = make_job(uow_factory, recruiter)
+    make_application(uow_factory, job, candidate)
+    with uow_factory() as uow:
+        assert type(uow.users.get(recruiter.id)) is User
+        assert type(uow.jobs.get(job.id)) is Job
+        assert [type(a) for a in uow.applications.page(ApplicationQuery(), limit=5)] == [Application]
+
+
+def test_filtered_lists_keep_querying_pages_until_the_page_is_full(uow_factory, store, monkeypatch,
+                                                                   no_dynamodb_scan):
+    """With one item per Query page, sparse matches need many pages: the result is still exact."""
+    monkeypatch.setattr("chalicelib.storage.dynamodb.FILTERED_PAGE_SIZE", 1)
+    owner = make_user(uow_factory, "rita@example.com", "recruiter")
+    jobs = [make_job(uow_factory, owner, title=f"J{i}", location="Berlin" if i % 4 == 0 else "Lisbon")
+            for i in range(12)]
+    berlin = [job.id for job in reversed(jobs) if job.location == "Berlin"]
+    no_dynamodb_scan.clear()
+    with uow_factory() as uow:
+        first = uow.jobs.page(JobQuery(location="Berlin"), limit=2)
+        rest = uow.jobs.page(JobQuery(location="Berlin"), limit=2, before=first[-1].id)
+    assert [job.id for job in first + rest] == berlin
+    assert no_dynamodb_scan.count("Query") > 4  # it did take several pages

@@ -1,0 +1,224 @@
+"""The embedded default (no broker): email delivered in-process right after commit, to .eml files
+by default, or through real SMTP (STARTTLS, implicit TLS, login) and SES (moto) senders."""
+import datetime
+import email
+import email.policy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chalicelib.config import get_settings
+from chalicelib.storage import unit_of_work
+
+from .conftest import PYTHON, ROOT, Catcher, all_sent, outbox_counts, start_smtp
+
+
+def _eml_files(state_dir) -> list:
+    directory = os.path.join(state_dir, "mail")
+    return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+
+
+def _read(state_dir, name):
+    with open(os.path.join(state_dir, "mail", name), "rb") as f:
+        return email.message_from_bytes(f.read(), policy=email.policy.default)
+
+
+def test_a_status_change_leaves_an_eml_for_the_candidate_with_nothing_else_running(api_client, mail_env):
+    _, recruiter = api_client.signup("rita@example.com", "recruiter")
+    candidate, candidate_token = api_client.signup("carl@example.com")
+    job = api_client.create_job(recruiter, title="Platform Engineer")
+    application = api_client.apply(candidate_token, job["id"])
+    before = set(_eml_files(mail_env["ATS_STATE_DIR"]))
+    assert len(before) == 4  # two welcomes, application received, new application
+
+    reply = api_client.post("/applications/change-status", {"application_id": application["id"],
+                                                            "status": "rejected", "reason": "The role was filled."},
+                            token=recruiter)
+    assert reply.status == 200
+    (new,) = set(_eml_files(mail_env["ATS_STATE_DIR"])) - before
+    message = _read(mail_env["ATS_STATE_DIR"], new)
+    assert candidate["email"] in message["To"]
+    assert message["X-ATS-Template"] == "status_rejected"
+    assert "Platform Engineer" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "not to move forward" in text and "The role was filled." in text
+    assert message.get_body(("html",)).get_content().lstrip().startswith("<!DOCTYPE html>")
+    assert all_sent()
+
+
+def test_a_withdrawal_tells_the_candidate_and_the_recruiter(api_client, mail_env):
+    recruiter_user, recruiter = api_client.signup("rita@example.com", "recruiter")
+    _, candidate_token = api_client.signup("carl@example.com")
+    application = api_client.apply(candidate_token, api_client.create_job(recruiter)["id"])
+    before = set(_eml_files(mail_env["ATS_STATE_DIR"]))
+    reply = api_client.post("/applications/change-status", {"application_id": application["id"],
+                                                            "status": "withdrawn"}, token=candidate_token)
+    assert reply.status == 200
+    messages = [_read(mail_env["ATS_STATE_DIR"], name) for name in set(_eml_files(mail_env["ATS_STATE_DIR"])) - before]
+    assert sorted(m["X-ATS-Template"] for m in messages) == ["candidate_withdrew", "status_withdrawn"]
+    to_recruiter = next(m for m in messages if m["X-ATS-Template"] == "candidate_withdrew")
+    assert recruiter_user["email"] in to_recruiter["To"] and "carl" in to_recruiter["Subject"]
+
+
+def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_client, mail_env, monkeypatch):
+    # An SMTP server that is not there: the registration still answers 201, its event stays pending.
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")
+    monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ATS_SMTP_PORT", "1")
+    monkeypatch.setenv("ATS_SMTP_TLS", "none")
+    api_client.register("carl@example.com")
+    with unit_of_work(get_settings()) as uow:
+        (pending,) = uow.outbox.list(status="pending")
+    assert pending.attempts == 1 and "Connection refused" in pending.last_error
+
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
+    relay = subprocess.run([PYTHON, "-m", "chalicelib.cli", "relay", "--once"], cwd=ROOT, env=dict(os.environ),
+                           capture_output=True, text=True, timeout=60)
+    assert relay.returncode == 0, relay.stderr
+    assert json.loads(relay.stdout) == {"found": 1, "published": 0, "delivered": 1, "left": 0}
+    assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
+
+
+def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypatch):
+    from chalicelib.services import users
+
+    settings = get_settings()
+    users.create_admin(unit_of_work(settings), settings, email="ada@example.com", password="correct horse battery",
+                       name="Ada")
+    admin = api_client.login("ada@example.com")
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")
+    monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ATS_SMTP_PORT", "1")
+    monkeypatch.setenv("ATS_EMAIL_MAX_RETRIES", "1")  # the first failure is the last
+    _, candidate = api_client.signup("carl@example.com")
+    assert outbox_counts()["failed"] == 1
+
+    reply = api_client.get("/admin/outbox?status=failed", token=admin)
+    assert reply.status == 200
+    (item,) = reply.body["items"]
+    assert item["type"] == "UserRegistered" and item["status"] == "failed" and item["last_error"]
+    assert api_client.get("/admin/outbox", token=candidate).status == 403
+    assert api_client.get("/admin/outbox").status == 401
+    assert api_client.get("/admin/outbox?status=lost", token=admin).status == 422
+
+
+def test_the_api_imports_no_celery_kombu_or_redis_until_it_publishes():
+    code = ("import sys, app; loaded = [m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'redis')];"
+            "print(loaded); assert not loaded")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATS_"))}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_client, monkeypatch):
+    from chalice.test import Client
+
+    from app import app
+
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")  # nowhere to send: the event stays pending
+    monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ATS_SMTP_PORT", "1")
+    api_client.register("carl@example.com")
+    assert outbox_counts()["pending"] == 1
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
+    with Client(app, stage_name="dev", project_dir=ROOT) as client:
+        scheduled = client.lambda_.invoke("outbox_relay", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+        assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0}
+        stream = client.lambda_.invoke("outbox_stream", {"Records": []})
+        assert stream.payload["found"] == 0
+    assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
+
+
+# -- the SMTP sender against a real server: TLS modes, login, one connection for many emails --
+
+@pytest.fixture
+def certificate(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def _authenticator(accepted: list):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"ats" and auth_data.password == b"s3cret"
+        accepted.append(ok)
+        return AuthResult(success=ok)
+
+    return check
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, monkeypatch, certificate, mode):
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    catcher, logins = Catcher(), []
+    # aiosmtpd does not count implicit TLS as TLS for auth_require_tls: require it for STARTTLS only.
+    options = {"authenticator": _authenticator(logins), "auth_require_tls": mode == "starttls"}
+    if mode == "starttls":
+        controller = start_smtp(catcher, tls_context=context, require_starttls=True, **options)
+    else:
+        controller = start_smtp(catcher, ssl_context=context, **options)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", cert)  # the sender verifies the server with the default context
+        for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": mode,
+                            "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
+                            "ATS_SMTP_PASSWORD": "s3cret"}.items():
+            monkeypatch.setenv(name, value)
+        for n in range(3):
+            api_client.register(f"user{n}@example.com")
+        assert [m["To"] for m in catcher.messages] == [f"user{n} <user{n}@example.com>" for n in range(3)]
+        assert logins == [True] and len(set(catcher.peers)) == 1  # one login, one connection
+        assert all_sent()
+    finally:
+        from chalicelib.messaging.senders import get_sender
+
+        get_sender(get_settings()).close()
+        controller.stop()
+
+
+def test_ses_sends_through_the_v2_api(api_client, mail_env, monkeypatch):
+    import boto3
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "ses")
+    monkeypatch.setenv("ATS_EMAIL_FROM", "no-reply@ats.example.com")
+    with mock_aws():
+        boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity="ats.example.com")
+        api_client.register("carl@example.com", name="Carl")
+        sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+        assert len(sent) == 1
+        assert sent[0].destinations["ToAddresses"] == ["Carl <carl@example.com>"]
+        assert sent[0].subject == "Welcome to ATS, Carl"
+        assert "Welcome to ATS" in sent[0].body
+    assert all_sent()

@@ -1,0 +1,105 @@
+"""Rendering, with no services: which emails an event owes and what they say."""
+import pytest
+
+from chalicelib.domain.models import Role, User
+from chalicelib.messaging.emails import STATUS_TEMPLATES, emails_for, plan, render
+from chalicelib.storage.base import OutboxRecord
+
+USERS = {
+    "cand": User(id="cand", email="carl@example.com", name="Carl <b>", role=Role.CANDIDATE, password_hash="", created_at=""),
+    "recr": User(id="recr", email="rita@example.com", name="Rita", role=Role.RECRUITER, password_hash="", created_at=""),
+}
+
+
+def record(type_, **payload) -> OutboxRecord:
+    return OutboxRecord(id="EVT1", type=type_, payload=payload, status="pending", attempts=0, last_error=None,
+                        created_at="", updated_at="")
+
+
+def status_changed(to_status, reason=None, from_status="applied"):
+    return record("ApplicationStatusChanged", application_id="APP1", job_id="JOB1", job_title="Data & ML Lead",
+                  candidate_id="cand", recruiter_id="recr", from_status=from_status, to_status=to_status,
+                  actor_id="recr", reason=reason)
+
+
+def render_status(status, reason=None):
+    return render(f"status_{status}", name="Carl", job_title="Data Lead", reason_text="", reason_html="")
+
+
+def test_every_status_has_its_own_subject_and_wording():
+    rendered = [render_status(status) for status in STATUS_TEMPLATES]
+    assert len({r.subject for r in rendered}) == len(STATUS_TEMPLATES)
+    assert len({r.text for r in rendered}) == len(STATUS_TEMPLATES)
+    assert len({r.html for r in rendered}) == len(STATUS_TEMPLATES)
+    assert all("Data Lead" in r.subject and "Hello Carl" in r.text for r in rendered)
+
+
+@pytest.mark.parametrize("status, words", [
+    ("screening", "reviewing"), ("shortlisted", "shortlist"), ("selected", "selected"),
+    ("hired", "welcome aboard"), ("withdrawn", "withdrawn")])
+def test_each_status_says_what_happened(status, words):
+    assert words in render_status(status).text.lower()
+
+
+def test_the_rejection_is_kind_and_clear():
+    text = render_status("rejected").text
+    assert "Thank you" in text  # kind
+    assert "decided not to move forward" in text and "final for this position" in text  # clear
+    assert "future openings" in text
+
+
+def test_the_reason_is_included_when_given_and_escaped_in_html():
+    (mail,) = emails_for(status_changed("rejected", reason="We chose <someone> else"), USERS.get)
+    assert "We chose <someone> else" in mail.text
+    assert "We chose &lt;someone&gt; else" in mail.html and "<someone>" not in mail.html
+    (without,) = emails_for(status_changed("rejected"), USERS.get)
+    assert "Reason" not in without.text and "Reason" not in without.html
+
+
+def test_names_and_titles_are_plain_in_text_and_escaped_in_html():
+    (mail,) = emails_for(status_changed("screening"), USERS.get)
+    assert mail.subject == "Your application for Data & ML Lead is being reviewed"
+    assert "Hello Carl <b>," in mail.text
+    assert "Hello Carl &lt;b&gt;," in mail.html and "Data &amp; ML Lead" in mail.html
+
+
+def test_which_emails_each_event_owes():
+    assert plan(record("UserRegistered", user_id="cand", email="", name="", role="candidate")) == [("cand", "welcome")]
+    submitted = record("ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand",
+                       recruiter_id="recr")
+    assert plan(submitted) == [("cand", "application_received"), ("recr", "new_application")]
+    for status in STATUS_TEMPLATES:
+        owed = plan(status_changed(status))
+        assert owed[0] == ("cand", f"status_{status}")
+        assert owed[1:] == ([("recr", "candidate_withdrew")] if status == "withdrawn" else [])
+    assert plan(record("SomethingElse")) == []
+
+
+def test_emails_go_to_the_users_current_address_and_skip_a_missing_user():
+    submitted = record("ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand",
+                       recruiter_id="gone")
+    (mail,) = emails_for(submitted, USERS.get)
+    assert (mail.to, mail.recipient, mail.template) == ("carl@example.com", "cand", "application_received")
+    assert mail.message_id == "<EVT1.cand@ats>"
+
+
+def test_the_recruiter_hears_who_withdrew():
+    to_candidate, to_recruiter = emails_for(status_changed("withdrawn", from_status="shortlisted"), USERS.get)
+    assert to_recruiter.to == "rita@example.com"
+    assert "Carl <b> withdrew" in to_recruiter.subject and "shortlisted stage" in to_recruiter.text
+    assert "You have withdrawn" in to_candidate.subject
+
+
+def test_a_title_or_name_cannot_inject_headers():
+    import email
+    import email.policy
+
+    from chalicelib.messaging.emails import Email
+    from chalicelib.messaging.senders import build_message
+
+    mail = Email(event_id="E", recipient="R", to="carl@example.com", to_name="Carl\r\nBcc: eve@example.com",
+                 template="t", subject="Lead\r\nBcc: eve@example.com", text="héllo", html="<p>héllo</p>")
+    parsed = email.message_from_bytes(build_message(mail, "ATS <no-reply@ats.local>"), policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["Subject"] == "Lead Bcc: eve@example.com"
+    assert parsed.get_body(("plain",)).get_content() == "héllo"
+    assert parsed.get_body(("html",)).get_content() == "<p>héllo</p>"

@@ -1,0 +1,83 @@
+"""JWT access tokens: HS256 pinned, every claim required, anything else is AuthenticationFailed."""
+import time
+
+import jwt
+import pytest
+
+from chalicelib.auth.passwords import hash_password, verify_password
+from chalicelib.auth.tokens import issue_token, verify_token
+from chalicelib.domain.errors import AuthenticationFailed
+from chalicelib.domain.models import Role
+
+SECRET = "s" * 64
+USER_ID = "01HZZZZZZZZZZZZZZZZZZZZZZ1"
+
+
+def claims(**changes) -> dict:
+    now = int(time.time())
+    values = {"sub": USER_ID, "role": "recruiter", "iat": now, "nbf": now, "exp": now + 600,
+              "jti": "abc", "iss": "ats"}
+    values.update(changes)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def test_issued_token_verifies_to_its_principal():
+    token = issue_token(user_id=USER_ID, role=Role.RECRUITER, secret=SECRET, ttl_seconds=60, issuer="ats")
+    principal = verify_token(token, secret=SECRET, issuer="ats")
+    assert (principal.user_id, principal.role) == (USER_ID, Role.RECRUITER)
+
+
+def test_issued_token_carries_the_required_claims_and_hs256():
+    token = issue_token(user_id=USER_ID, role="candidate", secret=SECRET, ttl_seconds=60, issuer="ats")
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    assert {"sub", "role", "iat", "exp", "jti"} <= set(jwt.decode(token, SECRET, algorithms=["HS256"],
+                                                                  issuer="ats"))
+
+
+def _refused(token: str, **kwargs) -> AuthenticationFailed:
+    with pytest.raises(AuthenticationFailed) as raised:
+        verify_token(token, secret=kwargs.get("secret", SECRET), issuer=kwargs.get("issuer", "ats"))
+    return raised.value
+
+
+def test_expired_token_is_refused():
+    past = int(time.time()) - 3600
+    _refused(jwt.encode(claims(iat=past, nbf=past, exp=past + 60), SECRET, algorithm="HS256"))
+
+
+def test_token_signed_with_another_secret_is_refused():
+    _refused(jwt.encode(claims(), "o" * 64, algorithm="HS256"))
+
+
+def test_token_from_another_issuer_is_refused():
+    _refused(jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"))
+
+
+def test_unsigned_alg_none_token_is_refused():
+    _refused(jwt.encode(claims(), None, algorithm="none"))
+
+
+def test_token_with_another_algorithm_is_refused():
+    _refused(jwt.encode(claims(), SECRET, algorithm="HS512"))
+
+
+@pytest.mark.parametrize("missing", ["sub", "role", "iat", "exp", "jti"])
+def test_token_missing_a_required_claim_is_refused(missing):
+    _refused(jwt.encode(claims(**{missing: None}), SECRET, algorithm="HS256"))
+
+
+def test_token_with_an_unknown_role_is_refused():
+    _refused(jwt.encode(claims(role="superuser"), SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "Bearer x"])
+def test_garbage_is_refused(garbage):
+    assert _refused(garbage).code == "invalid_token"
+
+
+def test_password_hash_verifies_only_the_same_password():
+    stored = hash_password("correct horse battery", "fast")
+    assert stored.startswith("$argon2id$")
+    assert verify_password(stored, "correct horse battery")
+    assert not verify_password(stored, "correct horse batterY")
+    assert not verify_password("not-a-hash", "correct horse battery")
