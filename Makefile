@@ -8,7 +8,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 NODE_INSTALLED := node_modules/.installed
 
-.PHONY: install run run-dynamodb test bench clean worker relay bench-email
+.PHONY: install run run-dynamodb test bench clean openapi worker relay bench-email package package-terraform bench-coldstart
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,20 @@ worker: install  ## a Celery worker delivering email (needs ATS_REDIS_URL, e.g. 
 relay: install  ## publish the outbox's pending events, every few seconds
 	$(PY) -m chalicelib.cli relay
 
+package: install  ## dist/: the prod stage's SAM template (sam.json) and deployment.zip (deploy/package.py)
+	$(PY) -m deploy.package --out dist
+
+package-terraform: install  ## dist/terraform/: the same for Terraform (chalice.tf.json)
+	$(PY) -m deploy.package --out dist/terraform --pkg-format terraform
+
+bench-coldstart: package  ## fresh-interpreter import + first request, SQLite and DynamoDB (moto), beside import boto3
+	$(PY) -m bench.coldstart
+
 bench-email: install  ## status change -> SMTP accepted (median, p99) and worker emails/s, on a private Redis
 	$(PY) -m bench.email
+
+openapi: install  ## write openapi.json, the committed contract (a test keeps it equal to the generated one)
+	$(PY) -m ats_functions.openapi > openapi.json
 
 clean:
 	rm -rf $(VENV) .ats .pytest_cache node_modules

@@ -267,7 +267,8 @@ def _idempotent(call: Call, operation: str, run) -> Response:
     """Answer a retried create with its first response; run it only once (Idempotency-Key)."""
     from chalicelib.services import idempotency
 
-    scope = f"{call.who.user_id if call.who else 'anonymous'}:{operation}"
+    caller = call.who.user_id if call.who else f"anonymous@{call.source_ip}"
+    scope = f"{caller}:{operation}"
     fingerprint = hashlib.sha256(call.raw_body).hexdigest()
     uow = call.uow()
     claim = idempotency.begin(uow, call.settings, scope=scope, key=call.headers["idempotency-key"],

@@ -87,3 +87,13 @@ def openapi_document(app) -> dict:
          if getattr(entry.view_function, "contract", None) is not None),
         key=lambda route: route[:2]))
     return _document(routes)
+
+
+if __name__ == "__main__":  # `make openapi` writes the committed openapi.json from this
+    import json
+    import sys
+
+    from app import app
+
+    json.dump(openapi_document(app), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

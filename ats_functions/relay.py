@@ -3,6 +3,8 @@ DynamoDB stream of the table, so an event the request could not publish is not l
 
 The stream's ARN is needed when the app is packaged, so it is read from ATS_OUTBOX_STREAM_ARN at
 import (the one setting read then); the placeholder makes a deploy without it fail loudly.
+`make package` (deploy/template.py) replaces it in the template with the stream of the table
+the template creates.
 """
 import logging
 import os

@@ -12,7 +12,7 @@ from .http import Routes, error_response
 routes = Routes(__name__, tag="system")
 blueprint = routes.blueprint
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chalicelib", "static")
-REDOC = "redoc.standalone.js"  # copied from the npm package redoc by `make` (see the Makefile)
+REDOC = "redoc.standalone.js"  # from the npm package redoc: see chalicelib/static/README.md
 
 
 @routes.get("/ping", "/ping/ping", summary="Liveness", returns=PingOut)
@@ -67,7 +67,7 @@ def docs(call):
 def docs_script(call):
     script = _redoc_script()
     if script is None:
-        return error_response(503, "docs_unavailable", f"{REDOC} is missing: run `make install`.")
+        return error_response(503, "docs_unavailable", f"{REDOC} is missing from chalicelib/static.")
     return Response(body=script, status_code=200, headers={
         "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"})
 

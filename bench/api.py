@@ -193,6 +193,30 @@ class Row:
         return "yes" if self.median <= self.target_ms else "NO"
 
 
+def logs_to_file(stream) -> None:
+    """The app's JSON log lines (one a request, one an email) go to a file instead of the terminal:
+    still formatted and written, so their cost stays in the figures, but the tables stay readable."""
+    import logging
+
+    for handler in logging.getLogger("ats").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(stream)
+
+
+def wait_for_deliveries() -> float:
+    """Wait (untimed) until the in-process email thread delivered what the last phase queued, so its
+    work does not spill into the next phase's timings. Returns the seconds waited."""
+    started = time.perf_counter()
+    try:
+        from chalicelib.messaging import background
+    except ImportError:
+        return 0.0
+    wait_idle = getattr(background, "wait_idle", None)
+    if wait_idle is not None:
+        wait_idle()
+    return time.perf_counter() - started
+
+
 class Bench:
     def __init__(self, client, app):
         self.client = client
@@ -249,10 +273,13 @@ class Bench:
         row = Row(name, samples, target_ms, note)
         self.rows.append(row)
         print(f"  {name:<44} median {row.median:7.3f} ms", file=sys.stderr, flush=True)
+        waited = wait_for_deliveries()
+        if waited > 0.5:
+            print(f"  {'':<44} (then {waited:.1f} s until its emails were delivered)", file=sys.stderr, flush=True)
         if any(email):
-            self.rows.append(Row(f"  {name}: email", email, None, "its email delivery, in process after commit"))
+            self.rows.append(Row(f"  {name}: email", email, None, "its post-commit email dispatch (a hand-off, or delivery in process)"))
             self.rows.append(Row(f"  {name}: API only", [t - e for t, e in zip(samples, email)],
-                                 target_ms, "the call without its email delivery"))
+                                 target_ms, "the call without its email dispatch"))
         return row
 
     def measure_handler(self, name: str, method: str, path: str, n: int, token: str | None = None,
@@ -355,6 +382,8 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
         from app import app
 
         client = cleanup.enter_context(Client(app, stage_name=backend.stage, project_dir=ROOT))
+        log_file = cleanup.enter_context(open(os.path.join(workdir, "ats.log"), "a"))
+        logs_to_file(log_file)
         bench = Bench(client, app)
         bench.time_email()
         n = calls
@@ -366,6 +395,7 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
         recruiter = seed_user("recruiter@bench.example", "recruiter")
         seed_user("candidate@bench.example", "candidate")
         seed_jobs(recruiter, 500, backend.seed_batch)
+        wait_for_deliveries()
         login = {"password": "correct horse battery"}
         rtok = bench.call("POST", "/auth/login", {"email": "recruiter@bench.example", **login})["access_token"]
         ctok = bench.call("POST", "/auth/login", {"email": "candidate@bench.example", **login})["access_token"]

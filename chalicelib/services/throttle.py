@@ -1,0 +1,192 @@
+"""Login throttling: too many failed logins for one email, or from one address, answer 429.
+
+Two fixed-window counters per login: one per email (settings.login_max_failures_per_email) and
+one per source address (settings.login_max_failures_per_address), both over
+settings.login_window_seconds. Once a limit is reached, the next attempt raises RateLimited
+with retry_after = the seconds until that window ends, before any password hash is computed.
+
+- The email's counter is taken before the password is checked (a hit per attempt), so parallel
+  guesses at one account cannot outrun it; a successful login clears it.
+- The address's counter counts failures only (a hit after a failed check), so an office behind
+  one address is not locked out by its own successful logins; it is read before the attempt.
+- Unknown email and wrong password are counted alike, and the caller hashes a dummy for an
+  unknown email, so neither the answer nor its timing tells them apart.
+
+Counters live in Redis when settings.redis_url is set (INCR on a key made with SET NX EX, in one
+MULTI; short socket timeouts; `redis` imported on first use only), in storage (uow.counters)
+otherwise. When Redis cannot be reached the storage counters serve, with a warning logged, and
+Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
+Keys carry an HMAC of the email (case-folded) or address under the JWT secret, never the values.
+"""
+import hashlib
+import hmac
+import logging
+import math
+import threading
+import time
+
+from ..config import Settings
+from ..domain.errors import DomainError, RateLimited
+from ..domain.models import email_key
+from ..storage import UnitOfWork
+from ..storage.base import CounterRepository, Window
+
+log = logging.getLogger("ats.auth")
+
+REDIS_TIMEOUT = 0.25  # seconds to connect to / hear from Redis before falling back to storage
+REDIS_PAUSE = 5.0  # seconds during which Redis is not tried after it failed
+REDIS_PREFIX = "ats:throttle:"
+
+clock = time.time  # epoch seconds; tests replace it
+_lock = threading.Lock()
+_clients: dict[str, object] = {}
+_paused_until: dict[str, float] = {}
+
+
+# --- The checks, in the order users.login calls them --------------------------------------------
+
+def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
+    """Refuse the attempt (RateLimited) when its address or email is locked; count it for the email."""
+    counters = _counters(uow, settings)
+    window = settings.login_window_seconds
+    if source_ip and settings.login_max_failures_per_address > 0:
+        failures = counters.peek(_address_key(settings, source_ip))
+        if failures.count >= settings.login_max_failures_per_address:
+            _refuse("address", failures)
+    if settings.login_max_failures_per_email > 0:
+        attempts = counters.hit(_email_key(settings, email), window_seconds=window)
+        if attempts.count > settings.login_max_failures_per_email:
+            _refuse("email", attempts)
+
+
+def login_failed(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
+    """Count a failed attempt against its address (the email's counter took it already)."""
+    if source_ip and settings.login_max_failures_per_address > 0:
+        _counters(uow, settings).hit(_address_key(settings, source_ip), window_seconds=settings.login_window_seconds)
+
+
+def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str) -> None:
+    """Forget the email's failures."""
+    if settings.login_max_failures_per_email > 0:
+        _counters(uow, settings).clear(_email_key(settings, email))
+
+
+def retry_after(window: Window, now: float | None = None) -> int:
+    """Whole seconds until the window ends, at least 1 (the value of a Retry-After header)."""
+    return max(1, math.ceil(window.ends_at - (clock() if now is None else now)))
+
+
+def _refuse(what: str, window: Window) -> None:
+    seconds = retry_after(window)
+    log.warning("login refused: too many failed logins for this %s; retry after %d s", what, seconds)
+    raise RateLimited(f"Too many failed logins. Try again in {seconds} seconds.", retry_after=seconds)
+
+
+# --- Keys -----------------------------------------------------------------------------------------
+
+def _digest(settings: Settings, kind: str, value: str) -> str:
+    mac = hmac.new(settings.jwt_secret.encode(), f"{kind}\0{value}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:40]
+
+
+def _email_key(settings: Settings, email: str) -> str:
+    return f"login-email:{_digest(settings, 'email', email_key(email))}"
+
+
+def _address_key(settings: Settings, source_ip: str) -> str:
+    return f"login-address:{_digest(settings, 'address', source_ip.strip().lower())}"
+
+
+# --- Where the counters live ----------------------------------------------------------------------
+
+def _counters(uow: UnitOfWork, settings: Settings) -> CounterRepository:
+    if settings.redis_url:
+        return _RedisOrStorage(settings.redis_url, uow.counters)
+    return uow.counters
+
+
+class RedisCounters(CounterRepository):
+    """The counter interface over Redis: one key per counter, expiring when its window ends."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def hit(self, key: str, *, window_seconds: int) -> Window:
+        name = REDIS_PREFIX + key
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(name, 0, ex=window_seconds, nx=True)  # a new window, unless one runs
+        pipe.incr(name)
+        pipe.pttl(name)
+        _, count, ttl_ms = pipe.execute()
+        if ttl_ms < 0:  # no expiry (set by hand?): give it this window
+            self._client.expire(name, window_seconds)
+            ttl_ms = window_seconds * 1000
+        return Window(int(count), clock() + ttl_ms / 1000)
+
+    def peek(self, key: str) -> Window:
+        name = REDIS_PREFIX + key
+        pipe = self._client.pipeline(transaction=True)
+        pipe.get(name)
+        pipe.pttl(name)
+        count, ttl_ms = pipe.execute()
+        if count is None or ttl_ms < 0:
+            return Window(0, 0.0)
+        return Window(int(count), clock() + ttl_ms / 1000)
+
+    def clear(self, key: str) -> None:
+        self._client.delete(REDIS_PREFIX + key)
+
+
+def _redis_client(url: str):
+    with _lock:
+        client = _clients.get(url)
+        if client is None:
+            import redis  # only when Redis is configured, on the first login
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT,
+                                          retry=Retry(NoBackoff(), 0), health_check_interval=30)
+            _clients[url] = client
+        return client
+
+
+class _RedisOrStorage(CounterRepository):
+    """Redis, or the storage's counters while Redis cannot be reached."""
+
+    def __init__(self, url: str, storage: CounterRepository):
+        self._url = url
+        self._storage = storage
+
+    def _call(self, operation: str, *args, **kwargs):
+        if _paused_until.get(self._url, 0.0) <= time.monotonic():
+            try:
+                return getattr(RedisCounters(_redis_client(self._url)), operation)(*args, **kwargs)
+            except DomainError:
+                raise
+            except Exception as error:  # unreachable, timed out, refused, not installed: use storage
+                _paused_until[self._url] = time.monotonic() + REDIS_PAUSE
+                log.warning("login throttling: Redis unavailable (%s: %s); counting in storage for %.0f s",
+                            type(error).__name__, error, REDIS_PAUSE)
+        return getattr(self._storage, operation)(*args, **kwargs)
+
+    def hit(self, key: str, *, window_seconds: int) -> Window:
+        return self._call("hit", key, window_seconds=window_seconds)
+
+    def peek(self, key: str) -> Window:
+        return self._call("peek", key)
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+
+def reset() -> None:
+    """Forget Redis clients and pauses (tests)."""
+    with _lock:
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:
+                pass
+        _clients.clear()
+        _paused_until.clear()

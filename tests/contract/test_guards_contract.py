@@ -1,0 +1,220 @@
+"""The guards' storage contract (counters and idempotency records), the same on every backend.
+
+Both repositories write at once, outside commit. Time is moved by replacing the repositories'
+`clock` (the backends compare times they compute themselves), so no test waits for a window,
+a lease or a TTL to run out.
+"""
+import threading
+
+import boto3
+import pytest
+
+from chalicelib.storage.base import IdempotencyRecord, Window
+
+T0 = 1_800_000_000.0  # a fixed "now" (2027-01-15)
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(uow_factory, monkeypatch):
+    clock = Clock()
+    uow = uow_factory()
+    for repository in (uow.counters, uow.idempotency):
+        monkeypatch.setattr(type(repository), "clock", staticmethod(clock))
+    return clock
+
+
+@pytest.fixture
+def uow(uow_factory):
+    return uow_factory()
+
+
+# --- Counters ------------------------------------------------------------------------------------
+
+def test_hits_count_up_within_a_window_and_a_new_window_starts_after_it_ends(uow, clock):
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(1, T0 + 60)
+    clock.advance(30)
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(2, T0 + 60)
+    clock.advance(29.5)
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(3, T0 + 60)  # the window is fixed
+    clock.advance(0.5)  # the window has ended
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(1, T0 + 120)
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(2, T0 + 120)
+
+
+def test_counters_of_different_keys_are_independent(uow, clock):
+    uow.counters.hit("login:a", window_seconds=60)
+    uow.counters.hit("login:a", window_seconds=60)
+    assert uow.counters.hit("login:b", window_seconds=10) == Window(1, T0 + 10)
+    assert uow.counters.peek("login:a") == Window(2, T0 + 60)
+
+
+def test_peek_reads_the_running_window_without_counting(uow, clock):
+    assert uow.counters.peek("login:a") == Window(0, 0.0)
+    uow.counters.hit("login:a", window_seconds=60)
+    uow.counters.hit("login:a", window_seconds=60)
+    assert uow.counters.peek("login:a") == Window(2, T0 + 60)
+    assert uow.counters.peek("login:a") == Window(2, T0 + 60)
+    clock.advance(60)
+    assert uow.counters.peek("login:a") == Window(0, 0.0)
+
+
+def test_clear_forgets_the_window(uow, clock, uow_factory):
+    uow.counters.hit("login:a", window_seconds=60)
+    uow.counters.clear("login:a")
+    uow.counters.clear("login:never-hit")  # clearing nothing is fine
+    assert uow_factory().counters.peek("login:a") == Window(0, 0.0)
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(1, T0 + 60)
+
+
+def test_counters_take_effect_at_once_without_commit(uow_factory, clock):
+    with uow_factory() as first:
+        first.counters.hit("login:a", window_seconds=60)
+        first.rollback()
+    assert uow_factory().counters.peek("login:a") == Window(1, T0 + 60)
+
+
+# --- Idempotency records ---------------------------------------------------------------------------
+
+def claim(uow, key="k1", fingerprint="fp1", lease=60, ttl=86400):
+    return uow.idempotency.claim(key, fingerprint, lease_seconds=lease, ttl_seconds=ttl)
+
+
+def test_a_new_key_is_claimed_and_a_taken_one_returns_its_pending_record(uow, clock, uow_factory):
+    assert claim(uow) is None
+    held = claim(uow_factory(), fingerprint="fp2")
+    assert held == IdempotencyRecord(key="k1", fingerprint="fp1", state="pending", status=None, body=None, headers={})
+    assert claim(uow, key="k2") is None  # another key
+
+
+def test_a_pending_record_whose_lease_ran_out_is_taken_over(uow, clock):
+    assert claim(uow, lease=60) is None
+    clock.advance(59)
+    assert claim(uow, fingerprint="fp2").state == "pending"
+    clock.advance(1)
+    assert claim(uow, fingerprint="fp2", lease=60) is None  # the first request died
+    held = claim(uow, fingerprint="fp3")
+    assert (held.state, held.fingerprint) == ("pending", "fp2")
+
+
+def test_a_completed_record_answers_every_later_claim(uow, clock, uow_factory):
+    assert claim(uow) is None
+    uow.idempotency.complete("k1", status=201, body='{"job": {"id": "01J"}}',
+                             headers={"Location": "/jobs/01J", "ETag": '"1"'})
+    clock.advance(3600)  # long past the lease: a done record is never taken over
+    done = claim(uow_factory(), fingerprint="other")
+    assert done == IdempotencyRecord(key="k1", fingerprint="fp1", state="done", status=201,
+                                     body='{"job": {"id": "01J"}}', headers={"Location": "/jobs/01J", "ETag": '"1"'})
+    uow.idempotency.release("k1")  # a done record is not released
+    assert claim(uow).state == "done"
+
+
+def test_a_released_record_can_be_claimed_again_at_once(uow, clock):
+    assert claim(uow) is None
+    uow.idempotency.release("k1")
+    assert claim(uow, fingerprint="fp2") is None
+    assert claim(uow).fingerprint == "fp2"
+    uow.idempotency.release("never-claimed")  # nothing to release is fine
+
+
+def test_a_record_is_forgotten_after_its_ttl(uow, clock):
+    assert claim(uow, ttl=600) is None
+    uow.idempotency.complete("k1", status=201, body="{}", headers={})
+    clock.advance(599)
+    assert claim(uow).state == "done"
+    clock.advance(1)
+    assert claim(uow, fingerprint="fp2", ttl=600) is None
+    assert claim(uow).fingerprint == "fp2"
+
+
+def test_complete_after_a_release_changes_nothing(uow, clock):
+    assert claim(uow) is None
+    uow.idempotency.release("k1")
+    uow.idempotency.complete("k1", status=201, body="{}", headers={})
+    assert claim(uow) is None  # no record was made by the late complete
+
+
+# --- Concurrency (real servers: SQLite's lock, DynamoDB Local's conditions) ----------------------
+
+CONCURRENT = pytest.mark.parametrize("backend", ["sqlite", "dynamodb-local"], indirect=True)
+
+
+def run_threads(count: int, work) -> list:
+    results, errors = [None] * count, []
+    start = threading.Barrier(count)
+
+    def run(index):
+        try:
+            start.wait()
+            results[index] = work(index)
+        except BaseException as error:  # reported below, on the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+@CONCURRENT
+def test_concurrent_hits_are_all_counted(uow_factory):
+    threads, hits_each = 6, 8
+
+    def hammer(_):
+        uow = uow_factory()  # one unit of work (and SQLite connection) per thread
+        return [uow.counters.hit("login:hot", window_seconds=3600).count for _ in range(hits_each)]
+
+    counts = [count for result in run_threads(threads, hammer) for count in result]
+    # Every hit saw a different count: no increment was lost or applied twice.
+    assert sorted(counts) == list(range(1, threads * hits_each + 1))
+    assert uow_factory().counters.peek("login:hot").count == threads * hits_each
+
+
+@CONCURRENT
+def test_concurrent_hits_on_an_ended_window_start_exactly_one_new_window(uow_factory, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(type(uow_factory().counters), "clock", staticmethod(clock))
+    uow_factory().counters.hit("login:hot", window_seconds=60)
+    clock.advance(61)  # every thread finds the window ended
+    counts = run_threads(6, lambda _: uow_factory().counters.hit("login:hot", window_seconds=60))
+    assert sorted(window.count for window in counts) == [1, 2, 3, 4, 5, 6]
+    assert {window.ends_at for window in counts} == {T0 + 121}
+
+
+@CONCURRENT
+def test_concurrent_claims_of_one_key_have_one_winner(uow_factory):
+    results = run_threads(6, lambda index: claim(uow_factory(), key="race", fingerprint=f"fp{index}"))
+    winners = [index for index, result in enumerate(results) if result is None]
+    assert len(winners) == 1
+    assert {result.fingerprint for result in results if result is not None} == {f"fp{winners[0]}"}
+
+
+# --- DynamoDB: the items expire by the table's TTL ------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)
+def test_dynamodb_items_carry_the_tables_ttl_attribute(settings, uow):
+    from chalicelib.storage.dynamodb import DynamoStore
+
+    uow.counters.hit("login:a", window_seconds=60)
+    assert claim(uow) is None
+    client = boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint)
+    ttl = client.describe_time_to_live(TableName=settings.table_name)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
+    store = DynamoStore.for_settings(settings)
+    counter = store.CounterItem.get("COUNTER#login:a", "COUNTER", consistent_read=True)
+    record = store.IdempotencyItem.get("IDEMPOTENCY#k1", "IDEMPOTENCY", consistent_read=True)
+    assert counter.ttl.timestamp() >= counter.ends_at
+    assert record.ttl.timestamp() >= record.expires_at
