@@ -16,6 +16,22 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ["ATS_PASSWORD_HASH_PROFILE"] = "fast"
 
 
+T0 = 1_800_000_000.0  # a fixed "now" (2027-01-15) for tests that move time
+
+
+class Clock:
+    """A stand-in for time.time that a test moves on by hand: no test waits for a window to end."""
+
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def require_service(reason: str):
     """A missing service fails the test in CI and skips it elsewhere, saying why."""
     if IN_CI:

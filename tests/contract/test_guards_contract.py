@@ -10,19 +10,7 @@ import boto3
 import pytest
 
 from chalicelib.storage.base import IdempotencyRecord, Window
-
-T0 = 1_800_000_000.0  # a fixed "now" (2027-01-15)
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conftest import T0, Clock
 
 
 @pytest.fixture

@@ -8,22 +8,11 @@ from chalicelib.domain.errors import Conflict, Unavailable, ValidationFailed
 from chalicelib.domain.models import Principal, Role
 from chalicelib.services import idempotency, jobs, users
 from chalicelib.services.idempotency import LEASE_SECONDS, TTL_SECONDS, Claim, Replay
+from tests.conftest import Clock
 
-from .fakes import FakeIdempotency, FakeStore, FakeUnitOfWork, fake_settings
+from .fakes import FakeIdempotency, FakeUnitOfWork
 
-T0 = 1_800_000_000.0
 SCOPE = "01HUSER:create_job"
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -31,21 +20,6 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(FakeIdempotency, "clock", staticmethod(clock))
     return clock
-
-
-@pytest.fixture
-def store():
-    return FakeStore()
-
-
-@pytest.fixture
-def uow(store):
-    return lambda: FakeUnitOfWork(store)
-
-
-@pytest.fixture
-def settings():
-    return fake_settings()
 
 
 def begin(uow, settings, key="key-1", fingerprint="fp-1", scope=SCOPE) -> Claim:

@@ -7,25 +7,9 @@ from chalicelib.domain.errors import (AuthenticationFailed, BadRequest, Concurre
 from chalicelib.domain.models import JobStatus, Principal, Role
 from chalicelib.services import applications, jobs, users
 
-from .fakes import FakeStore, FakeUnitOfWork, fake_settings
+from .fakes import fake_settings
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def store():
-    return FakeStore()
-
-
-@pytest.fixture
-def uow(store):
-    """A factory: each use case gets a fresh unit of work over the same store, like a request."""
-    return lambda: FakeUnitOfWork(store)
-
-
-@pytest.fixture
-def settings():
-    return fake_settings()
 
 
 def signup(uow, settings, email, role=Role.CANDIDATE) -> Principal:

@@ -8,24 +8,12 @@ import pytest
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
 from chalicelib.domain.models import Role
 from chalicelib.services import throttle, users
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Clock
 from tests.integration.conftest import free_port, redis_server  # noqa: F401  (a fixture, used below)
 
-from .fakes import FakeCounters, FakeStore, FakeUnitOfWork, fake_settings
+from .fakes import FakeCounters, fake_settings
 
 PASSWORD = "correct horse battery"
-T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -36,16 +24,6 @@ def clock(monkeypatch):
     throttle.reset()
     yield clock
     throttle.reset()
-
-
-@pytest.fixture
-def store():
-    return FakeStore()
-
-
-@pytest.fixture
-def uow(store):
-    return lambda: FakeUnitOfWork(store)
 
 
 @pytest.fixture
