@@ -33,7 +33,7 @@ ApplicationStatusName = Literal["applied", "screening", "shortlisted", "selected
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class RegisterRequest(Body):
@@ -120,7 +120,7 @@ class ChangeStatusRequest(TransitionRequest):
 
 # Query strings are text: these models convert ("20" is a limit of 20).
 class Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Text(200) | None = None
 
@@ -140,7 +140,7 @@ class ApplicationListQuery(Query):
 
 # Responses.
 class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 class UserOut(Out):
@@ -205,7 +205,7 @@ class HealthOut(Out):
 
 
 class OutboxQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     status: Literal["pending", "published", "sent", "failed"] = "failed"
     limit: Annotated[int, Field(ge=1, le=100)] = 100
 
@@ -255,7 +255,7 @@ class HistoryPage(Out):
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     field: str | None = None
     message: str
 

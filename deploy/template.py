@@ -1,0 +1,170 @@
+"""What `make package` adds to the template chalice generates: the table, its stream wired to the
+relay function, the settings as parameters, the JWT secret's parameter name, IAM, and API
+Gateway's own error answers in our error shape.
+
+The table is described from the PynamoDB models themselves (`Item._get_schema()`, what
+`create_table` sends), so the deployed table and the one the backend creates cannot drift.
+"""
+import json
+
+# CloudFormation parameter -> (environment variable, default, description, allowed values or None)
+PARAMETERS = {
+    "TableName": ("ATS_TABLE_NAME", "ats", "Name of the DynamoDB table.", None),
+    "JwtSecretParameterName": (
+        "ATS_JWT_SECRET_PARAMETER", "/ats/prod/jwt-secret",
+        "Name of the SSM SecureString parameter holding the JWT signing secret (at least 32 bytes), "
+        "read by the functions at cold start. Create it before deploying.", None),
+    "JwtTtlSeconds": ("ATS_JWT_TTL_SECONDS", "3600", "Access token lifetime in seconds.", None),
+    "AllowRecruiterSignup": ("ATS_ALLOW_RECRUITER_SIGNUP", "true", "Whether recruiters may sign up.",
+                             ["true", "false"]),
+    "RedisUrl": ("ATS_REDIS_URL", "", "Celery broker (e.g. an ElastiCache redis:// URL); empty sends "
+                 "email in-process after commit.", None),
+    "EmailBackend": ("ATS_EMAIL_BACKEND", "ses", "How email is sent.", ["ses", "smtp", "console"]),
+    "EmailFrom": ("ATS_EMAIL_FROM", "ATS <no-reply@example.com>", "Sender of every email.", None),
+    "SmtpHost": ("ATS_SMTP_HOST", "localhost", "SMTP server, when EmailBackend is smtp.", None),
+    "SmtpPort": ("ATS_SMTP_PORT", "587", "SMTP port.", None),
+    "SmtpTls": ("ATS_SMTP_TLS", "starttls", "SMTP TLS mode.", ["starttls", "tls", "none"]),
+}
+TABLE = "Table"  # the table's logical id
+STREAM_FUNCTION, STREAM_EVENT = "OutboxStream", "OutboxStreamDynamodbEventSource"  # as chalice names them
+FUNCTIONS = ("APIHandler", "OutboxRelay", STREAM_FUNCTION)
+TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                 "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
+
+
+def table_models():
+    """The backend's own model classes (the table name is a placeholder: only the shape is used)."""
+    from chalicelib.storage.dynamodb_models import build_models
+
+    return build_models(table_name="ats", region="us-east-1", host=None, connect_timeout=1,
+                        read_timeout=1, max_retries=0)
+
+
+def table_shape() -> dict:
+    """Keys, indexes, billing and stream of the table, exactly as `Item.create_table` sends them."""
+    item = table_models()["Item"]
+    schema = item._get_schema()
+    return {
+        "AttributeDefinitions": schema["attribute_definitions"],
+        "KeySchema": schema["key_schema"],
+        "GlobalSecondaryIndexes": [
+            {"IndexName": index["index_name"], "KeySchema": index["key_schema"], "Projection": index["projection"]}
+            for index in schema["global_secondary_indexes"]],
+        "BillingMode": item.Meta.billing_mode,
+        "StreamSpecification": {"StreamViewType": item.Meta.stream_view_type},
+    }
+
+
+def _error_body(code: str, message: str) -> str:
+    # API Gateway fills $context variables in; messageString is the message already JSON-quoted.
+    return json.dumps({"error": {"code": code, "message": "MESSAGE", "details": []}}).replace('"MESSAGE"', message)
+
+
+GATEWAY_RESPONSES = {
+    # An unknown path (or a method a path lacks) is API Gateway's own 403 "Missing Authentication
+    # Token": answer it as the app answers an unknown route.
+    "MISSING_AUTHENTICATION_TOKEN": ("404", _error_body("not_found", '"No such route."')),
+    "DEFAULT_4XX": (None, _error_body("$context.error.responseType", "$context.error.messageString")),
+    "DEFAULT_5XX": (None, _error_body("$context.error.responseType", "$context.error.messageString")),
+}
+
+
+def cloudformation() -> dict:
+    """The template chalice merges into its SAM template (`chalice package --merge-template`)."""
+    environment = {"ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_STATE_DIR": "/tmp/ats",
+                   **{variable: {"Ref": name} for name, (variable, *_) in PARAMETERS.items()}}
+    environment["ATS_TABLE_NAME"] = {"Ref": TABLE}
+    parameters = {}
+    for name, (_, default, description, allowed) in PARAMETERS.items():
+        parameters[name] = {"Type": "String", "Default": default, "Description": description}
+        if allowed:
+            parameters[name]["AllowedValues"] = allowed
+    parameters["JwtSecretParameterName"]["AllowedPattern"] = "^/.+"  # an ARN needs the leading slash
+
+    table = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+             "Properties": {"TableName": {"Ref": "TableName"}, **table_shape()}}
+    table_arn = {"Fn::GetAtt": [TABLE, "Arn"]}
+    policy = {"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyName": "AtsTableAndSecret",
+        "Roles": [{"Ref": "DefaultRole"}],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": TABLE_ACTIONS,
+             "Resource": [table_arn, {"Fn::Sub": "${%s.Arn}/index/*" % TABLE}]},
+            {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                           "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+             "Resource": {"Fn::GetAtt": [TABLE, "StreamArn"]}},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {"Fn::Sub": (
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${JwtSecretParameterName}")}},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",  # SecureString's key, through SSM only
+             "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}}},
+            {"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"},
+        ]}}}
+    resources = {
+        TABLE: table,
+        "AtsTablePolicy": policy,
+        "RestAPI": {"Properties": {"GatewayResponses": {
+            kind: {**({"StatusCode": status} if status else {}),
+                   "ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": "'*'"}},
+                   "ResponseTemplates": {"application/json": body}}
+            for kind, (status, body) in GATEWAY_RESPONSES.items()}}},
+    }
+    for function in FUNCTIONS:
+        resources[function] = {"DependsOn": ["AtsTablePolicy"],
+                               "Properties": {"Environment": {"Variables": environment}}}
+    resources[STREAM_FUNCTION]["Properties"]["Events"] = {
+        STREAM_EVENT: {"Properties": {"Stream": {"Fn::GetAtt": [TABLE, "StreamArn"]}}}}
+    return {
+        "Parameters": parameters,
+        "Resources": resources,
+        "Outputs": {"TableName": {"Value": {"Ref": TABLE}},
+                    "TableStreamArn": {"Value": {"Fn::GetAtt": [TABLE, "StreamArn"]}}},
+    }
+
+
+def _terraform_table(name: str) -> dict:
+    """CreateTable's PascalCase keys -> the aws provider's blocks for aws_dynamodb_table."""
+    shape = table_shape()
+    keys = {item["KeyType"]: item["AttributeName"] for item in shape["KeySchema"]}
+    return {
+        "billing_mode": shape["BillingMode"],
+        "hash_key": keys["HASH"], "range_key": keys["RANGE"],
+        "stream_enabled": True, "stream_view_type": shape["StreamSpecification"]["StreamViewType"],
+        "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]} for a in shape["AttributeDefinitions"]],
+        "global_secondary_index": [
+            {"name": index["IndexName"],
+             **{("hash_key" if k["KeyType"] == "HASH" else "range_key"): k["AttributeName"] for k in index["KeySchema"]},
+             "projection_type": index["Projection"]["ProjectionType"]}
+            for index in shape["GlobalSecondaryIndexes"]],
+        "name": name,
+    }
+
+
+def terraform(generated: dict) -> dict:
+    """The same additions on chalice's Terraform output (which has no merge option): edited in place."""
+    variables = {name: {"type": "string", "default": default, "description": description}
+                 for name, (_, default, description, _allowed) in PARAMETERS.items()}
+    resources = generated["resource"]
+    resources["aws_dynamodb_table"] = {"ats": _terraform_table("${var.TableName}")}
+    environment = {"ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_STATE_DIR": "/tmp/ats",
+                   **{variable: "${var.%s}" % name for name, (variable, *_) in PARAMETERS.items()}}
+    environment["ATS_TABLE_NAME"] = "${aws_dynamodb_table.ats.name}"
+    for function in resources["aws_lambda_function"].values():
+        function["environment"] = {"variables": environment}
+    for mapping in resources["aws_lambda_event_source_mapping"].values():
+        mapping["event_source_arn"] = "${aws_dynamodb_table.ats.stream_arn}"
+    statements = [
+        {"Effect": "Allow", "Action": TABLE_ACTIONS,
+         "Resource": ["${aws_dynamodb_table.ats.arn}", "${aws_dynamodb_table.ats.arn}/index/*"]},
+        {"Effect": "Allow", "Action": "ssm:GetParameter",
+         "Resource": "arn:${data.aws_partition.chalice.partition}:ssm:${data.aws_region.chalice.name}:"
+                     "${data.aws_caller_identity.chalice.account_id}:parameter${var.JwtSecretParameterName}"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": "ssm.${data.aws_region.chalice.name}.amazonaws.com"}}},
+        {"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"},
+    ]
+    resources["aws_iam_role_policy"]["ats-table"] = {
+        "name": "AtsTableAndSecret", "role": "${aws_iam_role.default-role.id}",
+        "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}
+    generated["variable"] = variables
+    generated.setdefault("output", {})["TableStreamArn"] = {"value": "${aws_dynamodb_table.ats.stream_arn}"}
+    return generated

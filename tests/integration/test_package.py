@@ -1,0 +1,319 @@
+"""The deployable artifact: `make package` builds it, and what it holds is what is tested.
+
+The zip is unpacked and imported in a fresh `python -S` whose path holds only the unpacked zip and
+the libraries the Lambda Python runtime provides (boto3, botocore, s3transfer, taken from the
+venv): no project directory, no venv site-packages. Its handlers get API Gateway proxy events and
+talk to moto_server (DynamoDB, and SSM for the JWT secret) on a free port.
+"""
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+
+import pytest
+
+from deploy import package, template
+from tests.conftest import ROOT
+from tests.integration.conftest import free_port, wait_for
+
+DRIVER = os.path.join(os.path.dirname(__file__), "lambda_driver.py")
+SITE_PACKAGES = os.path.dirname(os.path.dirname(__import__("botocore").__file__))
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """`make package`'s build (CloudFormation), once per session."""
+    out = tmp_path_factory.mktemp("dist")
+    zip_path = package.build(str(out))
+    with open(out / "sam.json") as f:
+        sam = json.load(f)
+    return {"zip": zip_path, "sam": sam, "out": out}
+
+
+@pytest.fixture(scope="session")
+def unpacked(built, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("task")  # as the zip lands in /var/task
+    with zipfile.ZipFile(built["zip"]) as archive:
+        archive.extractall(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def runtime_libraries(tmp_path_factory):
+    """What the Lambda Python runtime puts on the path after the function's own code."""
+    directory = tmp_path_factory.mktemp("runtime")
+    for name in package.RUNTIME_PROVIDED:
+        os.symlink(os.path.join(SITE_PACKAGES, name), directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def answers():
+        import socket
+
+        assert process.poll() is None, "moto_server exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return True
+        except OSError:
+            return False
+
+    wait_for(answers, 30, "moto_server to listen")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+class Lambda:
+    """The unpacked package in its own interpreter, invoked handler by handler."""
+
+    def __init__(self, command: list[str], env: dict, cwd, state_dir: str):
+        with open(DRIVER) as f:
+            code = f.read()
+        self.state_dir = state_dir
+        self.process = subprocess.Popen([*command, "-c", code], cwd=cwd, env=env, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(30)
+
+    def libraries(self) -> set[str]:
+        """The top-level packages imported so far."""
+        return {name.split(".")[0] for name in self.ask({"modules": True})}
+
+    def ask(self, request: dict):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, f"the function's interpreter died:\n{self.process.stderr.read()[-3000:]}"
+        reply = json.loads(line)
+        assert "error" not in reply, reply["error"]
+        return reply["result"]
+
+    def invoke(self, handler: str, event: dict):
+        return self.ask({"handler": handler, "event": event})
+
+    def http(self, method: str, resource: str, body=None, *, token=None, query=None, **path):
+        """An API Gateway REST (v1) proxy event for the route `resource`, e.g. /jobs/{job_id}."""
+        headers = {"content-type": "application/json", "host": "abc.execute-api.us-east-1.amazonaws.com"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        real_path = resource.format(**path)
+        event = {
+            "resource": resource, "path": real_path, "httpMethod": method, "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query, "multiValueQueryStringParameters":
+                {k: [v] for k, v in query.items()} if query else None,
+            "pathParameters": path or None, "stageVariables": None,
+            "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/api{real_path}",
+                               "stage": "api", "requestId": str(uuid.uuid4()),
+                               "identity": {"sourceIp": "203.0.113.9"}},
+            "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
+        }
+        response = self.invoke("app.app", event)
+        return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+@pytest.fixture(scope="session")
+def function(unpacked, runtime_libraries, moto_server, tmp_path_factory):
+    import boto3
+
+    parameter = "/ats/test/jwt-secret"
+    boto3.client("ssm", endpoint_url=moto_server, region_name="us-east-1").put_parameter(
+        Name=parameter, Value="k" * 48, Type="SecureString", Overwrite=True)
+    env = {
+        "PATH": os.environ["PATH"], "PYTHONPATH": f"{unpacked}{os.pathsep}{runtime_libraries}",
+        "PYTHONNOUSERSITE": "1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server,
+        # The prod stage's settings, as the template sets them, plus a table made on first use.
+        "ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": f"ats-package-{uuid.uuid4().hex[:8]}",
+        "ATS_DYNAMODB_CREATE_TABLES": "true", "ATS_JWT_SECRET_PARAMETER": parameter,
+        "ATS_EMAIL_BACKEND": "file", "ATS_STATE_DIR": str(tmp_path_factory.mktemp("lambda-tmp")),
+        "ATS_PASSWORD_HASH_PROFILE": "fast",
+    }
+    # No site-packages (-S), and an empty current directory.
+    running = Lambda([sys.executable, "-S"], env, tmp_path_factory.mktemp("cwd"), env["ATS_STATE_DIR"])
+    yield running
+    running.close()
+
+
+def test_the_package_holds_the_app_and_its_functions_within_20_mb(built):
+    with zipfile.ZipFile(built["zip"]) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert {"app.py", "chalicelib", "ats_functions"} <= tops
+    assert not tops & set(package.RUNTIME_PROVIDED)
+    assert os.path.getsize(built["zip"]) <= 20 * 1024 * 1024
+
+
+def test_the_unpacked_package_answers_a_hiring_scenario(function, unpacked, runtime_libraries):
+    status, body = function.http("POST", "/auth/register", {"email": "rita@example.com", "name": "Rita",
+                                                           "password": "correct horse battery", "role": "recruiter"})
+    assert status == 201, body
+    status, body = function.http("POST", "/auth/register", {"email": "carl@example.com", "name": "Carl",
+                                                           "password": "correct horse battery"})
+    assert status == 201, body
+    recruiter = function.http("POST", "/auth/login", {"email": "rita@example.com",
+                                                      "password": "correct horse battery"})[1]["access_token"]
+    candidate = function.http("POST", "/auth/login", {"email": "carl@example.com",
+                                                      "password": "correct horse battery"})[1]["access_token"]
+
+    status, body = function.http("POST", "/jobs/create", {"title": "Platform Engineer"}, token=recruiter)
+    assert status == 201, body
+    job_id = body["job"]["id"]
+    status, body = function.http("GET", "/jobs/list", query={"limit": "10"})
+    assert status == 200 and [job["id"] for job in body["items"]] == [job_id]
+
+    status, body = function.http("POST", "/applications/create", {"job_id": job_id}, token=candidate)
+    assert status == 201, body
+    application_id = body["application"]["id"]
+    status, body = function.http("POST", "/applications/change-status", {
+        "application_id": application_id, "status": "screening", "reason": "looks good"}, token=recruiter)
+    assert status == 200 and body["application"]["status"] == "screening", body
+    status, body = function.http("POST", "/applications/{application_id}/transition", {"to_state": "hired"},
+                                 token=recruiter, application_id=application_id)
+    assert status == 409 and body["error"]["code"] == "invalid_transition"
+
+    status, body = function.http("GET", "/applications/{application_id}/history", token=candidate,
+                                 application_id=application_id)
+    assert status == 200
+    assert [(entry["from_status"], entry["to_status"]) for entry in body["items"]] == [
+        (None, "applied"), ("applied", "screening")]
+
+    # Everything came from the unpacked zip or the runtime's libraries, nothing from the project.
+    modules = function.ask({"modules": True})
+    assert modules["app"] == os.path.join(str(unpacked), "app.py")
+    outside = {name: path for name, path in modules.items()
+               if not path.startswith((str(unpacked), str(runtime_libraries)))}
+    assert not outside, outside
+    assert not any(path.startswith(ROOT + os.sep) for path in modules.values())
+    # No broker configured: the emails went out in-process, and Celery was never imported.
+    assert not function.libraries() & {"celery", "kombu", "redis"}
+    assert len(os.listdir(os.path.join(function.state_dir, "mail"))) >= 4  # 2 welcomes, receipt, notice, ...
+
+
+def test_a_cold_start_on_sqlite_imports_no_aws_or_broker_library(tmp_path):
+    """The API function imports what its request path needs: on SQLite, no PynamoDB nor botocore;
+    and Celery, kombu, redis only on a first publish (there is no broker here)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ATS_", "AWS_"))},
+           "ATS_STORAGE": "sqlite", "ATS_STATE_DIR": str(tmp_path), "ATS_PASSWORD_HASH_PROFILE": "fast"}
+    function = Lambda([sys.executable], env, ROOT, str(tmp_path))
+    try:
+        assert function.http("GET", "/ping")[0] == 200
+        status, body = function.http("POST", "/auth/register", {"email": "carl@example.com", "name": "Carl",
+                                                               "password": "correct horse battery"})
+        assert status == 201, body
+        assert function.http("GET", "/jobs/list")[0] == 200
+        modules = function.ask({"modules": True})
+    finally:
+        function.close()
+    assert "chalicelib.storage.sqlite" in modules
+    loaded = {name.split(".")[0] for name in modules}
+    assert not loaded & {"pynamodb", "botocore", "boto3", "celery", "kombu", "redis"}, loaded
+
+
+def test_the_relay_functions_answer_their_events(function):
+    scheduled = function.invoke("ats_functions.relay.outbox_relay", {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {}})
+    assert set(scheduled) == {"found", "published", "delivered", "left"} and scheduled["left"] == 0
+    stream = function.invoke("ats_functions.relay.outbox_stream", {"Records": [{
+        "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/2026",
+        "dynamodb": {"ApproximateCreationDateTime": 1767225600, "SequenceNumber": "1",
+                     "Keys": {"PK": {"S": "EVENT#1"}, "SK": {"S": "EVENT"}},
+                     "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
+    assert stream["left"] == 0
+
+
+def test_the_template_adds_the_table_its_stream_and_the_relay(built):
+    sam = built["sam"]
+    resources = sam["Resources"]
+    table = resources["Table"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    properties = table["Properties"]
+    assert properties["TableName"] == {"Ref": "TableName"}
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert properties["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
+                                       {"AttributeName": "SK", "KeyType": "RANGE"}]
+    # The indexes are the backend's own (GSI1..GSI6 on GSI<n>PK/GSI<n>SK, all attributes).
+    from chalicelib.storage.dynamodb_models import GSI_COUNT
+
+    indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == [f"GSI{n}" for n in range(1, GSI_COUNT + 1)]
+    for n in range(1, GSI_COUNT + 1):
+        assert indexes[f"GSI{n}"]["KeySchema"] == [{"AttributeName": f"GSI{n}PK", "KeyType": "HASH"},
+                                                   {"AttributeName": f"GSI{n}SK", "KeyType": "RANGE"}]
+        assert indexes[f"GSI{n}"]["Projection"] == {"ProjectionType": "ALL"}
+    assert properties == {"TableName": {"Ref": "TableName"}, **template.table_shape()}
+
+    # The relay: on the table's stream, and every minute.
+    stream = resources["OutboxStream"]["Properties"]
+    assert stream["Handler"] == "ats_functions.relay.outbox_stream"
+    (source,) = stream["Events"].values()
+    assert source["Type"] == "DynamoDB" and source["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    relay = resources["OutboxRelay"]["Properties"]
+    assert relay["Handler"] == "ats_functions.relay.outbox_relay"
+    (schedule,) = relay["Events"].values()
+    assert schedule["Type"] == "Schedule" and schedule["Properties"]["Schedule"] == "rate(1 minute)"
+
+
+def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(built):
+    sam = built["sam"]
+    text = json.dumps(sam)
+    assert "ATS_JWT_SECRET\"" not in text  # only the parameter's name travels
+    for name in ("APIHandler", "OutboxRelay", "OutboxStream"):
+        variables = sam["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["ATS_TABLE_NAME"] == {"Ref": "Table"}
+        assert variables["ATS_JWT_SECRET_PARAMETER"] == {"Ref": "JwtSecretParameterName"}
+        assert variables["ATS_STORAGE"] == "dynamodb" and variables["ATS_STAGE"] == "prod"
+        for parameter in template.PARAMETERS:
+            assert parameter in sam["Parameters"]
+    policy = sam["Resources"]["AtsTablePolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "DefaultRole"}]
+    actions = {action for statement in policy["PolicyDocument"]["Statement"]
+               for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    assert {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ssm:GetParameter"} <= actions
+    assert "dynamodb:Scan" not in actions
+
+
+def test_api_gateway_answers_unknown_routes_in_the_error_shape(built):
+    responses = built["sam"]["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["StatusCode"] == "404"
+    body = json.loads(missing["ResponseTemplates"]["application/json"])
+    assert body == {"error": {"code": "not_found", "message": "No such route.", "details": []}}
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert '"error"' in responses[kind]["ResponseTemplates"]["application/json"]
+        assert responses[kind]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_the_terraform_variant_wires_the_same_table(tmp_path):
+    package.build(str(tmp_path), "terraform")
+    with open(tmp_path / "chalice.tf.json") as f:
+        terraform = json.load(f)
+    table = terraform["resource"]["aws_dynamodb_table"]["ats"]
+    assert table["billing_mode"] == "PAY_PER_REQUEST" and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
+    assert len(table["global_secondary_index"]) == 6
+    (mapping,) = terraform["resource"]["aws_lambda_event_source_mapping"].values()
+    assert mapping["event_source_arn"] == "${aws_dynamodb_table.ats.stream_arn}"
+    assert set(template.PARAMETERS) <= set(terraform["variable"])
+    assert os.path.getsize(tmp_path / "deployment.zip") <= 20 * 1024 * 1024
+
+
+def test_the_template_passes_cfn_lint(built):
+    """cfn-lint checks the resources against CloudFormation's own schemas (the table, the IAM policy)."""
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "cfn-lint"), str(built["out"] / "sam.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
