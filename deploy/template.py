@@ -52,6 +52,8 @@ def table_shape() -> dict:
             for index in schema["global_secondary_indexes"]],
         "BillingMode": item.Meta.billing_mode,
         "StreamSpecification": {"StreamViewType": item.Meta.stream_view_type},
+        # Counters and idempotency records expire: DynamoDB deletes them after their `ttl`.
+        "TimeToLiveSpecification": {"AttributeName": item._ttl_attribute().attr_name, "Enabled": True},
     }
 
 
@@ -129,6 +131,7 @@ def _terraform_table(name: str) -> dict:
         "billing_mode": shape["BillingMode"],
         "hash_key": keys["HASH"], "range_key": keys["RANGE"],
         "stream_enabled": True, "stream_view_type": shape["StreamSpecification"]["StreamViewType"],
+        "ttl": {"attribute_name": shape["TimeToLiveSpecification"]["AttributeName"], "enabled": True},
         "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]} for a in shape["AttributeDefinitions"]],
         "global_secondary_index": [
             {"name": index["IndexName"],
