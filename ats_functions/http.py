@@ -100,6 +100,8 @@ class Contract:
     if_match: bool = False  # takes If-Match
     idempotent: bool = False  # takes Idempotency-Key
     errors: tuple[int, ...] = ()  # the statuses the use case itself can answer
+    # Statuses answered with a model of their own rather than the error shape (/health's 503: its report).
+    answers: tuple[tuple[int, type[BaseModel]], ...] = ()
 
     def operation_id(self, path: str) -> str:
         return self.name if path == self.paths[0] else f"{self.name}_via_{_slug(path)}"

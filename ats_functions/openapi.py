@@ -46,14 +46,35 @@ def _operation(method: str, path: str, contract, refs: dict, definitions: dict) 
     success = {"description": REASONS[contract.status]}
     if contract.returns is not None:
         success["content"] = {"application/json": {"schema": refs[(contract.returns, "serialization")]}}
-    error = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
+    answers = {status: refs[(model, "serialization")] for status, model in contract.answers}
     operation["responses"] = {str(contract.status): success, **{
-        str(status): {"description": REASONS[status], **error} for status in sorted(contract.error_statuses())}}
+        str(status): {"description": REASONS[status], "content": {"application/json": {
+            "schema": answers.get(status, refs[(ErrorBody, "serialization")])}}}
+        for status in sorted(contract.error_statuses())}}
     return operation
 
 
 def _path_names(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _allows_null(schema: dict) -> bool:
+    kind = schema.get("type")
+    return (kind == "null" or (isinstance(kind, list) and "null" in kind)
+            or any(_allows_null(option) for option in schema.get("anyOf", []) + schema.get("oneOf", [])))
+
+
+def _drop_null_defaults(node) -> None:
+    """A field that may be left out but not sent as null (`title: str = None` on an update) has no
+    default a client could send: pydantic writes `"default": null` for it, which its own schema refuses."""
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and not _allows_null(node):
+            del node["default"]
+        for value in node.values():
+            _drop_null_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_null_defaults(value)
 
 
 @cache
@@ -63,12 +84,15 @@ def _document(routes_key: tuple) -> dict:
     for _, _, contract in operations:
         models.update({(model, mode) for model, mode in ((contract.body, "validation"),
                                                          (contract.returns, "serialization")) if model})
+        models.update((model, "serialization") for _, model in contract.answers)
     refs, schemas = models_json_schema(sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
                                        ref_template="#/components/schemas/{model}")
     definitions = dict(schemas.get("$defs", {}))
     paths: dict = {}
     for path, method, contract in operations:
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, contract, refs, definitions)
+    _drop_null_defaults(definitions)
+    _drop_null_defaults(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION,

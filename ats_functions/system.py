@@ -21,7 +21,7 @@ def ping(call):
 
 
 @routes.get("/health", summary="Readiness: storage (and the broker, when configured) reachable",
-            returns=HealthOut, errors=(503,))
+            returns=HealthOut, errors=(503,), answers=((503, HealthOut),))
 def health(call):
     report = check_health(call.settings)
     if report["status"] != "ok":

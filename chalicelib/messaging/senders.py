@@ -32,6 +32,8 @@ def _header(value: str) -> str:
 
 
 def _address(name: str, address: str) -> str:
+    if not address.isascii():  # registration refuses these; one stored earlier can never be sent
+        raise PermanentSendError(f"the address {address!r} is not ASCII")
     return email.utils.formataddr((" ".join(name.splitlines()), address))
 
 

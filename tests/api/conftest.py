@@ -50,3 +50,23 @@ def draft_job(api, recruiter):
 @pytest.fixture
 def application(api, candidate, job):
     return api.apply(candidate.token, job["id"], cover_letter="Hello")
+
+
+@pytest.fixture(autouse=True)
+def _logs_hold_no_secret(monkeypatch):
+    """Every line the `ats` loggers write during an API test holds no password, token, hash or secret.
+
+    The passwords sent, the tokens issued and sent, and the hashes made are recorded as the test
+    runs (tests/security/logcheck.py); so is anything shaped like a JWT or an argon2 hash.
+    """
+    from tests.conftest import settle_email
+    from tests.security.logcheck import SUITE_FIGURES, LogCapture, SecretRecorder, record_traffic
+
+    recorder = SecretRecorder()
+    record_traffic(monkeypatch, recorder)
+    with LogCapture() as capture:
+        yield
+        settle_email()  # the email lines of this test's deliveries too
+    recorder.assert_clean(capture.lines)
+    SUITE_FIGURES["tests"] += 1
+    SUITE_FIGURES["lines"] += len(capture.lines)
