@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -136,8 +136,12 @@ class Call:
     query: dict
     raw_body: bytes
     source_ip: str | None
-    settings: Settings = field(default_factory=get_settings)
     who: Principal | None = None
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """Read when first needed, once per request (a view like /ping never needs it)."""
+        return get_settings()
 
     def uow(self) -> UnitOfWork:
         return unit_of_work(self.settings)
@@ -356,7 +360,8 @@ def make_middleware(app):
             if request.method == "OPTIONS":
                 methods = app.routes.get(request.context.get("resourcePath"), {})
                 preflight = ", ".join(sorted(set(methods) - {"OPTIONS"}))
-            extra = cors_headers(get_settings(), request.headers.get("origin"), preflight)
+            origin = request.headers.get("origin")
+            extra = cors_headers(get_settings(), origin, preflight) if origin else {}
             response.headers = {**SECURITY_HEADERS, **response.headers, **extra, "X-Request-Id": request_id}
             log.info("request", extra={"fields": {
                 "method": request.method, "path": request.context.get("resourcePath"), "status": response.status_code,
