@@ -8,17 +8,16 @@ not one per request. Celery, kombu and redis are imported here, on first publish
 """
 import logging
 import threading
-import time
 
+from ..backoff import Pause
 from ..config import Settings
 
 log = logging.getLogger("ats.outbox")
 
-PAUSE_AFTER_FAILURE = 5.0  # seconds during which publishing is not even tried
+_pause = Pause(5.0)  # seconds during which publishing is not even tried after a failure
 
 _lock = threading.Lock()  # a kombu connection is not thread-safe; chalice local serves threads
 _producers: dict[str, object] = {}
-_paused_until: dict[str, float] = {}
 
 
 def _producer(settings: Settings):
@@ -55,7 +54,7 @@ def publish(settings: Settings, event_ids: list[str], *, force: bool = False) ->
     `force` (the relay) tries even during the pause that follows a failure.
     """
     url, done = settings.redis_url, []
-    if not event_ids or (not force and _paused_until.get(url, 0) > time.monotonic()):
+    if not event_ids or (not force and _pause.active(url)):
         return done
     with _lock:
         try:
@@ -68,7 +67,7 @@ def publish(settings: Settings, event_ids: list[str], *, force: bool = False) ->
                 done.append(event_id)
         except Exception as error:  # any failure: leave the rest to the relay
             _drop(url)
-            _paused_until[url] = time.monotonic() + PAUSE_AFTER_FAILURE
+            _pause.start(url)
             log.warning("broker unreachable (%s: %s); %d event(s) left pending for the relay",
                         type(error).__name__, error, len(event_ids) - len(done))
     return done
@@ -79,7 +78,7 @@ def reset() -> None:
     with _lock:
         for url in list(_producers):
             _drop(url)
-        _paused_until.clear()
+        _pause.clear()
 
 
 def ping(settings: Settings) -> None:

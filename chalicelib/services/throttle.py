@@ -25,6 +25,7 @@ import math
 import threading
 import time
 
+from ..backoff import Pause
 from ..config import Settings
 from ..domain.errors import DomainError, RateLimited
 from ..domain.models import email_key
@@ -34,13 +35,12 @@ from ..storage.base import CounterRepository, Window
 log = logging.getLogger("ats.auth")
 
 REDIS_TIMEOUT = 0.25  # seconds to connect to / hear from Redis before falling back to storage
-REDIS_PAUSE = 5.0  # seconds during which Redis is not tried after it failed
 REDIS_PREFIX = "ats:throttle:"
 
 clock = time.time  # epoch seconds; tests replace it
 _lock = threading.Lock()
 _clients: dict[str, object] = {}
-_paused_until: dict[str, float] = {}
+_pause = Pause(5.0)  # seconds during which Redis is not tried after it failed
 
 
 # --- The checks, in the order users.login calls them --------------------------------------------
@@ -159,15 +159,15 @@ class _RedisOrStorage(CounterRepository):
         self._storage = storage
 
     def _call(self, operation: str, *args, **kwargs):
-        if _paused_until.get(self._url, 0.0) <= time.monotonic():
+        if not _pause.active(self._url):
             try:
                 return getattr(RedisCounters(_redis_client(self._url)), operation)(*args, **kwargs)
             except DomainError:
                 raise
             except Exception as error:  # unreachable, timed out, refused, not installed: use storage
-                _paused_until[self._url] = time.monotonic() + REDIS_PAUSE
+                _pause.start(self._url)
                 log.warning("login throttling: Redis unavailable (%s: %s); counting in storage for %.0f s",
-                            type(error).__name__, error, REDIS_PAUSE)
+                            type(error).__name__, error, _pause.seconds)
         return getattr(self._storage, operation)(*args, **kwargs)
 
     def hit(self, key: str, *, window_seconds: int) -> Window:
@@ -189,4 +189,4 @@ def reset() -> None:
             except Exception:
                 pass
         _clients.clear()
-        _paused_until.clear()
+        _pause.clear()
