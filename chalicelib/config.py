@@ -6,7 +6,7 @@ client), so every request reads them afresh; reading a dozen variables costs mic
 import os
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .domain.errors import ConfigurationError
 
@@ -23,15 +23,17 @@ def _flag(value: str | None, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, read from the ATS_* environment variables by get_settings; secrets stay out of its repr."""
+
     stage: str
     state_dir: str
     storage: str
     sqlite_path: str
     table_name: str
-    jwt_secret_value: str | None
+    jwt_secret_value: str | None = field(repr=False)
     jwt_ttl_seconds: int
     jwt_issuer: str
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)  # may carry a password
     email_backend: str
     email_from: str
     allow_recruiter_signup: bool
@@ -40,7 +42,7 @@ class Settings:
     smtp_host: str = "localhost"
     smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
     smtp_user: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
     smtp_tls: str = "starttls"  # starttls | tls | none
     smtp_timeout: float = 10.0
     email_max_retries: int = 8

@@ -262,11 +262,14 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+# Only the OpenAPI document uses these (errors are rendered in ats_functions/http.py): built there.
 class ErrorInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     code: str
     message: str
     details: list[ErrorDetail]
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     error: ErrorInfo

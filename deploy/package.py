@@ -8,8 +8,13 @@
    SES sender already relies on the runtime's boto3). PynamoDB's dependency on botocore pulls
    ~16 MB of service models into the zip otherwise (PITFALLS.md: chalice#1043, #843); the package
    test imports the unpacked zip with only these runtime-provided libraries beside it.
+3. The zip gains the bytecode of every module it holds. Lambda's /var/task is read-only, so a
+   package of sources alone is compiled again by every cold start (pydantic, chalice, PynamoDB and
+   our own code: most of a cold start). The .pyc files are unchecked-hash ones: valid whatever the
+   files' times after unzipping, and read without looking at the source.
 """
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -17,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from py_compile import PycInvalidationMode
 
 from deploy import template
 
@@ -34,23 +40,54 @@ def _provided_by_runtime(name: str) -> bool:
                                           for lib in RUNTIME_PROVIDED)
 
 
-def trim_zip(path: str) -> tuple[int, int]:
-    """Rewrite the zip without what the runtime provides; returns (entries dropped, entries kept)."""
-    trimmed = path + ".trimmed"
-    dropped = kept = 0
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            if _provided_by_runtime(info.filename):
-                dropped += 1
-                continue
-            target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
-            kept += 1
-        names = set(target.namelist())
+def finish_zip(path: str) -> tuple[int, int]:
+    """Rewrite the zip without what the runtime provides and with bytecode beside every module;
+    returns (entries dropped, entries kept)."""
+    dropped = 0
+    with tempfile.TemporaryDirectory() as tree:
+        with zipfile.ZipFile(path) as source:
+            kept = [info for info in source.infolist() if not _provided_by_runtime(info.filename)]
+            dropped = len(source.infolist()) - len(kept)
+            source.extractall(tree, members=kept)
+        if not compileall.compile_dir(tree, quiet=1, stripdir=tree, workers=0,
+                                      invalidation_mode=PycInvalidationMode.UNCHECKED_HASH):
+            raise SystemExit("a module of the package does not compile")
+        finished = path + ".finished"
+        with zipfile.ZipFile(finished, "w", zipfile.ZIP_DEFLATED) as target:
+            for directory, subdirectories, files in os.walk(tree):
+                subdirectories.sort()
+                for name in sorted(files):
+                    full = os.path.join(directory, name)
+                    entry = zipfile.ZipInfo.from_file(full, os.path.relpath(full, tree))
+                    entry.external_attr = 0o100644 << 16  # readable by the runtime's user, whatever our umask
+                    with open(full, "rb") as f:
+                        target.writestr(entry, f.read(), compress_type=zipfile.ZIP_DEFLATED)
+            names = set(target.namelist())
     missing = [name for name in MUST_CONTAIN if name not in names]
     if missing:
         raise SystemExit(f"the package lacks {missing}")
-    os.replace(trimmed, path)
-    return dropped, kept
+    os.replace(finished, path)
+    return dropped, len(names)
+
+
+def check_runtime(generated: dict) -> None:
+    """The bytecode is this interpreter's: the functions must run on the same Python."""
+    ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    runtimes = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("Runtime", "runtime") and isinstance(value, str):
+                    runtimes.add(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(generated)
+    if runtimes != {ours}:
+        raise SystemExit(f"the functions run on {sorted(runtimes)}, the bytecode is for {ours}")
 
 
 def chalice(*args: str) -> None:
@@ -70,21 +107,39 @@ def build(out: str, pkg_format: str = "cloudformation") -> str:
             chalice("--merge-template", merge.name, out)
         finally:
             os.unlink(merge.name)
+        with open(os.path.join(out, "sam.json")) as f:
+            check_runtime(json.load(f))
     else:
         chalice("--pkg-format", "terraform", out)
         path = os.path.join(out, "chalice.tf.json")
         with open(path) as f:
             generated = json.load(f)
+        check_runtime(generated)
         with open(path, "w") as f:
             json.dump(template.terraform(generated), f, indent=2)
     zip_path = os.path.join(out, "deployment.zip")
-    dropped, kept = trim_zip(zip_path)
+    dropped, kept = finish_zip(zip_path)
     size = os.path.getsize(zip_path)
     print(f"{zip_path}: {size / 1e6:.1f} MB, {kept} files "
-          f"({dropped} files of {', '.join(RUNTIME_PROVIDED)} left to the Lambda runtime)")
+          f"with bytecode ({dropped} files of {', '.join(RUNTIME_PROVIDED)} left to the Lambda runtime)")
     if size > MAX_ZIP_BYTES:
         raise SystemExit(f"the zip is {size} bytes, over the {MAX_ZIP_BYTES} budget")
     return zip_path
+
+
+def unpack(zip_path: str, directory: str) -> dict:
+    """Lay the zip out as Lambda does, with the runtime-provided libraries (taken from this
+    interpreter's) in a directory beside it; returns the environment a `python -S` needs to run
+    the functions from there alone, as the runtime would (nothing written beside the code: /var/task
+    is read-only)."""
+    task, runtime = os.path.join(directory, "task"), os.path.join(directory, "runtime")
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    os.makedirs(runtime)
+    site_packages = os.path.dirname(os.path.dirname(__import__("botocore").__file__))
+    for name in RUNTIME_PROVIDED:
+        os.symlink(os.path.join(site_packages, name), os.path.join(runtime, name))
+    return {"PYTHONPATH": f"{task}{os.pathsep}{runtime}", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def main() -> None:

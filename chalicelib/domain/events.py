@@ -6,6 +6,8 @@ from .ids import new_id, utc_now
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
+    """What happened, once: its id is the outbox record's, and its type is its class's name."""
+
     id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=utc_now)
 
@@ -19,6 +21,8 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class UserRegistered(Event):
+    """An account was created: the user gets a welcome email."""
+
     user_id: str
     email: str
     name: str
@@ -27,6 +31,8 @@ class UserRegistered(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ApplicationSubmitted(Event):
+    """A candidate applied: the candidate gets a receipt, the recruiter a notice."""
+
     application_id: str
     job_id: str
     job_title: str
@@ -36,6 +42,8 @@ class ApplicationSubmitted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ApplicationStatusChanged(Event):
+    """An application moved: the candidate hears of it, and the recruiter when the candidate withdrew."""
+
     application_id: str
     job_id: str
     job_title: str

@@ -40,6 +40,8 @@ def email_key(email: str) -> str:
 
 @dataclass
 class User:
+    """An account: a candidate, a recruiter or an admin."""
+
     id: str
     email: str
     name: str
@@ -65,6 +67,8 @@ JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employ
 
 @dataclass
 class Job:
+    """A position a recruiter publishes; versioned, soft-deleted."""
+
     id: str
     owner_id: str
     title: str
@@ -121,6 +125,8 @@ class Job:
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One move of an application through the pipeline: who, from, to, why, when."""
+
     id: str
     application_id: str
     from_status: ApplicationStatus | None
@@ -132,6 +138,8 @@ class HistoryEntry:
 
 @dataclass
 class Application:
+    """A candidate's application to a job, moved through the pipeline; versioned."""
+
     id: str
     job_id: str
     candidate_id: str

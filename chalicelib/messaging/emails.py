@@ -23,6 +23,8 @@ STATUS_TEMPLATES = ("screening", "shortlisted", "selected", "hired", "rejected",
 
 @dataclass(frozen=True)
 class Rendered:
+    """A template filled in: subject, plain text and HTML."""
+
     subject: str
     text: str
     html: str
@@ -30,6 +32,8 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Email:
+    """One email an event owes one recipient."""
+
     event_id: str
     recipient: str  # the ledger's key: the recipient's user id
     to: str

@@ -19,6 +19,8 @@ log = logging.getLogger("ats.outbox")
 
 @dataclass
 class RelayReport:
+    """What one relay pass found, handed on and delivered."""
+
     found: int = 0
     published: int = 0
     delivered: int = 0

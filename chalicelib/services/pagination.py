@@ -14,6 +14,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of items, and the cursor of the next (None on the last)."""
+
     items: list[T]
     next_cursor: str | None
 

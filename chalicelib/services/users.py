@@ -13,6 +13,8 @@ from .outbox import commit
 
 @dataclass(frozen=True)
 class LoginResult:
+    """A signed-in user and the bearer token issued to them."""
+
     access_token: str
     token_type: str
     expires_in: int

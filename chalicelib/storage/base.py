@@ -35,6 +35,8 @@ class ApplicationQuery:
 
 @dataclass(frozen=True)
 class OutboxRecord:
+    """An event as the outbox keeps it, with where its delivery stands."""
+
     id: str
     type: str
     payload: dict
@@ -174,6 +176,8 @@ class CounterRepository(ABC):
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
+    """The first request under an Idempotency-Key, and once done, its response."""
+
     key: str
     fingerprint: str  # a hash of the request it belongs to
     state: str  # pending (the first request is running) | done

@@ -189,6 +189,8 @@ def _str(value):
 
 @dataclass
 class _Write:
+    """One item write of a transaction, queued until commit."""
+
     kind: str  # put | update
     item: object
     condition: object = None

@@ -19,7 +19,6 @@ from tests.conftest import ROOT
 from tests.integration.conftest import free_port, wait_for
 
 DRIVER = os.path.join(os.path.dirname(__file__), "lambda_driver.py")
-SITE_PACKAGES = os.path.dirname(os.path.dirname(__import__("botocore").__file__))
 
 
 @pytest.fixture(scope="session")
@@ -33,20 +32,11 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def unpacked(built, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("task")  # as the zip lands in /var/task
-    with zipfile.ZipFile(built["zip"]) as archive:
-        archive.extractall(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def runtime_libraries(tmp_path_factory):
-    """What the Lambda Python runtime puts on the path after the function's own code."""
-    directory = tmp_path_factory.mktemp("runtime")
-    for name in package.RUNTIME_PROVIDED:
-        os.symlink(os.path.join(SITE_PACKAGES, name), directory / name)
-    return directory
+def lambda_layout(built, tmp_path_factory):
+    """The zip as it lands in /var/task, and the runtime's libraries, with the environment to run them."""
+    directory = tmp_path_factory.mktemp("lambda")
+    env = package.unpack(built["zip"], str(directory))
+    return {"task": str(directory / "task"), "runtime": str(directory / "runtime"), "env": env}
 
 
 @pytest.fixture(scope="session")
@@ -125,15 +115,14 @@ class Lambda:
 
 
 @pytest.fixture(scope="session")
-def function(unpacked, runtime_libraries, moto_server, tmp_path_factory):
+def function(lambda_layout, moto_server, tmp_path_factory):
     import boto3
 
     parameter = "/ats/test/jwt-secret"
     boto3.client("ssm", endpoint_url=moto_server, region_name="us-east-1").put_parameter(
         Name=parameter, Value="k" * 48, Type="SecureString", Overwrite=True)
     env = {
-        "PATH": os.environ["PATH"], "PYTHONPATH": f"{unpacked}{os.pathsep}{runtime_libraries}",
-        "PYTHONNOUSERSITE": "1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "PATH": os.environ["PATH"], **lambda_layout["env"], "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server,
         # The prod stage's settings, as the template sets them, plus a table made on first use.
         "ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": f"ats-package-{uuid.uuid4().hex[:8]}",
@@ -155,7 +144,24 @@ def test_the_package_holds_the_app_and_its_functions_within_20_mb(built):
     assert os.path.getsize(built["zip"]) <= 20 * 1024 * 1024
 
 
-def test_the_unpacked_package_answers_a_hiring_scenario(function, unpacked, runtime_libraries):
+def test_the_package_carries_the_bytecode_of_every_module(built):
+    """/var/task is read-only: without bytecode in the zip, every cold start compiles every module."""
+    import importlib.util
+
+    with zipfile.ZipFile(built["zip"]) as archive:
+        names = set(archive.namelist())
+        sources = [name for name in names if name.endswith(".py")]
+        assert "chalicelib/schemas.py" in sources and "pydantic/main.py" in sources
+        for source in sources:
+            directory, module = os.path.split(source)
+            cached = os.path.join(directory, "__pycache__", module[:-3] + f".{sys.implementation.cache_tag}.pyc")
+            assert cached in names, f"no bytecode for {source}"
+            header = archive.read(cached)[:8]
+            # This interpreter's magic number; flags 0b01: hash-based, unchecked (file times do not matter).
+            assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01
+
+
+def test_the_unpacked_package_answers_a_hiring_scenario(function, lambda_layout):
     status, body = function.http("POST", "/auth/register", {"email": "rita@example.com", "name": "Rita",
                                                            "password": "correct horse battery", "role": "recruiter"})
     assert status == 201, body
@@ -191,9 +197,9 @@ def test_the_unpacked_package_answers_a_hiring_scenario(function, unpacked, runt
 
     # Everything came from the unpacked zip or the runtime's libraries, nothing from the project.
     modules = function.ask({"modules": True})
-    assert modules["app"] == os.path.join(str(unpacked), "app.py")
+    assert modules["app"] == os.path.join(lambda_layout["task"], "app.py")
     outside = {name: path for name, path in modules.items()
-               if not path.startswith((str(unpacked), str(runtime_libraries)))}
+               if not path.startswith((lambda_layout["task"], lambda_layout["runtime"]))}
     assert not outside, outside
     assert not any(path.startswith(ROOT + os.sep) for path in modules.values())
     # No broker configured: the emails went out in-process, and Celery was never imported.
