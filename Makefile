@@ -59,8 +59,8 @@ bench-coldstart: package  ## fresh-interpreter import + first request, SQLite an
 bench-email: install  ## status change -> SMTP accepted (median, p99) and worker emails/s, on a private Redis
 	$(PY) -m bench.email
 
-openapi: install  ## write openapi.json, the committed contract (a test keeps it equal to the generated one)
-	$(PY) -m ats_functions.openapi > openapi.json
+openapi: install  ## write openapi.json and ats_functions/route_table.py from the views (tests keep them equal)
+	$(PY) -m ats_functions
 
 clean:
 	rm -rf $(VENV) .ats .pytest_cache node_modules

@@ -1,14 +1,58 @@
-"""The functions of ATS: one Blueprint per resource, one view per endpoint."""
+"""The functions of ATS: one module per resource, one view per endpoint, and the outbox relay.
+
+The app registers every route from route_table.ROUTES, and imports a resource's module when a
+request first needs it: a cold start pays for the resource of its first request, not for them
+all. `make openapi` writes the table from the views' decorators, and a test keeps the two equal.
+"""
+import functools
+import importlib
+
 from chalice import Chalice
 
-from . import admin, applications, auth, jobs, relay, system
-from .http import make_middleware
+from . import relay
+from .http import Routes, make_middleware, not_found, preflight, slug
+from .route_table import ROUTES
+
+RESOURCES = ("system", "auth", "jobs", "applications", "admin")
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 
 def register_all(app: Chalice) -> None:
     app.register_middleware(make_middleware(app), "http")
-    for module in (system, auth, jobs, applications, admin):
-        app.register_blueprint(module.blueprint)
+    for resource, method, path, view in ROUTES:
+        app.route(path, methods=[method], name=f"{view}_{slug(path)}")(_on_first_call(app, resource, method, path))
+    for path in sorted({path for _, _, path, _ in ROUTES}):
+        app.route(path, methods=["OPTIONS"], name=f"preflight_{slug(path)}")(preflight)
     app.register_blueprint(relay.blueprint)  # the outbox relay: scheduled and stream functions
-    # Last, so that every real route is matched before the catch-alls.
-    app.register_blueprint(system.unknown_routes)
+    # Last, so that every real route is matched first. API Gateway answers unknown paths itself (the
+    # template maps that answer to the error shape); locally, these give them the error shape too.
+    for depth in range(1, 7):
+        path = "".join(f"/{{p{i}}}" for i in range(depth))
+        app.route(path, methods=ANY_METHOD, name=f"unknown_route_{depth}")(not_found)
+
+
+def _on_first_call(app: Chalice, resource: str, method: str, path: str):
+    """The route's view: it imports the resource's module when first called, then hands it the request."""
+
+    def view(**path_params):
+        request = app.current_request  # taken first: under chalice local, another thread may replace it
+        return _handler(resource, method, path)(request, **path_params)
+
+    return view
+
+
+@functools.cache
+def _handler(resource: str, method: str, path: str):
+    return resource_routes(resource)[resource].handlers[(method, path)]
+
+
+def resource_routes(*names: str) -> dict[str, Routes]:
+    """The routes of the named resources (all of them if none is named), their modules imported."""
+    return {name: importlib.import_module(f"{__name__}.{name}").routes for name in names or RESOURCES}
+
+
+def declared_routes() -> tuple[tuple[str, str, str, str], ...]:
+    """(resource, method, path, view) of every route the views declare: what ROUTES must hold."""
+    return tuple(sorted((resource, method, path, handler.__name__)
+                        for resource, routes in resource_routes().items()
+                        for (method, path), handler in routes.handlers.items()))

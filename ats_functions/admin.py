@@ -1,12 +1,11 @@
 """Admin views: the outbox, to see which emails could not be sent."""
 from chalicelib.domain.models import Role
-from chalicelib.schemas import OutboxEventOut, OutboxPage, OutboxQuery
+from chalicelib.schemas.admin import OutboxEventOut, OutboxPage, OutboxQuery
 from chalicelib.services import outbox
 
 from .http import Routes, render
 
-routes = Routes(__name__, tag="admin")
-blueprint = routes.blueprint
+routes = Routes(tag="admin")
 
 
 @routes.get("/admin/outbox", summary="Outbox events in one status (failed by default), oldest first",

@@ -1,14 +1,13 @@
 """Applications: apply, move through the pipeline, read, list, history."""
 from chalicelib.domain.models import Role
-from chalicelib.schemas import (ApplicationCreateRequest, ApplicationEnvelope, ApplicationListQuery,
+from chalicelib.schemas.applications import (ApplicationCreateRequest, ApplicationEnvelope, ApplicationListQuery,
                                 ApplicationOut, ApplicationPage, ChangeStatusRequest, HistoryEntryOut, HistoryPage,
                                 TransitionRequest)
 from chalicelib.services import applications
 
 from .http import Routes, render, render_page
 
-routes = Routes(__name__, tag="applications")
-blueprint = routes.blueprint
+routes = Routes(tag="applications")
 MOVE = dict(auth="required", returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
 
 

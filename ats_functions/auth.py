@@ -1,11 +1,10 @@
 """Accounts: register, log in, who am I."""
-from chalicelib.schemas import LoginOut, LoginRequest, RegisterRequest, UserEnvelope, UserOut
+from chalicelib.schemas.auth import LoginOut, LoginRequest, RegisterRequest, UserEnvelope, UserOut
 from chalicelib.services import users
 
 from .http import Routes, render
 
-routes = Routes(__name__, tag="auth")
-blueprint = routes.blueprint
+routes = Routes(tag="auth")
 
 
 @routes.post("/auth/register", summary="Create a candidate or recruiter account", body=RegisterRequest,

@@ -1,9 +1,10 @@
 """What every view shares: its contract, the request read once, errors, and response headers.
 
 A view is registered with `Routes.route` and a `Contract`: the models its body and query are
-validated with, who may call it, and what it returns. The wrapper reads Chalice's
-`current_request` once (it is not thread-safe under `chalice local`), authenticates, validates,
-and hands the view plain values; the view calls one use case and returns the body to send.
+validated with, who may call it, and what it returns. The wrapper reads the request once (Chalice's
+`current_request`, taken as the call arrives: it is not thread-safe under `chalice local`),
+authenticates, validates, and hands the view plain values; the view calls one use case and
+returns the body to send.
 The same contracts generate the OpenAPI document (openapi.py), so the two cannot drift apart.
 """
 import functools
@@ -14,8 +15,9 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
-from chalice import Blueprint, Response
+from chalice import Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
@@ -104,7 +106,7 @@ class Contract:
     answers: tuple[tuple[int, type[BaseModel]], ...] = ()
 
     def operation_id(self, path: str) -> str:
-        return self.name if path == self.paths[0] else f"{self.name}_via_{_slug(path)}"
+        return self.name if path == self.paths[0] else f"{self.name}_via_{slug(path)}"
 
     def error_statuses(self) -> set[int]:
         statuses = {500, *self.errors}
@@ -123,7 +125,7 @@ class Contract:
         return statuses
 
 
-def _slug(path: str) -> str:
+def slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
 
 
@@ -211,21 +213,24 @@ def _respond(contract: Contract, body: dict | Response | None) -> Response:
 
 
 class Routes:
-    """One resource's Blueprint, whose views receive the request read, checked and validated."""
+    """One resource's views, each wrapped to receive the request read, checked and validated.
 
-    def __init__(self, import_name: str, tag: str):
-        self.blueprint = Blueprint(import_name)
+    The app registers them from the route table (ats_functions/__init__.py), and imports the
+    resource's module when a request first needs one of them.
+    """
+
+    def __init__(self, tag: str):
         self.tag = tag
-        self._preflight_paths: set[str] = set()
+        self.handlers: dict[tuple[str, str], Callable] = {}  # (method, path) -> handler(request, **path_params)
 
     def route(self, method: str, *paths: str, summary: str, **terms):
         def register(view):
             contract = Contract(name=view.__name__, paths=paths, summary=summary, tag=self.tag, **terms)
 
             @functools.wraps(view)
-            def handler(**path_params):
+            def handler(request, **path_params):
                 try:
-                    call = _read(self.blueprint.current_request)
+                    call = _read(request)
                     call.authenticate(contract)
                     values = dict(path_params)
                     if contract.body is not None:
@@ -240,8 +245,7 @@ class Routes:
 
             handler.contract = contract
             for path in paths:
-                self.blueprint.route(path, methods=[method], name=f"{view.__name__}_{_slug(path)}")(handler)
-                self._add_preflight(path)
+                self.handlers[(method, path)] = handler
             return view
 
         return register
@@ -258,15 +262,14 @@ class Routes:
     def delete(self, *paths, **terms):
         return self.route("DELETE", *paths, **terms)
 
-    def _add_preflight(self, path: str) -> None:
-        """A browser's CORS preflight (OPTIONS) for the path: answered by cors_headers in the middleware."""
-        if path not in self._preflight_paths:
-            self._preflight_paths.add(path)
-            self.blueprint.route(path, methods=["OPTIONS"], name=f"preflight_{_slug(path)}")(_preflight)
 
-
-def _preflight(**_path_params) -> Response:
+def preflight(**_path_params) -> Response:
+    """A browser's CORS preflight (OPTIONS): answered by cors_headers in the middleware."""
     return Response(body="", status_code=204)
+
+
+def not_found(**_path_params) -> Response:
+    return error_response(404, "not_found", "No such route.")
 
 
 def _idempotent(call: Call, operation: str, run) -> Response:

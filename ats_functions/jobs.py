@@ -1,12 +1,11 @@
 """Jobs: publish, list, read, change, delete."""
 from chalicelib.domain.models import Role
-from chalicelib.schemas import JobCreateRequest, JobEnvelope, JobListQuery, JobOut, JobPage, JobUpdateRequest
+from chalicelib.schemas.jobs import JobCreateRequest, JobEnvelope, JobListQuery, JobOut, JobPage, JobUpdateRequest
 from chalicelib.services import jobs
 
 from .http import Routes, render, render_page
 
-routes = Routes(__name__, tag="jobs")
-blueprint = routes.blueprint
+routes = Routes(tag="jobs")
 
 
 @routes.post("/jobs/create", "/jobs", summary="Publish a job (open by default, or a draft)", auth="required",

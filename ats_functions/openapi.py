@@ -4,7 +4,9 @@ from functools import cache
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.schemas import ErrorBody
+from chalicelib.schemas.system import ErrorBody
+
+from . import resource_routes
 
 TITLE, VERSION = "ATS API", "1.0.0"
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad request", 401: "Not signed in",
@@ -103,21 +105,8 @@ def _document(routes_key: tuple) -> dict:
     }
 
 
-def openapi_document(app) -> dict:
-    """Every route whose view carries a contract (the unknown-route catch-alls carry none)."""
-    routes = tuple(sorted(
-        ((path, method, entry.view_function.contract)
-         for path, methods in app.routes.items() for method, entry in methods.items()
-         if getattr(entry.view_function, "contract", None) is not None),
-        key=lambda route: route[:2]))
+def openapi_document() -> dict:
+    """Every route of every resource."""
+    routes = tuple(sorted(((path, method, handler.contract) for routes in resource_routes().values()
+                           for (method, path), handler in routes.handlers.items()), key=lambda route: route[:2]))
     return _document(routes)
-
-
-if __name__ == "__main__":  # `make openapi` writes the committed openapi.json from this
-    import json
-    import sys
-
-    from app import app
-
-    json.dump(openapi_document(app), sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")

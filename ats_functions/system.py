@@ -1,16 +1,15 @@
-"""Liveness, readiness, the API's own description, and the answer for routes that do not exist."""
+"""Liveness, readiness, and the API's own description (the document, and the page for people)."""
 import os
 from functools import cache
 
-from chalice import Blueprint, Response
+from chalice import Response
 
-from chalicelib.schemas import HealthOut, PingOut
+from chalicelib.schemas.system import HealthOut, PingOut
 from chalicelib.services.health import check_health
 
 from .http import Routes, error_response
 
-routes = Routes(__name__, tag="system")
-blueprint = routes.blueprint
+routes = Routes(tag="system")
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chalicelib", "static")
 REDOC = "redoc.standalone.js"  # from the npm package redoc: see chalicelib/static/README.md
 
@@ -33,7 +32,7 @@ def health(call):
 def openapi(call):
     from .openapi import openapi_document
 
-    return openapi_document(blueprint.current_app)  # the whole app: every blueprint registered
+    return openapi_document()
 
 
 DOCS_PAGE = """<!DOCTYPE html>
@@ -70,18 +69,3 @@ def docs_script(call):
         return error_response(503, "docs_unavailable", f"{REDOC} is missing from chalicelib/static.")
     return Response(body=script, status_code=200, headers={
         "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"})
-
-
-# API Gateway answers unknown paths itself (the template maps that answer to this shape);
-# locally, these catch-alls give an unknown path the one error shape instead of Chalice's 403.
-unknown_routes = Blueprint(__name__ + ".unknown")
-ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
-
-
-def not_found(**_path):
-    return error_response(404, "not_found", "No such route.")
-
-
-for depth in range(1, 7):
-    path = "".join(f"/{{p{i}}}" for i in range(depth))
-    unknown_routes.route(path, methods=ANY_METHOD, name=f"unknown_route_{depth}")(not_found)

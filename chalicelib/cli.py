@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from .config import get_settings
 from .domain.errors import DomainError
-from .schemas import RegisterRequest
+from .schemas.auth import RegisterRequest
 from .services import users
 from .storage import unit_of_work
 
