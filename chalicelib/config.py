@@ -42,7 +42,9 @@ class Settings:
     smtp_host: str = "localhost"
     smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
     smtp_user: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)
+    smtp_password_value: str | None = field(default=None, repr=False)
+    # Deployed: the name of an SSM SecureString parameter holding the SMTP password, read on first login.
+    smtp_password_parameter: str | None = None
     smtp_tls: str = "starttls"  # starttls | tls | none
     smtp_timeout: float = 10.0
     email_max_retries: int = 8
@@ -88,6 +90,15 @@ class Settings:
             raise ConfigurationError("ATS_JWT_SECRET is required outside the dev stage.")
         return _dev_secret(os.path.join(self.state_dir, "jwt-secret"))
 
+    @property
+    def smtp_password(self) -> str | None:
+        """The SMTP login's password: ATS_SMTP_PASSWORD, else the SSM parameter a deployment names."""
+        if self.smtp_password_value:
+            return self.smtp_password_value
+        if self.smtp_password_parameter:
+            return _ssm_secret(self.smtp_password_parameter, self.aws_region)
+        return None
+
 
 def _dev_secret(path: str) -> str:
     with _secret_lock:
@@ -126,8 +137,7 @@ def _ssm_secret(name: str, region: str) -> str:
             try:
                 reply = client.get_parameter(Name=name, WithDecryption=True)
             except Exception as error:  # botocore's errors stay here: a view sees a ConfigurationError
-                raise ConfigurationError(f"Cannot read the JWT secret from SSM parameter {name}: "
-                                         f"{type(error).__name__}") from None
+                raise ConfigurationError(f"Cannot read the SSM parameter {name}: {type(error).__name__}") from None
             _ssm_secrets[key] = reply["Parameter"]["Value"]
         return _ssm_secrets[key]
 
@@ -153,7 +163,8 @@ def get_settings() -> Settings:
         smtp_host=env.get("ATS_SMTP_HOST", "localhost"),
         smtp_port=int(env["ATS_SMTP_PORT"]) if env.get("ATS_SMTP_PORT") else None,
         smtp_user=env.get("ATS_SMTP_USER") or None,
-        smtp_password=env.get("ATS_SMTP_PASSWORD") or None,
+        smtp_password_value=env.get("ATS_SMTP_PASSWORD") or None,
+        smtp_password_parameter=env.get("ATS_SMTP_PASSWORD_PARAMETER") or None,
         smtp_tls=env.get("ATS_SMTP_TLS", "starttls").strip().lower(),
         smtp_timeout=float(env.get("ATS_SMTP_TIMEOUT", "10")),
         email_max_retries=int(env.get("ATS_EMAIL_MAX_RETRIES", "8")),

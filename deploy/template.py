@@ -1,5 +1,5 @@
 """What `make package` adds to the template chalice generates: the table, its stream wired to the
-relay function, the settings as parameters, the JWT secret's parameter name, IAM, and API
+relay function, the settings as parameters, the names of the secrets' SSM parameters, IAM, and API
 Gateway's own error answers in our error shape.
 
 The table is described from the PynamoDB models themselves (`Item._get_schema()`, what
@@ -24,7 +24,13 @@ PARAMETERS = {
     "SmtpHost": ("ATS_SMTP_HOST", "localhost", "SMTP server, when EmailBackend is smtp.", None),
     "SmtpPort": ("ATS_SMTP_PORT", "587", "SMTP port.", None),
     "SmtpTls": ("ATS_SMTP_TLS", "starttls", "SMTP TLS mode.", ["starttls", "tls", "none"]),
+    "SmtpUser": ("ATS_SMTP_USER", "", "SMTP login; empty sends without logging in.", None),
+    "SmtpPasswordParameterName": (
+        "ATS_SMTP_PASSWORD_PARAMETER", "/ats/prod/smtp-password",
+        "Name of the SSM SecureString parameter holding the SMTP password, read on the first login "
+        "(only when SmtpUser is set).", None),
 }
+SECRET_PARAMETERS = ("JwtSecretParameterName", "SmtpPasswordParameterName")  # SSM names the functions read
 TABLE = "Table"  # the table's logical id
 STREAM_FUNCTION, STREAM_EVENT = "OutboxStream", "OutboxStreamDynamodbEventSource"  # as chalice names them
 FUNCTIONS = ("APIHandler", "OutboxRelay", STREAM_FUNCTION)
@@ -81,7 +87,8 @@ def cloudformation() -> dict:
         parameters[name] = {"Type": "String", "Default": default, "Description": description}
         if allowed:
             parameters[name]["AllowedValues"] = allowed
-    parameters["JwtSecretParameterName"]["AllowedPattern"] = "^/.+"  # an ARN needs the leading slash
+    for name in SECRET_PARAMETERS:
+        parameters[name]["AllowedPattern"] = "^/.+"  # an ARN needs the leading slash
 
     table = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
              "Properties": {"TableName": {"Ref": "TableName"}, **table_shape()}}
@@ -95,8 +102,9 @@ def cloudformation() -> dict:
             {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
                                            "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
              "Resource": {"Fn::GetAtt": [TABLE, "StreamArn"]}},
-            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {"Fn::Sub": (
-                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${JwtSecretParameterName}")}},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": [{"Fn::Sub": (
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${%s}" % name)}
+                for name in SECRET_PARAMETERS]},
             {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",  # SecureString's key, through SSM only
              "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}}},
             {"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"},
@@ -159,8 +167,9 @@ def terraform(generated: dict) -> dict:
         {"Effect": "Allow", "Action": TABLE_ACTIONS,
          "Resource": ["${aws_dynamodb_table.ats.arn}", "${aws_dynamodb_table.ats.arn}/index/*"]},
         {"Effect": "Allow", "Action": "ssm:GetParameter",
-         "Resource": "arn:${data.aws_partition.chalice.partition}:ssm:${data.aws_region.chalice.name}:"
-                     "${data.aws_caller_identity.chalice.account_id}:parameter${var.JwtSecretParameterName}"},
+         "Resource": ["arn:${data.aws_partition.chalice.partition}:ssm:${data.aws_region.chalice.name}:"
+                      "${data.aws_caller_identity.chalice.account_id}:parameter${var.%s}" % name
+                      for name in SECRET_PARAMETERS]},
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
          "Condition": {"StringEquals": {"kms:ViaService": "ssm.${data.aws_region.chalice.name}.amazonaws.com"}}},
         {"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"},

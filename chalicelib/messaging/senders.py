@@ -210,7 +210,8 @@ def get_sender(settings: Settings):
         raise ConfigurationError(f"Unknown ATS_EMAIL_BACKEND {settings.email_backend!r}: "
                                  f"use one of {', '.join(SENDERS)}.")
     key = (settings.email_backend, settings.state_dir, settings.email_from, settings.smtp_host, settings.smtp_port,
-           settings.smtp_tls, settings.smtp_user, settings.smtp_password, settings.smtp_timeout, settings.aws_region)
+           settings.smtp_tls, settings.smtp_user, settings.smtp_password_value, settings.smtp_password_parameter,
+           settings.smtp_timeout, settings.aws_region)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = SENDERS[settings.email_backend](settings)

@@ -205,6 +205,32 @@ def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, mon
         controller.stop()
 
 
+def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env, monkeypatch):
+    """The template passes the SSM parameter's name, never the password; the sender reads it on login."""
+    import boto3
+    from moto import mock_aws
+
+    catcher, logins = Catcher(), []
+    controller = start_smtp(catcher, authenticator=_authenticator(logins), auth_require_tls=False)
+    try:
+        with mock_aws():
+            boto3.client("ssm", region_name="us-east-1").put_parameter(
+                Name="/ats/test/smtp-password", Value="s3cret", Type="SecureString")
+            for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": "none",
+                                "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
+                                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/smtp-password"}.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.delenv("ATS_SMTP_PASSWORD", raising=False)
+            api_client.register("carl@example.com", name="Carl")
+        assert logins == [True] and [m["To"] for m in catcher.messages] == ["Carl <carl@example.com>"]
+        assert all_sent()
+    finally:
+        from chalicelib.messaging.senders import get_sender
+
+        get_sender(get_settings()).close()
+        controller.stop()
+
+
 def test_ses_sends_through_the_v2_api(api_client, mail_env, monkeypatch):
     import boto3
     from moto import mock_aws

@@ -278,11 +278,12 @@ def test_the_template_adds_the_table_its_stream_and_the_relay(built):
 def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(built):
     sam = built["sam"]
     text = json.dumps(sam)
-    assert "ATS_JWT_SECRET\"" not in text  # only the parameter's name travels
+    assert "ATS_JWT_SECRET\"" not in text and "ATS_SMTP_PASSWORD\"" not in text  # only parameters' names travel
     for name in ("APIHandler", "OutboxRelay", "OutboxStream"):
         variables = sam["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert variables["ATS_TABLE_NAME"] == {"Ref": "Table"}
         assert variables["ATS_JWT_SECRET_PARAMETER"] == {"Ref": "JwtSecretParameterName"}
+        assert variables["ATS_SMTP_PASSWORD_PARAMETER"] == {"Ref": "SmtpPasswordParameterName"}
         assert variables["ATS_STORAGE"] == "dynamodb" and variables["ATS_STAGE"] == "prod"
         for parameter in template.PARAMETERS:
             assert parameter in sam["Parameters"]
@@ -292,6 +293,10 @@ def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(bu
                for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
     assert {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ssm:GetParameter"} <= actions
     assert "dynamodb:Scan" not in actions
+    # The functions may read exactly the two secrets' parameters.
+    (ssm,) = [statement for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "ssm:GetParameter"]
+    assert [resource["Fn::Sub"].rsplit(":", 1)[1] for resource in ssm["Resource"]] == [
+        "parameter${JwtSecretParameterName}", "parameter${SmtpPasswordParameterName}"]
 
 
 def test_api_gateway_answers_unknown_routes_in_the_error_shape(built):
