@@ -289,13 +289,10 @@ def _idempotent(call: Call, operation: str, run) -> Response:
     try:
         response = run()
     except BaseException:
-        idempotency.abandon(uow, call.settings, claim.record_key)
+        idempotency.abandon(uow, call.settings, claim)
         raise
-    if 200 <= response.status_code < 300:
-        idempotency.finish(uow, call.settings, claim.record_key, status=response.status_code,
-                           body=response.body, headers=dict(response.headers))
-    else:
-        idempotency.abandon(uow, call.settings, claim.record_key)
+    idempotency.finish(uow, call.settings, claim, status=response.status_code, body=response.body,
+                       headers=dict(response.headers))
     return response
 
 

@@ -9,9 +9,9 @@ How the HTTP layer uses it, around a view whose request carries the header:
     try:
         response = run_the_view()
     except BaseException:
-        idempotency.abandon(uow, settings, claim.record_key)   # a retry runs afresh
+        idempotency.abandon(uow, settings, claim)   # a retry runs afresh
         raise
-    idempotency.finish(uow, settings, claim.record_key,
+    idempotency.finish(uow, settings, claim,
                        status=response.status_code, body=response.body, headers=response.headers)
 
 - `scope` names who and what: the caller's user id (or "anonymous") and the operation (method and
@@ -20,7 +20,8 @@ How the HTTP layer uses it, around a view whose request carries the header:
   request is refused with 422 `idempotency_key_reused` instead of replaying a foreign answer.
 - While the first request runs, a retry is refused with 409 `idempotency_in_progress`; if the
   first request dies without abandoning, its claim's lease (LEASE_SECONDS) runs out and the next
-  retry runs afresh.
+  retry runs afresh. Each claim is held under a token of its own: a first request that outlives
+  its lease can neither store its response over the retry's claim nor release it.
 - Only 2xx answers are stored (for TTL_SECONDS); `finish` with any other status abandons the
   claim, so a create that failed (validation, conflict, 5xx) can be retried with the same key.
 - The key header is checked here: 1-255 printable ASCII characters, else 422 naming the header.
@@ -31,6 +32,7 @@ may run before the view's own unit of work and `finish` after it committed.
 import hashlib
 import json
 import logging
+import secrets
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -59,8 +61,9 @@ class Replay:
 class Claim:
     """What `begin` found: a replay to answer with, or the right to run (replay None)."""
 
-    record_key: str  # pass it to finish / abandon
+    record_key: str
     replay: Replay | None
+    token: str = ""  # what the claim is held under, when this request holds it
 
 
 def record_key(scope: str, key: str) -> str:
@@ -83,10 +86,10 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     used for a different request; Conflict (code idempotency_in_progress) while the first
     request with this key still runs.
     """
-    stored = record_key(scope, validate_key(key))
-    record = uow.idempotency.claim(stored, fingerprint, lease_seconds=LEASE_SECONDS, ttl_seconds=TTL_SECONDS)
+    stored, token = record_key(scope, validate_key(key)), secrets.token_hex(16)
+    record = uow.idempotency.claim(stored, fingerprint, token, lease_seconds=LEASE_SECONDS, ttl_seconds=TTL_SECONDS)
     if record is None:
-        return Claim(stored, None)
+        return Claim(stored, None, token)
     if record.fingerprint != fingerprint:
         raise ValidationFailed(f"This {HEADER} was already used for a different request.",
                                code="idempotency_key_reused",
@@ -97,14 +100,14 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     return Claim(stored, Replay(status=int(record.status), body=record.body or "", headers=dict(record.headers)))
 
 
-def finish(uow: UnitOfWork, settings: Settings, record_key: str, status: int, body, headers) -> None:
+def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body, headers) -> None:
     """Store a 2xx response for replay; any other status abandons the claim instead.
 
     Never raises: the request has succeeded by now, and failing its answer would invite the
     very retry the key is for. If the record cannot be written, the claim's lease runs out.
     """
     if not 200 <= int(status) < 300:
-        abandon(uow, settings, record_key)
+        abandon(uow, settings, claim)
         return
     if isinstance(body, bytes):
         body = body.decode()
@@ -113,18 +116,22 @@ def finish(uow: UnitOfWork, settings: Settings, record_key: str, status: int, bo
     kept = {name: str(value) for name, value in dict(headers or {}).items()
             if name.lower() not in NOT_REPLAYED_HEADERS}
     try:
-        uow.idempotency.complete(record_key, status=int(status), body=body, headers=kept)
+        stored = uow.idempotency.complete(claim.record_key, claim.token, status=int(status), body=body, headers=kept)
     except DomainError as error:
         log.warning("could not store the response for an %s (%s): a retry runs once the lease ends",
                     HEADER, error.code)
+        return
+    if not stored:
+        log.warning("an %s claim outlived its lease and a retry took it over: the retry's response is kept",
+                    HEADER)
 
 
-def abandon(uow: UnitOfWork, settings: Settings, record_key: str) -> None:
+def abandon(uow: UnitOfWork, settings: Settings, claim: Claim) -> None:
     """Forget the claim after a failed request, so a retry with the same key runs afresh.
 
     Never raises: it runs on an error path, whose own error is the one to report.
     """
     try:
-        uow.idempotency.release(record_key)
+        uow.idempotency.release(claim.record_key, claim.token)
     except DomainError as error:
         log.warning("could not release an %s claim (%s): it is freed when its lease ends", HEADER, error.code)

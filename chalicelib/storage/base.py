@@ -189,23 +189,27 @@ class IdempotencyRecord:
 class IdempotencyRepository(ABC):
     """The first response to each Idempotency-Key, so a retried create returns it again.
 
-    Single conditional writes that take effect at once, outside commit.
+    Single conditional writes that take effect at once, outside commit. A claim is held under
+    a token its taker chose (and no reader ever sees): only that token completes or releases it,
+    so a request that outlived its lease cannot touch the claim a retry has taken over.
     """
 
     @abstractmethod
-    def claim(self, key: str, fingerprint: str, *, lease_seconds: int, ttl_seconds: int) -> IdempotencyRecord | None:
-        """Take the key for a new request and return None; or return the record that holds it.
+    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
+              ttl_seconds: int) -> IdempotencyRecord | None:
+        """Take the key under `token` for a new request and return None; or return the record that holds it.
 
         A pending record whose lease ran out (its request died) is taken over; a record is
         forgotten ttl_seconds after its claim.
         """
 
     @abstractmethod
-    def complete(self, key: str, *, status: int, body: str, headers: dict) -> None: ...
+    def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
+        """Store the response of the claim `token` holds; False (and nothing stored) if it holds none."""
 
     @abstractmethod
-    def release(self, key: str) -> None:
-        """Forget a pending claim whose request failed, so a retry runs afresh."""
+    def release(self, key: str, token: str) -> None:
+        """Forget the pending claim `token` holds (its request failed), so a retry runs afresh."""
 
 
 class UnitOfWork(ABC):

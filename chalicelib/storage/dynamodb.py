@@ -500,12 +500,13 @@ def _idempotency_record(key: str, item) -> IdempotencyRecord:
 class DynamoIdempotency(_Repository, IdempotencyRepository):
     clock = staticmethod(time.time)  # tests move time by replacing it
 
-    def claim(self, key: str, fingerprint: str, *, lease_seconds: int, ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
+              ttl_seconds: int) -> IdempotencyRecord | None:
         m = self._store.IdempotencyItem
         for _ in range(3):  # the holder may release or expire between our claim and our read
             now = self.clock()
-            item = m(*idempotency_key(key), fingerprint=fingerprint, state="pending", lease_until=now + lease_seconds,
-                     expires_at=now + ttl_seconds, ttl=_expiry(now + ttl_seconds))
+            item = m(*idempotency_key(key), fingerprint=fingerprint, token=token, state="pending",
+                     lease_until=now + lease_seconds, expires_at=now + ttl_seconds, ttl=_expiry(now + ttl_seconds))
             # New, forgotten (expired) or abandoned (pending past its lease): ours.
             condition = (m.pk.does_not_exist() | (m.expires_at <= now)
                          | ((m.state == "pending") & (m.lease_until <= now)))
@@ -516,17 +517,17 @@ class DynamoIdempotency(_Repository, IdempotencyRepository):
                 return _idempotency_record(key, found)
         raise Unavailable("The idempotency key could not be claimed; try again.")
 
-    def complete(self, key: str, *, status: int, body: str, headers: dict) -> None:
+    def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
         m = self._store.IdempotencyItem
         item = m(*idempotency_key(key))
-        DynamoOutbox._conditional(lambda: item.update(
+        return DynamoOutbox._conditional(lambda: item.update(
             [m.state.set("done"), m.status.set(status), m.body.set(body), m.headers.set(json.dumps(headers))],
-            condition=m.state == "pending"))
+            condition=(m.token == token) & (m.state == "pending")))
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, token: str) -> None:
         m = self._store.IdempotencyItem
         item = m(*idempotency_key(key))
-        DynamoOutbox._conditional(lambda: item.delete(condition=m.state == "pending"))
+        DynamoOutbox._conditional(lambda: item.delete(condition=(m.token == token) & (m.state == "pending")))
 
 
 class DynamoUnitOfWork(UnitOfWork):

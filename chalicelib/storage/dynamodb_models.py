@@ -155,6 +155,7 @@ def build_models(*, table_name: str, region: str, host: str | None, connect_time
 
     class IdempotencyItem(Item, discriminator="Idempotency"):
         fingerprint = UnicodeAttribute()
+        token = UnicodeAttribute(null=True)  # the claim's holder: only it completes or releases the claim
         state = UnicodeAttribute()  # pending | done
         status = NumberAttribute(null=True)
         body = UnicodeAttribute(null=True)

@@ -122,6 +122,10 @@ MIGRATIONS = [
     );
     CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
     """,
+    # 5: the token a claim is held under (only its holder completes or releases it)
+    """
+    ALTER TABLE idempotency ADD COLUMN token TEXT;
+    """,
 ]
 
 USER_COLUMNS = "id, email, name, role, password_hash, created_at"
@@ -432,19 +436,20 @@ def _idempotency_record(row) -> IdempotencyRecord:
 class SqliteIdempotency(_Repository, IdempotencyRepository):
     clock = staticmethod(time.time)  # tests move time by replacing it
 
-    def claim(self, key: str, fingerprint: str, *, lease_seconds: int, ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
+              ttl_seconds: int) -> IdempotencyRecord | None:
         for _ in range(3):  # the holder may release or expire between our claim and our read
             now = self.clock()
             _sweep(self._uow, "idempotency", "expires_at", now)
             # New, forgotten (expired) or abandoned (pending past its lease): ours.
             cursor = self._uow.write_now(
-                "INSERT INTO idempotency (key, fingerprint, state, status, body, headers, lease_until, expires_at) "
-                "VALUES (?, ?, 'pending', NULL, NULL, '{}', ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'pending', "
-                "status = NULL, body = NULL, headers = '{}', lease_until = excluded.lease_until, "
+                "INSERT INTO idempotency (key, fingerprint, token, state, status, body, headers, lease_until, expires_at) "
+                "VALUES (?, ?, ?, 'pending', NULL, NULL, '{}', ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, token = excluded.token, "
+                "state = 'pending', status = NULL, body = NULL, headers = '{}', lease_until = excluded.lease_until, "
                 "expires_at = excluded.expires_at "
                 "WHERE idempotency.expires_at <= ? OR (idempotency.state = 'pending' AND idempotency.lease_until <= ?)",
-                (key, fingerprint, now + lease_seconds, now + ttl_seconds, now, now))
+                (key, fingerprint, token, now + lease_seconds, now + ttl_seconds, now, now))
             if cursor.rowcount == 1:
                 return None
             row = self._one("SELECT * FROM idempotency WHERE key = ? AND expires_at > ?", (key, now))
@@ -452,12 +457,14 @@ class SqliteIdempotency(_Repository, IdempotencyRepository):
                 return _idempotency_record(row)
         raise Unavailable("The idempotency key could not be claimed; try again.")
 
-    def complete(self, key: str, *, status: int, body: str, headers: dict) -> None:
-        self._uow.write_now("UPDATE idempotency SET state = 'done', status = ?, body = ?, headers = ? "
-                            "WHERE key = ? AND state = 'pending'", (status, body, json.dumps(headers), key))
+    def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
+        cursor = self._uow.write_now(
+            "UPDATE idempotency SET state = 'done', status = ?, body = ?, headers = ? "
+            "WHERE key = ? AND token = ? AND state = 'pending'", (status, body, json.dumps(headers), key, token))
+        return cursor.rowcount == 1
 
-    def release(self, key: str) -> None:
-        self._uow.write_now("DELETE FROM idempotency WHERE key = ? AND state = 'pending'", (key,))
+    def release(self, key: str, token: str) -> None:
+        self._uow.write_now("DELETE FROM idempotency WHERE key = ? AND token = ? AND state = 'pending'", (key, token))
 
 
 class SqliteUnitOfWork(UnitOfWork):

@@ -74,8 +74,8 @@ def test_counters_take_effect_at_once_without_commit(uow_factory, clock):
 
 # --- Idempotency records ---------------------------------------------------------------------------
 
-def claim(uow, key="k1", fingerprint="fp1", lease=60, ttl=86400):
-    return uow.idempotency.claim(key, fingerprint, lease_seconds=lease, ttl_seconds=ttl)
+def claim(uow, key="k1", fingerprint="fp1", lease=60, ttl=86400, token="t1"):
+    return uow.idempotency.claim(key, fingerprint, token, lease_seconds=lease, ttl_seconds=ttl)
 
 
 def test_a_new_key_is_claimed_and_a_taken_one_returns_its_pending_record(uow, clock, uow_factory):
@@ -97,27 +97,27 @@ def test_a_pending_record_whose_lease_ran_out_is_taken_over(uow, clock):
 
 def test_a_completed_record_answers_every_later_claim(uow, clock, uow_factory):
     assert claim(uow) is None
-    uow.idempotency.complete("k1", status=201, body='{"job": {"id": "01J"}}',
-                             headers={"Location": "/jobs/01J", "ETag": '"1"'})
+    assert uow.idempotency.complete("k1", "t1", status=201, body='{"job": {"id": "01J"}}',
+                                    headers={"Location": "/jobs/01J", "ETag": '"1"'})
     clock.advance(3600)  # long past the lease: a done record is never taken over
     done = claim(uow_factory(), fingerprint="other")
     assert done == IdempotencyRecord(key="k1", fingerprint="fp1", state="done", status=201,
                                      body='{"job": {"id": "01J"}}', headers={"Location": "/jobs/01J", "ETag": '"1"'})
-    uow.idempotency.release("k1")  # a done record is not released
+    uow.idempotency.release("k1", "t1")  # a done record is not released
     assert claim(uow).state == "done"
 
 
 def test_a_released_record_can_be_claimed_again_at_once(uow, clock):
     assert claim(uow) is None
-    uow.idempotency.release("k1")
+    uow.idempotency.release("k1", "t1")
     assert claim(uow, fingerprint="fp2") is None
     assert claim(uow).fingerprint == "fp2"
-    uow.idempotency.release("never-claimed")  # nothing to release is fine
+    uow.idempotency.release("never-claimed", "t1")  # nothing to release is fine
 
 
 def test_a_record_is_forgotten_after_its_ttl(uow, clock):
     assert claim(uow, ttl=600) is None
-    uow.idempotency.complete("k1", status=201, body="{}", headers={})
+    assert uow.idempotency.complete("k1", "t1", status=201, body="{}", headers={})
     clock.advance(599)
     assert claim(uow).state == "done"
     clock.advance(1)
@@ -127,9 +127,23 @@ def test_a_record_is_forgotten_after_its_ttl(uow, clock):
 
 def test_complete_after_a_release_changes_nothing(uow, clock):
     assert claim(uow) is None
-    uow.idempotency.release("k1")
-    uow.idempotency.complete("k1", status=201, body="{}", headers={})
+    uow.idempotency.release("k1", "t1")
+    assert not uow.idempotency.complete("k1", "t1", status=201, body="{}", headers={})
     assert claim(uow) is None  # no record was made by the late complete
+
+
+def test_only_the_holders_token_completes_or_releases_a_claim(uow, clock, uow_factory):
+    """A request that outlived its lease cannot touch the claim a retry took over."""
+    assert claim(uow, token="first") is None
+    clock.advance(60)
+    assert claim(uow_factory(), fingerprint="fp1", token="retry") is None  # the lease ran out: taken over
+    assert not uow.idempotency.complete("k1", "first", status=201, body='"late"', headers={})
+    uow.idempotency.release("k1", "first")
+    assert claim(uow_factory(), token="third").state == "pending"  # still the retry's
+    assert uow_factory().idempotency.complete("k1", "retry", status=201, body='"retry"', headers={})
+    assert claim(uow_factory(), token="fourth").body == '"retry"'
+    uow.idempotency.release("k1", "retry")  # a done record stays, whoever asks
+    assert claim(uow_factory(), token="fifth").state == "done"
 
 
 # --- Concurrency (real servers: SQLite's lock, DynamoDB Local's conditions) ----------------------

@@ -27,9 +27,9 @@ class FakeStore:
         self.history: dict[str, HistoryEntry] = {}
         self.outbox: dict[str, OutboxRecord] = {}
         self.deliveries: dict[tuple[str, str], tuple[str, float]] = {}
-        # Effective at once, like the ledger: key -> Window; key -> (record, lease_until, expires_at).
+        # Effective at once, like the ledger: key -> Window; key -> (record, token, lease_until, expires_at).
         self.counters: dict[str, Window] = {}
-        self.idempotency: dict[str, tuple[IdempotencyRecord, float, float]] = {}
+        self.idempotency: dict[str, tuple[IdempotencyRecord, str, float, float]] = {}
         self.lock = threading.Lock()  # each counter/idempotency write is atomic, as in a database
 
 
@@ -201,30 +201,37 @@ class FakeCounters(_Repository, CounterRepository):
 class FakeIdempotency(_Repository, IdempotencyRepository):
     clock = staticmethod(time.time)  # tests move time by replacing it
 
-    def claim(self, key: str, fingerprint: str, *, lease_seconds: int, ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
+              ttl_seconds: int) -> IdempotencyRecord | None:
         store, now = self._uow.store, self.clock()
         with store.lock:
             held = store.idempotency.get(key)
             if held is not None:
-                record, lease_until, expires_at = held
+                record, _, lease_until, expires_at = held
                 if expires_at > now and (record.state == "done" or lease_until > now):
                     return record
-            store.idempotency[key] = (IdempotencyRecord(key, fingerprint, "pending", None, None, {}),
+            store.idempotency[key] = (IdempotencyRecord(key, fingerprint, "pending", None, None, {}), token,
                                       now + lease_seconds, now + ttl_seconds)
             return None
 
-    def complete(self, key: str, *, status: int, body: str, headers: dict) -> None:
-        store = self._uow.store
-        with store.lock:
-            held = store.idempotency.get(key)
-            if held is not None and held[0].state == "pending":
-                record = IdempotencyRecord(key, held[0].fingerprint, "done", status, body, dict(headers))
-                store.idempotency[key] = (record, held[1], held[2])
+    def _holds(self, key: str, token: str) -> bool:
+        held = self._uow.store.idempotency.get(key)
+        return held is not None and held[1] == token and held[0].state == "pending"
 
-    def release(self, key: str) -> None:
+    def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
         store = self._uow.store
         with store.lock:
-            if key in store.idempotency and store.idempotency[key][0].state == "pending":
+            if not self._holds(key, token):
+                return False
+            record, _, lease_until, expires_at = store.idempotency[key]
+            done = IdempotencyRecord(key, record.fingerprint, "done", status, body, dict(headers))
+            store.idempotency[key] = (done, token, lease_until, expires_at)
+            return True
+
+    def release(self, key: str, token: str) -> None:
+        store = self._uow.store
+        with store.lock:
+            if self._holds(key, token):
                 del store.idempotency[key]
 
 

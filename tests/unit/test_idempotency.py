@@ -43,7 +43,7 @@ def test_a_retry_while_the_first_request_runs_is_a_conflict(uow, settings):
 
 def test_a_finished_request_is_replayed_with_its_status_body_and_headers(uow, settings, clock):
     claim = begin(uow, settings)
-    idempotency.finish(uow(), settings, claim.record_key, status=201, body='{"job": {"id": "01J"}}',
+    idempotency.finish(uow(), settings, claim, status=201, body='{"job": {"id": "01J"}}',
                        headers={"Content-Type": "application/json", "ETag": '"1"', "X-Request-Id": "r1"})
     clock.advance(TTL_SECONDS - 1)
     again = begin(uow, settings)
@@ -57,7 +57,7 @@ def test_the_same_key_for_a_different_request_is_refused(uow, settings):
         begin(uow, settings, fingerprint="fp-2")  # while it runs
     assert raised.value.code == "idempotency_key_reused"
     assert raised.value.details[0]["field"] == "Idempotency-Key"
-    idempotency.finish(uow(), settings, claim.record_key, status=201, body="{}", headers={})
+    idempotency.finish(uow(), settings, claim, status=201, body="{}", headers={})
     with pytest.raises(ValidationFailed) as raised:
         begin(uow, settings, fingerprint="fp-2")  # once it is done
     assert raised.value.code == "idempotency_key_reused"
@@ -66,14 +66,14 @@ def test_the_same_key_for_a_different_request_is_refused(uow, settings):
 @pytest.mark.parametrize("status", [400, 404, 409, 422, 500, 503])
 def test_an_answer_other_than_2xx_is_not_stored(uow, settings, status):
     claim = begin(uow, settings)
-    idempotency.finish(uow(), settings, claim.record_key, status=status, body='{"error": {}}', headers={})
+    idempotency.finish(uow(), settings, claim, status=status, body='{"error": {}}', headers={})
     assert begin(uow, settings).replay is None  # the retry runs afresh
     assert begin(uow, settings, key="key-2", fingerprint="fp-2").replay is None
 
 
 def test_an_abandoned_claim_lets_a_retry_run_at_once(uow, settings):
     claim = begin(uow, settings)
-    idempotency.abandon(uow(), settings, claim.record_key)
+    idempotency.abandon(uow(), settings, claim)
     assert begin(uow, settings, fingerprint="fp-2").replay is None  # even a different request
 
 
@@ -88,14 +88,14 @@ def test_a_claim_whose_request_died_is_taken_over_after_its_lease(uow, settings,
 
 def test_a_response_is_forgotten_after_the_ttl(uow, settings, clock):
     claim = begin(uow, settings)
-    idempotency.finish(uow(), settings, claim.record_key, status=201, body="{}", headers={})
+    idempotency.finish(uow(), settings, claim, status=201, body="{}", headers={})
     clock.advance(TTL_SECONDS)
     assert begin(uow, settings).replay is None
 
 
 def test_keys_are_scoped_to_the_caller_and_the_operation(uow, settings):
     claim = begin(uow, settings)
-    idempotency.finish(uow(), settings, claim.record_key, status=201, body="{}", headers={})
+    idempotency.finish(uow(), settings, claim, status=201, body="{}", headers={})
     assert begin(uow, settings, scope="01HOTHER:create_job").replay is None
     assert begin(uow, settings, scope="anonymous:register").replay is None
     assert len({idempotency.record_key(s, "key-1") for s in (SCOPE, "01HOTHER:create_job", "x")}) == 3
@@ -103,10 +103,10 @@ def test_keys_are_scoped_to_the_caller_and_the_operation(uow, settings):
 
 def test_bodies_are_stored_as_text(uow, settings):
     claim = begin(uow, settings, key="dict")
-    idempotency.finish(uow(), settings, claim.record_key, status=200, body={"a": 1}, headers=None)
+    idempotency.finish(uow(), settings, claim, status=200, body={"a": 1}, headers=None)
     assert json.loads(begin(uow, settings, key="dict").replay.body) == {"a": 1}
     claim = begin(uow, settings, key="bytes")
-    idempotency.finish(uow(), settings, claim.record_key, status=201, body=b'{"b": 2}', headers={})
+    idempotency.finish(uow(), settings, claim, status=201, body=b'{"b": 2}', headers={})
     assert begin(uow, settings, key="bytes").replay.body == '{"b": 2}'
 
 
@@ -127,6 +127,21 @@ def test_well_formed_keys_are_accepted(uow, settings, key):
     assert begin(uow, settings, key=key).replay is None
 
 
+def test_a_first_request_that_outlived_its_lease_leaves_the_retrys_claim_alone(uow, settings, clock, caplog):
+    first = begin(uow, settings)
+    clock.advance(LEASE_SECONDS)
+    retry = begin(uow, settings)  # the first seemed dead: the retry runs
+    assert retry.replay is None and retry.token != first.token
+    with caplog.at_level(logging.WARNING, logger="ats.idempotency"):
+        idempotency.finish(uow(), settings, first, status=201, body='"first"', headers={})
+        idempotency.abandon(uow(), settings, first)
+    assert "took it over" in caplog.text
+    with pytest.raises(Conflict):  # the retry still holds the key
+        begin(uow, settings)
+    idempotency.finish(uow(), settings, retry, status=201, body='"retry"', headers={})
+    assert begin(uow, settings).replay.body == '"retry"'
+
+
 # --- Storage failures -----------------------------------------------------------------------------
 
 class BrokenIdempotency(FakeIdempotency):
@@ -142,9 +157,9 @@ def test_finish_and_abandon_never_raise_they_log(store, settings, caplog):
     broken.idempotency = BrokenIdempotency(broken)
     claim = idempotency.begin(broken, settings, scope=SCOPE, key="k", fingerprint="fp")
     with caplog.at_level(logging.WARNING, logger="ats.idempotency"):
-        idempotency.finish(broken, settings, claim.record_key, status=201, body="{}", headers={})
-        idempotency.abandon(broken, settings, claim.record_key)
-        idempotency.finish(broken, settings, claim.record_key, status=500, body="{}", headers={})
+        idempotency.finish(broken, settings, claim, status=201, body="{}", headers={})
+        idempotency.abandon(broken, settings, claim)
+        idempotency.finish(broken, settings, claim, status=500, body="{}", headers={})
     assert len(caplog.records) == 3 and all("unavailable" in r.getMessage() for r in caplog.records)
 
 
@@ -176,10 +191,10 @@ def test_a_retried_create_returns_the_first_response_and_creates_nothing_more(uo
         try:
             job = jobs.create_job(uow(), settings, who, **body)
         except BaseException:
-            idempotency.abandon(uow(), settings, claim.record_key)
+            idempotency.abandon(uow(), settings, claim)
             raise
         answer = json.dumps({"job": {"id": job.id, "title": job.title}})
-        idempotency.finish(uow(), settings, claim.record_key, status=201, body=answer, headers={})
+        idempotency.finish(uow(), settings, claim, status=201, body=answer, headers={})
         return 201, answer
 
     first = post_job("retry-me", {"title": "Engineer"})
