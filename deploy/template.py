@@ -31,6 +31,13 @@ PARAMETERS = {
         "(only when SmtpUser is set).", None),
 }
 SECRET_PARAMETERS = ("JwtSecretParameterName", "SmtpPasswordParameterName")  # SSM names the functions read
+# Where the functions run: in a VPC when subnets are given (ElastiCache, the broker, lives in one).
+NETWORK_PARAMETERS = {
+    "SubnetIds": "Subnets the functions run in, to reach an ElastiCache broker; empty: outside any VPC. "
+                 "From inside a VPC, DynamoDB, SSM and SES need a NAT gateway or VPC endpoints.",
+    "SecurityGroupIds": "Security groups of the functions, when SubnetIds is set.",
+}
+VPC_ACCESS_POLICY = "arn:%s:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"  # % the partition
 TABLE = "Table"  # the table's logical id
 STREAM_FUNCTION, STREAM_EVENT = "OutboxStream", "OutboxStreamDynamodbEventSource"  # as chalice names them
 FUNCTIONS = ("APIHandler", "OutboxRelay", STREAM_FUNCTION)
@@ -89,6 +96,9 @@ def cloudformation() -> dict:
             parameters[name]["AllowedValues"] = allowed
     for name in SECRET_PARAMETERS:
         parameters[name]["AllowedPattern"] = "^/.+"  # an ARN needs the leading slash
+    for name, description in NETWORK_PARAMETERS.items():
+        parameters[name] = {"Type": "CommaDelimitedList", "Default": "", "Description": description}
+    in_vpc = {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
 
     table = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
              "Properties": {"TableName": {"Ref": "TableName"}, **table_shape()}}
@@ -112,6 +122,9 @@ def cloudformation() -> dict:
     resources = {
         TABLE: table,
         "AtsTablePolicy": policy,
+        # The network interfaces a function in a VPC needs, through AWS's own policy for it.
+        "DefaultRole": {"Properties": {"ManagedPolicyArns": [
+            {"Fn::If": ["InVpc", {"Fn::Sub": VPC_ACCESS_POLICY % "${AWS::Partition}"}, {"Ref": "AWS::NoValue"}]}]}},
         "RestAPI": {"Properties": {"GatewayResponses": {
             kind: {**({"StatusCode": status} if status else {}),
                    "ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": "'*'"}},
@@ -119,12 +132,16 @@ def cloudformation() -> dict:
             for kind, (status, body) in GATEWAY_RESPONSES.items()}}},
     }
     for function in FUNCTIONS:
-        resources[function] = {"DependsOn": ["AtsTablePolicy"],
-                               "Properties": {"Environment": {"Variables": environment}}}
+        resources[function] = {"DependsOn": ["AtsTablePolicy"], "Properties": {
+            "Environment": {"Variables": environment},
+            "VpcConfig": {"Fn::If": ["InVpc", {"SubnetIds": {"Ref": "SubnetIds"},
+                                               "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
+                                     {"Ref": "AWS::NoValue"}]}}}
     resources[STREAM_FUNCTION]["Properties"]["Events"] = {
         STREAM_EVENT: {"Properties": {"Stream": {"Fn::GetAtt": [TABLE, "StreamArn"]}}}}
     return {
         "Parameters": parameters,
+        "Conditions": {"InVpc": in_vpc},
         "Resources": resources,
         "Outputs": {"TableName": {"Value": {"Ref": TABLE}},
                     "TableStreamArn": {"Value": {"Fn::GetAtt": [TABLE, "StreamArn"]}}},
@@ -154,6 +171,8 @@ def terraform(generated: dict) -> dict:
     """The same additions on chalice's Terraform output (which has no merge option): edited in place."""
     variables = {name: {"type": "string", "default": default, "description": description}
                  for name, (_, default, description, _allowed) in PARAMETERS.items()}
+    variables.update({name: {"type": "list(string)", "default": [], "description": description}
+                      for name, description in NETWORK_PARAMETERS.items()})
     resources = generated["resource"]
     resources["aws_dynamodb_table"] = {"ats": _terraform_table("${var.TableName}")}
     environment = {"ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_STATE_DIR": "/tmp/ats",
@@ -161,6 +180,8 @@ def terraform(generated: dict) -> dict:
     environment["ATS_TABLE_NAME"] = "${aws_dynamodb_table.ats.name}"
     for function in resources["aws_lambda_function"].values():
         function["environment"] = {"variables": environment}
+        function["dynamic"] = {"vpc_config": {"for_each": "${length(var.SubnetIds) > 0 ? [1] : []}", "content": {
+            "subnet_ids": "${var.SubnetIds}", "security_group_ids": "${var.SecurityGroupIds}"}}}
     for mapping in resources["aws_lambda_event_source_mapping"].values():
         mapping["event_source_arn"] = "${aws_dynamodb_table.ats.stream_arn}"
     statements = [
@@ -174,6 +195,9 @@ def terraform(generated: dict) -> dict:
          "Condition": {"StringEquals": {"kms:ViaService": "ssm.${data.aws_region.chalice.name}.amazonaws.com"}}},
         {"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*"},
     ]
+    resources["aws_iam_role_policy_attachment"] = {"ats-vpc-access": {
+        "count": "${length(var.SubnetIds) > 0 ? 1 : 0}", "role": "${aws_iam_role.default-role.name}",
+        "policy_arn": VPC_ACCESS_POLICY % "${data.aws_partition.chalice.partition}"}}
     resources["aws_iam_role_policy"]["ats-table"] = {
         "name": "AtsTableAndSecret", "role": "${aws_iam_role.default-role.id}",
         "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}

@@ -299,6 +299,23 @@ def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(bu
         "parameter${JwtSecretParameterName}", "parameter${SmtpPasswordParameterName}"]
 
 
+def test_the_functions_join_a_vpc_only_when_given_subnets(built):
+    """ElastiCache lives in a VPC: with SubnetIds set, every function runs there, with the ENI policy."""
+    sam = built["sam"]
+    assert sam["Parameters"]["SubnetIds"] == {"Type": "CommaDelimitedList", "Default": "",
+                                              "Description": template.NETWORK_PARAMETERS["SubnetIds"]}
+    assert sam["Parameters"]["SecurityGroupIds"]["Type"] == "CommaDelimitedList"
+    assert sam["Conditions"]["InVpc"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
+    for name in template.FUNCTIONS:
+        assert sam["Resources"][name]["Properties"]["VpcConfig"] == {"Fn::If": [
+            "InVpc", {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
+            {"Ref": "AWS::NoValue"}]}
+    role = sam["Resources"]["DefaultRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Fn::If": ["InVpc", {"Fn::Sub": (
+        "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}, {"Ref": "AWS::NoValue"}]}]
+    assert role["Policies"][0]["PolicyName"] == "DefaultRolePolicy"  # merged into chalice's role, not replacing it
+
+
 def test_api_gateway_answers_unknown_routes_in_the_error_shape(built):
     responses = built["sam"]["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
     missing = responses["MISSING_AUTHENTICATION_TOKEN"]
@@ -320,6 +337,14 @@ def test_the_terraform_variant_wires_the_same_table(tmp_path):
     (mapping,) = terraform["resource"]["aws_lambda_event_source_mapping"].values()
     assert mapping["event_source_arn"] == "${aws_dynamodb_table.ats.stream_arn}"
     assert set(template.PARAMETERS) <= set(terraform["variable"])
+    assert terraform["variable"]["SubnetIds"]["type"] == "list(string)"
+    for function in terraform["resource"]["aws_lambda_function"].values():
+        vpc = function["dynamic"]["vpc_config"]
+        assert vpc["for_each"] == "${length(var.SubnetIds) > 0 ? [1] : []}"
+        assert vpc["content"] == {"subnet_ids": "${var.SubnetIds}", "security_group_ids": "${var.SecurityGroupIds}"}
+    (attachment,) = terraform["resource"]["aws_iam_role_policy_attachment"].values()
+    assert attachment["count"] == "${length(var.SubnetIds) > 0 ? 1 : 0}"
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
     assert os.path.getsize(tmp_path / "deployment.zip") <= 20 * 1024 * 1024
 
 
