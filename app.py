@@ -1,4 +1,4 @@
-"""The ATS API: one Chalice app whose views live in the blueprints of ats_functions."""
+"""The ATS API: one Chalice app answering the routes of ats_functions (one module per resource)."""
 from chalice import Chalice
 
 from ats_functions import register_all

@@ -10,7 +10,7 @@ import importlib
 from chalice import Chalice
 
 from . import relay
-from .http import Routes, make_middleware, not_found, preflight, slug
+from .http import Routes, current_request, make_middleware, not_found, preflight, slug
 from .route_table import ROUTES
 
 RESOURCES = ("system", "auth", "jobs", "applications", "admin")
@@ -20,7 +20,7 @@ ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 def register_all(app: Chalice) -> None:
     app.register_middleware(make_middleware(app), "http")
     for resource, method, path, view in ROUTES:
-        app.route(path, methods=[method], name=f"{view}_{slug(path)}")(_on_first_call(app, resource, method, path))
+        app.route(path, methods=[method], name=f"{view}_{slug(path)}")(_lazy_view(resource, method, path))
     for path in sorted({path for _, _, path, _ in ROUTES}):
         app.route(path, methods=["OPTIONS"], name=f"preflight_{slug(path)}")(preflight)
     app.register_blueprint(relay.blueprint)  # the outbox relay: scheduled and stream functions
@@ -31,12 +31,11 @@ def register_all(app: Chalice) -> None:
         app.route(path, methods=ANY_METHOD, name=f"unknown_route_{depth}")(not_found)
 
 
-def _on_first_call(app: Chalice, resource: str, method: str, path: str):
-    """The route's view: it imports the resource's module when first called, then hands it the request."""
+def _lazy_view(resource: str, method: str, path: str):
+    """The route's view: it hands the request to the resource's handler, importing the module first if need be."""
 
     def view(**path_params):
-        request = app.current_request  # taken first: under chalice local, another thread may replace it
-        return _handler(resource, method, path)(request, **path_params)
+        return _handler(resource, method, path)(current_request(), **path_params)
 
     return view
 

@@ -25,11 +25,13 @@ def route_table_source() -> str:
 
 
 def main() -> None:
-    with open(os.path.join(os.path.dirname(HERE), "openapi.json"), "w") as f:
-        json.dump(openapi_document(), f, indent=2, sort_keys=True)
-        f.write("\n")
-    with open(os.path.join(HERE, "route_table.py"), "w") as f:
-        f.write(route_table_source())
+    # Both made before either is written: a view that fails to import leaves both files as they were.
+    outputs = {os.path.join(os.path.dirname(HERE), "openapi.json"): json.dumps(openapi_document(), indent=2,
+                                                                               sort_keys=True) + "\n",
+               os.path.join(HERE, "route_table.py"): route_table_source()}
+    for path, text in outputs.items():
+        with open(path, "w") as f:
+            f.write(text)
 
 
 if __name__ == "__main__":

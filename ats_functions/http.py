@@ -1,12 +1,13 @@
 """What every view shares: its contract, the request read once, errors, and response headers.
 
 A view is registered with `Routes.route` and a `Contract`: the models its body and query are
-validated with, who may call it, and what it returns. The wrapper reads the request once (Chalice's
-`current_request`, taken as the call arrives: it is not thread-safe under `chalice local`),
-authenticates, validates, and hands the view plain values; the view calls one use case and
-returns the body to send.
+validated with, who may call it, and what it returns. The wrapper reads the request once (the
+call's own, which the middleware keeps: Chalice's `current_request` is one attribute of the app,
+which `chalice local`'s threads overwrite for each other), authenticates, validates, and hands
+the view plain values; the view calls one use case and returns the body to send.
 The same contracts generate the OpenAPI document (openapi.py), so the two cannot drift apart.
 """
+import contextvars
 import functools
 import hashlib
 import json
@@ -32,6 +33,7 @@ from chalicelib.storage import UnitOfWork, unit_of_work
 from .logs import configure_logging, note_user, request_context
 
 log = logging.getLogger("ats.http")
+_request: contextvars.ContextVar = contextvars.ContextVar("ats_current_request")
 
 MAX_BODY_BYTES = 1024 * 1024
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -226,6 +228,9 @@ class Routes:
     def route(self, method: str, *paths: str, summary: str, **terms):
         def register(view):
             contract = Contract(name=view.__name__, paths=paths, summary=summary, tag=self.tag, **terms)
+            taken = [path for path in paths if (method, path) in self.handlers]
+            if taken:
+                raise ValueError(f"{method} {taken[0]} already has a view")
 
             @functools.wraps(view)
             def handler(request, **path_params):
@@ -344,6 +349,11 @@ def cors_headers(settings: Settings, origin: str | None, preflight_methods: str 
     return headers
 
 
+def current_request():
+    """The request of the call being served here (set by the middleware, per thread and call)."""
+    return _request.get()
+
+
 def make_middleware(app):
     """Request id, one JSON log line per request, security and CORS headers, Chalice errors reshaped."""
     configure_logging()
@@ -353,7 +363,7 @@ def make_middleware(app):
         sent_id = request.headers.get("x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
         context = {"request_id": request_id}
-        token = request_context.set(context)
+        token, request_token = request_context.set(context), _request.set(request)
         try:
             response = _chalice_error_in_our_shape(get_response(request))
             preflight = None
@@ -369,6 +379,7 @@ def make_middleware(app):
             return response
         finally:
             request_context.reset(token)
+            _request.reset(request_token)
 
     return around_request
 

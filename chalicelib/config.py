@@ -129,17 +129,25 @@ def _ssm_secret(name: str, region: str) -> str:
     endpoint = os.environ.get("AWS_ENDPOINT_URL_SSM") or os.environ.get("AWS_ENDPOINT_URL")
     key = (name, region, endpoint)
     with _secret_lock:
-        if key not in _ssm_secrets:
-            import botocore.session  # only a deployed function asks, and only once
+        if key in _ssm_secrets:
+            return _ssm_secrets[key]
+    import botocore.session  # only a deployed function asks, and once per parameter
 
-            client = botocore.session.get_session().create_client("ssm", region_name=region,
-                                                                   endpoint_url=endpoint)
-            try:
-                reply = client.get_parameter(Name=name, WithDecryption=True)
-            except Exception as error:  # botocore's errors stay here: a view sees a ConfigurationError
-                raise ConfigurationError(f"Cannot read the SSM parameter {name}: {type(error).__name__}") from None
-            _ssm_secrets[key] = reply["Parameter"]["Value"]
-        return _ssm_secrets[key]
+    # Not under the lock: a slow SSM must not hold up the other secret's readers.
+    client = botocore.session.get_session().create_client("ssm", region_name=region, endpoint_url=endpoint)
+    try:
+        reply = client.get_parameter(Name=name, WithDecryption=True)
+    except Exception as error:  # botocore's errors stay here: a view sees a ConfigurationError
+        raise ConfigurationError(f"Cannot read the SSM parameter {name}: {type(error).__name__}") from None
+    with _secret_lock:
+        return _ssm_secrets.setdefault(key, reply["Parameter"]["Value"])
+
+
+def forget_ssm_secret(name: str) -> None:
+    """Read the parameter afresh when next asked: its value was found stale (rotated)."""
+    with _secret_lock:
+        for key in [key for key in _ssm_secrets if key[0] == name]:
+            del _ssm_secrets[key]
 
 
 def get_settings() -> Settings:

@@ -32,6 +32,7 @@ STAGE = "prod"
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 MUST_CONTAIN = ("app.py", "chalicelib/__init__.py", "ats_functions/__init__.py")
 MAX_ZIP_BYTES = 20 * 1024 * 1024
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 
 
 def _provided_by_runtime(name: str) -> bool:
@@ -49,7 +50,8 @@ def finish_zip(path: str) -> tuple[int, int]:
             kept = [info for info in source.infolist() if not _provided_by_runtime(info.filename)]
             dropped = len(source.infolist()) - len(kept)
             source.extractall(tree, members=kept)
-        if not compileall.compile_dir(tree, quiet=1, stripdir=tree, workers=0,
+        # force: a .pyc chalice copied from a local __pycache__ would be of another kind.
+        if not compileall.compile_dir(tree, quiet=1, stripdir=tree, workers=0, force=True,
                                       invalidation_mode=PycInvalidationMode.UNCHECKED_HASH):
             raise SystemExit("a module of the package does not compile")
         finished = path + ".finished"
@@ -58,8 +60,10 @@ def finish_zip(path: str) -> tuple[int, int]:
                 subdirectories.sort()
                 for name in sorted(files):
                     full = os.path.join(directory, name)
-                    entry = zipfile.ZipInfo.from_file(full, os.path.relpath(full, tree))
-                    entry.external_attr = 0o100644 << 16  # readable by the runtime's user, whatever our umask
+                    # A fixed time and mode: the same code makes the same zip (and CodeSha256), and
+                    # every file is readable by the runtime's user whatever our umask.
+                    entry = zipfile.ZipInfo(os.path.relpath(full, tree), date_time=ZIP_TIME)
+                    entry.external_attr = 0o100644 << 16
                     with open(full, "rb") as f:
                         target.writestr(entry, f.read(), compress_type=zipfile.ZIP_DEFLATED)
             names = set(target.namelist())

@@ -13,7 +13,7 @@ import sys
 import threading
 from email.header import Header
 
-from ..config import Settings
+from ..config import Settings, forget_ssm_secret
 from ..domain.errors import ConfigurationError
 from .emails import Email
 
@@ -109,6 +109,7 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        password = (s.smtp_password or "") if s.smtp_user else None  # read before any connection is open
         if s.smtp_tls == "tls":
             conn = smtplib.SMTP_SSL(s.smtp_host, self.port, timeout=s.smtp_timeout,
                                     context=ssl.create_default_context())
@@ -118,9 +119,11 @@ class SmtpSender:
                 conn.starttls(context=ssl.create_default_context())
         try:
             if s.smtp_user:
-                conn.login(s.smtp_user, s.smtp_password or "")
-        except BaseException:
+                conn.login(s.smtp_user, password)
+        except BaseException as error:
             conn.close()
+            if isinstance(error, smtplib.SMTPAuthenticationError) and s.smtp_password_parameter:
+                forget_ssm_secret(s.smtp_password_parameter)  # rotated, perhaps: the retry reads it again
             raise
         return conn
 

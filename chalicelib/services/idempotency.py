@@ -63,7 +63,7 @@ class Claim:
 
     record_key: str
     replay: Replay | None
-    token: str = ""  # what the claim is held under, when this request holds it
+    token: str | None  # what this request holds the claim under (None with a replay)
 
 
 def record_key(scope: str, key: str) -> str:
@@ -97,7 +97,8 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     if record.state != "done":
         raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.",
                        code="idempotency_in_progress")
-    return Claim(stored, Replay(status=int(record.status), body=record.body or "", headers=dict(record.headers)))
+    replay = Replay(status=int(record.status), body=record.body or "", headers=dict(record.headers))
+    return Claim(stored, replay, None)
 
 
 def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body, headers) -> None:
@@ -122,8 +123,8 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
                     HEADER, error.code)
         return
     if not stored:
-        log.warning("an %s claim outlived its lease and a retry took it over: the retry's response is kept",
-                    HEADER)
+        log.warning("a request under an %s outlived its lease and a retry took its claim over: the create "
+                    "may have run twice, and this response was not stored", HEADER)
 
 
 def abandon(uow: UnitOfWork, settings: Settings, claim: Claim) -> None:

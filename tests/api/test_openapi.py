@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ats_functions import RESOURCES, declared_routes
 from ats_functions.__main__ import route_table_source
 from ats_functions.openapi import openapi_document
@@ -27,6 +29,28 @@ def test_the_committed_route_table_is_what_the_views_declare():
     with open(os.path.join(ROOT, "ats_functions", "route_table.py")) as f:
         assert f.read() == route_table_source()
     assert {resource for resource, *_ in ROUTES} == set(RESOURCES)
+
+
+def test_every_module_with_routes_is_a_resource():
+    """A module left out of RESOURCES would be out of the route table, and its routes would answer 404."""
+    import importlib
+    import pkgutil
+
+    import ats_functions
+    from ats_functions.http import Routes
+
+    with_routes = {info.name for info in pkgutil.iter_modules(ats_functions.__path__) if info.name != "__main__"
+                   and isinstance(getattr(importlib.import_module(f"ats_functions.{info.name}"), "routes", None), Routes)}
+    assert with_routes == set(RESOURCES)
+
+
+def test_a_method_and_path_has_one_view():
+    from ats_functions.http import Routes
+
+    routes = Routes(tag="test")
+    routes.get("/a", summary="first")(lambda call: None)
+    with pytest.raises(ValueError, match="GET /a already has a view"):
+        routes.get("/b", "/a", summary="second")(lambda call: None)
 
 
 def test_the_app_imports_a_resource_when_a_request_first_needs_it(tmp_path):

@@ -5,6 +5,7 @@ import email
 import email.policy
 import json
 import os
+import smtplib
 import subprocess
 import sys
 
@@ -168,7 +169,7 @@ def _authenticator(accepted: list):
     def check(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"ats" and auth_data.password == b"s3cret"
         accepted.append(ok)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
 
     return check
 
@@ -227,6 +228,39 @@ def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env,
     finally:
         from chalicelib.messaging.senders import get_sender
 
+        get_sender(get_settings()).close()
+        controller.stop()
+
+
+def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch):
+    """A warm function keeps the password it read; when the server refuses it, the next try reads SSM again."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.messaging.emails import Email
+    from chalicelib.messaging.senders import get_sender
+
+    catcher, logins = Catcher(), []
+    controller = start_smtp(catcher, authenticator=_authenticator(logins), auth_require_tls=False,
+                            auth_exclude_mechanism=["LOGIN"])  # one mechanism: one login try per connection
+    mail = Email(event_id="e1", recipient="u1", to="carl@example.com", to_name="Carl", template="welcome",
+                 subject="Hello", text="Hello", html="<p>Hello</p>")
+    try:
+        with mock_aws():
+            ssm = boto3.client("ssm", region_name="us-east-1")
+            ssm.put_parameter(Name="/ats/test/rotated", Value="old-password", Type="SecureString")
+            for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": "none",
+                                "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
+                                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/rotated"}.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.delenv("ATS_SMTP_PASSWORD", raising=False)
+            sender = get_sender(get_settings())
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                sender.send(mail)
+            ssm.put_parameter(Name="/ats/test/rotated", Value="s3cret", Type="SecureString", Overwrite=True)
+            sender.send(mail)
+        assert logins == [False, True] and [m["To"] for m in catcher.messages] == ["Carl <carl@example.com>"]
+    finally:
         get_sender(get_settings()).close()
         controller.stop()
 

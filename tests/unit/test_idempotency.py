@@ -48,7 +48,7 @@ def test_a_finished_request_is_replayed_with_its_status_body_and_headers(uow, se
     clock.advance(TTL_SECONDS - 1)
     again = begin(uow, settings)
     assert again == Claim(claim.record_key, Replay(201, '{"job": {"id": "01J"}}',
-                                                   {"Content-Type": "application/json", "ETag": '"1"'}))
+                                                   {"Content-Type": "application/json", "ETag": '"1"'}), None)
 
 
 def test_the_same_key_for_a_different_request_is_refused(uow, settings):
@@ -135,7 +135,7 @@ def test_a_first_request_that_outlived_its_lease_leaves_the_retrys_claim_alone(u
     with caplog.at_level(logging.WARNING, logger="ats.idempotency"):
         idempotency.finish(uow(), settings, first, status=201, body='"first"', headers={})
         idempotency.abandon(uow(), settings, first)
-    assert "took it over" in caplog.text
+    assert "took its claim over" in caplog.text
     with pytest.raises(Conflict):  # the retry still holds the key
         begin(uow, settings)
     idempotency.finish(uow(), settings, retry, status=201, body='"retry"', headers={})
