@@ -42,12 +42,16 @@ def _lazy_view(resource: str, method: str, path: str):
 
 @functools.cache
 def _handler(resource: str, method: str, path: str):
-    return resource_routes(resource)[resource].handlers[(method, path)]
+    return _routes_of(resource).handlers[(method, path)]
 
 
-def resource_routes(*names: str) -> dict[str, Routes]:
-    """The routes of the named resources (all of them if none is named), their modules imported."""
-    return {name: importlib.import_module(f"{__name__}.{name}").routes for name in names or RESOURCES}
+def _routes_of(resource: str) -> Routes:
+    return importlib.import_module(f"{__name__}.{resource}").routes
+
+
+def resource_routes() -> dict[str, Routes]:
+    """The routes of every resource, their modules imported (the OpenAPI document and the table need all)."""
+    return {name: _routes_of(name) for name in RESOURCES}
 
 
 def declared_routes() -> tuple[tuple[str, str, str, str], ...]:

@@ -7,7 +7,6 @@ which `chalice local`'s threads overwrite for each other), authenticates, valida
 the view plain values; the view calls one use case and returns the body to send.
 The same contracts generate the OpenAPI document (openapi.py), so the two cannot drift apart.
 """
-import contextvars
 import functools
 import hashlib
 import json
@@ -33,7 +32,6 @@ from chalicelib.storage import UnitOfWork, unit_of_work
 from .logs import configure_logging, note_user, request_context
 
 log = logging.getLogger("ats.http")
-_request: contextvars.ContextVar = contextvars.ContextVar("ats_current_request")
 
 MAX_BODY_BYTES = 1024 * 1024
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -351,7 +349,7 @@ def cors_headers(settings: Settings, origin: str | None, preflight_methods: str 
 
 def current_request():
     """The request of the call being served here (set by the middleware, per thread and call)."""
-    return _request.get()
+    return request_context.get()["request"]
 
 
 def make_middleware(app):
@@ -362,8 +360,8 @@ def make_middleware(app):
         started = time.perf_counter()
         sent_id = request.headers.get("x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
-        context = {"request_id": request_id}
-        token, request_token = request_context.set(context), _request.set(request)
+        context = {"request_id": request_id, "request": request}
+        token = request_context.set(context)
         try:
             response = _chalice_error_in_our_shape(get_response(request))
             preflight = None
@@ -379,7 +377,6 @@ def make_middleware(app):
             return response
         finally:
             request_context.reset(token)
-            _request.reset(request_token)
 
     return around_request
 

@@ -9,7 +9,8 @@ import logging
 import sys
 import time
 
-# {"request_id": ..., "user_id": ...} of the request being served on this thread, if any.
+# {"request_id", "user_id", "request"} of the call being served on this thread, if any. Views take
+# Chalice's request from here: the app's own current_request is shared by chalice local's threads.
 request_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("ats_request", default=None)
 
 

@@ -80,8 +80,10 @@ def _drop_null_defaults(node) -> None:
 
 
 @cache
-def _document(routes_key: tuple) -> dict:
-    operations = [(path, method, contract) for path, method, contract in routes_key]
+def openapi_document() -> dict:
+    """Every route of every resource (built once per process: the contracts do not change)."""
+    operations = sorted(((path, method, handler.contract) for routes in resource_routes().values()
+                         for (method, path), handler in routes.handlers.items()), key=lambda route: route[:2])
     models = {(ErrorBody, "serialization")}
     for _, _, contract in operations:
         models.update({(model, mode) for model, mode in ((contract.body, "validation"),
@@ -103,10 +105,3 @@ def _document(routes_key: tuple) -> dict:
         "components": {"schemas": definitions, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
-
-
-def openapi_document() -> dict:
-    """Every route of every resource."""
-    routes = tuple(sorted(((path, method, handler.contract) for routes in resource_routes().values()
-                           for (method, path), handler in routes.handlers.items()), key=lambda route: route[:2]))
-    return _document(routes)

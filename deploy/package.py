@@ -44,7 +44,6 @@ def _provided_by_runtime(name: str) -> bool:
 def finish_zip(path: str) -> tuple[int, int]:
     """Rewrite the zip without what the runtime provides and with bytecode beside every module;
     returns (entries dropped, entries kept)."""
-    dropped = 0
     with tempfile.TemporaryDirectory() as tree:
         with zipfile.ZipFile(path) as source:
             kept = [info for info in source.infolist() if not _provided_by_runtime(info.filename)]
