@@ -1,10 +1,11 @@
 # The ATS image for docker-compose.yml: two targets from one base.
-#   worker: the Celery worker that delivers email (what the deployed functions need, nothing more)
-#   api:    the API served by `chalice local` (adds chalice; never a production server)
+#   worker: the Celery worker that delivers email, and the relay (what the deployed functions need, nothing more)
+#   api:    the API on Chalice's local server without auto-reload (deploy/serve.py; adds chalice;
+#           never a production server)
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt requirements-dev.txt ./
+COPY requirements.txt requirements-local.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app.py ./
 COPY .chalice/config.json .chalice/config.json
@@ -20,7 +21,8 @@ CMD ["celery", "-A", "chalicelib.messaging.celery_app", "worker", "--pool=thread
 
 FROM base AS api
 USER root
-RUN pip install --no-cache-dir "$(grep '^chalice==' requirements-dev.txt)"
+RUN pip install --no-cache-dir -r requirements-local.txt
+COPY deploy/__init__.py deploy/serve.py deploy/
 USER ats
 EXPOSE 8000
-CMD ["chalice", "local", "--host", "0.0.0.0", "--port", "8000", "--stage", "dev"]
+CMD ["python", "-m", "deploy.serve", "--host", "0.0.0.0", "--port", "8000", "--stage", "dev"]

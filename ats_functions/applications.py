@@ -1,8 +1,8 @@
 """Applications: apply, move through the pipeline, read, list, history."""
 from chalicelib.domain.models import Role
 from chalicelib.schemas.applications import (ApplicationCreateRequest, ApplicationEnvelope, ApplicationListQuery,
-                                ApplicationOut, ApplicationPage, ChangeStatusRequest, HistoryEntryOut, HistoryPage,
-                                TransitionRequest)
+                                             ApplicationOut, ApplicationPage, ChangeStatusRequest, HistoryEntryOut,
+                                             HistoryPage, HistoryQuery, JobApplicationListQuery, TransitionRequest)
 from chalicelib.services import applications
 
 from .http import Routes, render, render_page
@@ -45,10 +45,10 @@ def get_application(call, application_id):
 
 
 @routes.get("/applications/{application_id}/history", summary="Every status change, oldest first",
-            auth="required", returns=HistoryPage, errors=(404,))
-def get_history(call, application_id):
-    entries = applications.get_history(call.uow(), application_id, call.who)
-    return {"items": [render(HistoryEntryOut, entry) for entry in entries], "next_cursor": None}
+            auth="required", query=HistoryQuery, returns=HistoryPage, errors=(404,))
+def get_history(call, application_id, params):
+    page = applications.get_history(call.uow(), call.settings, application_id, call.who, **params.model_dump())
+    return render_page(HistoryEntryOut, page)
 
 
 @routes.get("/applications", summary="A candidate's own applications; a recruiter's jobs' applications",
@@ -59,7 +59,7 @@ def list_applications(call, params):
 
 
 @routes.get("/jobs/{job_id}/applications", summary="The applications to one job", auth="required",
-            query=ApplicationListQuery, returns=ApplicationPage, errors=(404,))
+            query=JobApplicationListQuery, returns=ApplicationPage, errors=(404,))
 def list_job_applications(call, job_id, params):
     page = applications.list_applications(call.uow(), call.settings, call.who,
                                           **{**params.model_dump(), "job_id": job_id})

@@ -26,6 +26,7 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.domain.errors import (AuthenticationFailed, BadRequest, ConfigurationError, Conflict, DomainError,
                                       NotFound, PermissionDenied, PreconditionFailed, RateLimited, Unavailable,
                                       ValidationFailed)
+from chalicelib.domain.ids import is_id
 from chalicelib.domain.models import Principal
 from chalicelib.storage import UnitOfWork, unit_of_work
 
@@ -34,6 +35,7 @@ from .logs import configure_logging, note_user, request_context
 log = logging.getLogger("ats.http")
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32  # the body object is level 1; every body this API takes is flat
 JSON_HEADERS = {"Content-Type": "application/json"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -44,7 +46,7 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 CORS_EXPOSE_HEADERS = "ETag, Retry-After, X-Request-Id, Idempotent-Replayed"
 
 STATUS_OF = (  # most specific first
@@ -79,9 +81,33 @@ def _error_to_response(error: Exception, view_name: str) -> Response:
     return error_response(status, error.code, error.message, error.details, headers)
 
 
-def _validation_details(error: ValidationError) -> list[dict]:
+def _validation_details(error: ValidationError, model: type[BaseModel], kind: str) -> list[dict]:
+    known = f"unknown {kind} (the {kind}s are: {', '.join(model.model_fields)})"
     return [{"field": ".".join(str(part) for part in item["loc"]) or "body",
-             "message": item["msg"].removeprefix("Value error, ")} for item in error.errors()]
+             "message": known if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")}
+            for item in error.errors()]
+
+
+def _nests_deeper_than(data, limit: int) -> bool:
+    """Whether parsed JSON has containers below `limit` levels; level by level, without recursion."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    for _ in range(limit):
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+    return bool(level)
+
+
+def _check_path_ids(path_params: dict) -> None:
+    """An id that cannot be an id names nothing: 404 before any storage call (DynamoDB refuses long keys)."""
+    for name, value in path_params.items():
+        if name.endswith("_id") and not is_id(value):
+            raise NotFound(f"{name.removesuffix('_id').capitalize()} not found.")
+
+
+# If-Match names one version, strongly (RFC 9110 13.1.1): quoted as the ETag is, or bare as some clients
+# send it. At most 18 digits: more is no version this API issued (and would not convert to an int).
+_VERSION_TAG = re.compile(r'"([1-9][0-9]{0,17})"|([1-9][0-9]{0,17})')
+_ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
 
 
 @dataclass(frozen=True)
@@ -109,11 +135,11 @@ class Contract:
         return self.name if path == self.paths[0] else f"{self.name}_via_{slug(path)}"
 
     def error_statuses(self) -> set[int]:
-        statuses = {500, *self.errors}
+        statuses = {400, 500, *self.errors}  # 400: any request may carry two Authorization headers
         if self.body is not None:
-            statuses |= {400, 413, 415, 422}
+            statuses |= {413, 415, 422}
         if self.query is not None:
-            statuses |= {400, 422}
+            statuses.add(422)
         if self.auth != "public":
             statuses.add(401)
         if self.roles:
@@ -153,21 +179,26 @@ class Call:
             raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
         try:
             data = json.loads(self.raw_body or b"null")
+        except RecursionError:  # nested deeper than the parser's stack allows
+            raise BadRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels.", code="malformed_json") from None
         except ValueError:
             raise BadRequest("The body is not valid JSON.", code="malformed_json") from None
         if not isinstance(data, dict):
             raise BadRequest("The body must be a JSON object.", code="malformed_json")
+        if _nests_deeper_than(data, MAX_JSON_DEPTH):
+            raise BadRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels.", code="malformed_json")
         try:
             return model.model_validate(data)
         except ValidationError as error:
-            raise ValidationFailed("Some fields are not valid.", details=_validation_details(error)) from None
+            raise ValidationFailed("Some fields are not valid.",
+                                   details=_validation_details(error, model, "field")) from None
 
     def params(self, model: type[BaseModel]):
         try:
             return model.model_validate(self.query)
         except ValidationError as error:
             raise ValidationFailed("Some query parameters are not valid.",
-                                   details=_validation_details(error)) from None
+                                   details=_validation_details(error, model, "parameter")) from None
 
     def authenticate(self, contract: Contract) -> Principal | None:
         header = self.headers.get("authorization")
@@ -175,8 +206,12 @@ class Call:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationFailed("Use Authorization: Bearer <token>.", code="invalid_token")
-            self.who = verify_token(token.strip(), secret=self.settings.jwt_secret, issuer=self.settings.jwt_issuer)
-            note_user(self.who.user_id)
+            claims = verify_token(token.strip(), secret=self.settings.jwt_secret, issuer=self.settings.jwt_issuer,
+                                  max_lifetime=self.settings.jwt_ttl_seconds)
+            note_user(claims.user_id)
+            from chalicelib.services import users  # on first use: a public route never needs it
+
+            self.who = users.authenticate(self.uow(), self.settings, claims)  # its account exists; its stored role
         if self.who is None and contract.auth == "required":
             raise AuthenticationFailed("Sign in first: send Authorization: Bearer <token>.", code="not_authenticated")
         if contract.roles and self.who.role not in contract.roles:
@@ -184,23 +219,33 @@ class Call:
         return self.who
 
     def if_match(self) -> int | None:
-        """The version an If-Match header names; None when absent or `*`."""
+        """The version an If-Match header names; None when absent or `*`. Anything else matches nothing: 412."""
         value = self.headers.get("if-match")
         if value is None or value.strip() == "*":
             return None
-        tag = value.strip().removeprefix("W/").strip('"')
-        if not tag.isdigit():
+        tag = _VERSION_TAG.fullmatch(value.strip())
+        if tag is None:
             raise PreconditionFailed("If-Match does not name a version this API issued.")
-        return int(tag)
+        return int(tag.group(1) or tag.group(2))
+
+    def none_match(self, etag: str) -> bool:
+        """Whether If-None-Match is `*` or lists this ETag, weakly compared (RFC 9110 13.1.2)."""
+        value = self.headers.get("if-none-match")
+        return value is not None and (value.strip() == "*" or etag in _ENTITY_TAG.findall(value))
 
 
 def _read(request) -> Call:
     identity = (request.context or {}).get("identity") or {}
+    # API Gateway keeps the last of two Authorization headers in `headers` (a local server the
+    # first): whose request it is would depend on where it runs. Both are in multiValueHeaders.
+    sent = request.to_original_event().get("multiValueHeaders") or {}
+    if sum(len(values or ()) for name, values in sent.items() if name.lower() == "authorization") > 1:
+        raise BadRequest("Send one Authorization header.", code="ambiguous_authorization")
     return Call(method=request.method, headers=request.headers, query=dict(request.query_params or {}),
                 raw_body=request.raw_body or b"", source_ip=identity.get("sourceIp"))
 
 
-def _respond(contract: Contract, body: dict | Response | None) -> Response:
+def _respond(call: Call, contract: Contract, body: dict | Response | None) -> Response:
     if isinstance(body, Response):  # a view with an answer of its own kind (a page, a 503 report)
         return body
     if body is None:
@@ -208,6 +253,8 @@ def _respond(contract: Contract, body: dict | Response | None) -> Response:
     headers = dict(JSON_HEADERS)
     if contract.etag is not None:
         headers["ETag"] = f'"{body[contract.etag]["version"]}"'
+        if call.method == "GET" and call.none_match(headers["ETag"]):  # the client's copy is current
+            return Response(body="", status_code=304, headers={"ETag": headers["ETag"]})
     # Serialised by pydantic's JSON encoder (Rust): a third of the time of Chalice's json.dumps.
     return Response(body=to_json(body).decode(), status_code=contract.status, headers=headers)
 
@@ -234,6 +281,7 @@ class Routes:
             def handler(request, **path_params):
                 try:
                     call = _read(request)
+                    _check_path_ids(path_params)
                     call.authenticate(contract)
                     values = dict(path_params)
                     if contract.body is not None:
@@ -241,8 +289,8 @@ class Routes:
                     if contract.query is not None:
                         values["params"] = call.params(contract.query)
                     if contract.idempotent and call.headers.get("idempotency-key") is not None:
-                        return _idempotent(call, view.__name__, lambda: _respond(contract, view(call, **values)))
-                    return _respond(contract, view(call, **values))
+                        return _idempotent(call, view.__name__, lambda: _respond(call, contract, view(call, **values)))
+                    return _respond(call, contract, view(call, **values))
                 except Exception as error:
                     return _error_to_response(error, view.__name__)
 

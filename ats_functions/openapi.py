@@ -9,11 +9,13 @@ from chalicelib.schemas.system import ErrorBody
 from . import resource_routes
 
 TITLE, VERSION = "ATS API", "1.0.0"
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad request", 401: "Not signed in",
-           403: "Role not allowed", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-           412: "Precondition failed", 413: "Body too large", 415: "Unsupported media type",
-           422: "Validation error", 429: "Too many requests", 500: "Internal error",
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not modified: your copy is current",
+           400: "Bad request", 401: "Not signed in", 403: "Role not allowed", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Body too large",
+           415: "Unsupported media type", 422: "Validation error", 429: "Too many requests", 500: "Internal error",
            503: "Unavailable"}
+ETAG_HEADER = {"ETag": {"description": "The resource's version, quoted: send it back in If-Match or If-None-Match.",
+                        "required": True, "schema": {"type": "string"}}}
 
 
 def _query_parameters(model: type[BaseModel], definitions: dict) -> list[dict]:
@@ -38,6 +40,10 @@ def _operation(method: str, path: str, contract, refs: dict, definitions: dict) 
     if contract.if_match:
         parameters.append({"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
                            "description": "The ETag of the version this change is based on."})
+    revalidates = contract.etag is not None and method == "GET"
+    if revalidates:
+        parameters.append({"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "ETags of the copies you hold (or `*`): 304 when one is current."})
     if parameters:
         operation["parameters"] = parameters
     if contract.body is not None:
@@ -46,10 +52,13 @@ def _operation(method: str, path: str, contract, refs: dict, definitions: dict) 
     if contract.auth != "public":
         operation["security"] = [{"bearerAuth": []}] + ([{}] if contract.auth == "optional" else [])
     success = {"description": REASONS[contract.status]}
+    if contract.etag is not None:
+        success["headers"] = ETAG_HEADER
     if contract.returns is not None:
         success["content"] = {"application/json": {"schema": refs[(contract.returns, "serialization")]}}
     answers = {status: refs[(model, "serialization")] for status, model in contract.answers}
-    operation["responses"] = {str(contract.status): success, **{
+    not_modified = {"304": {"description": REASONS[304], "headers": ETAG_HEADER}} if revalidates else {}
+    operation["responses"] = {str(contract.status): success, **not_modified, **{
         str(status): {"description": REASONS[status], "content": {"application/json": {
             "schema": answers.get(status, refs[(ErrorBody, "serialization")])}}}
         for status in sorted(contract.error_statuses())}}

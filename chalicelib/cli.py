@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from .config import get_settings
 from .domain.errors import DomainError
+from .messaging import background
 from .schemas.auth import RegisterRequest
 from .services import users
 from .storage import unit_of_work
@@ -25,6 +26,9 @@ def create_admin(args) -> int:
     settings = get_settings()
     user = users.create_admin(unit_of_work(settings), settings, email=checked.email,
                               password=checked.password, name=checked.name or checked.email)
+    # Without a broker, this process's delivery thread sends the welcome (with one, it is published
+    # already): wait for it, as the thread dies with the process.
+    background.wait_idle()
     print(json.dumps({"id": user.id, "email": user.email, "role": user.role}))
     return 0
 

@@ -47,11 +47,12 @@ class Settings:
     smtp_password_parameter: str | None = None
     smtp_tls: str = "starttls"  # starttls | tls | none
     smtp_timeout: float = 10.0
-    email_max_retries: int = 8
+    email_max_retries: int = 12  # with the backoff below: about 4 to 8 minutes of retrying
     email_retry_base: float = 2.0  # seconds; doubles per retry, with jitter
-    email_retry_max: float = 300.0  # keep well under celery_visibility_timeout
-    email_lease_seconds: int = 120  # a claimed delivery's lease; under celery_visibility_timeout
-    celery_visibility_timeout: int = 3600
+    email_retry_max: float = 60.0  # under half of celery_visibility_timeout (a waiting retry is unacked)
+    email_lease_seconds: int = 120  # a claimed delivery's lease; over a send, under celery_visibility_timeout
+    celery_visibility_timeout: int = 150  # a killed worker's tasks come back after this (celery_app.py)
+    relay_republish_seconds: int = 3600  # a `published` event unsent this long is published again (relay.py)
     publish_timeout: float = 0.5  # seconds a request may spend handing events to the broker
     # DynamoDB: where, and how long a call may take (well inside a Lambda's timeout).
     aws_region: str = "us-east-1"
@@ -63,8 +64,9 @@ class Settings:
     # Deployed: the name of an SSM SecureString parameter holding the JWT secret, read on first use.
     jwt_secret_parameter: str | None = None
     # Login throttling (chalicelib/services/throttle.py): failures allowed per window; 0 switches a limit off.
-    login_max_failures_per_email: int = 5
-    login_max_failures_per_address: int = 20
+    login_max_failures_per_pair: int = 5  # one (email, address): a guesser, not the owner elsewhere
+    login_max_failures_per_email: int = 100  # NIST 800-63B's ceiling of consecutive failures per account
+    login_max_failures_per_address: int = 100  # failures only; high, as callers may share one address
     login_window_seconds: int = 900
     # Browser origins allowed to call the API (CORS); "*" for any; empty for none.
     cors_allow_origins: tuple[str, ...] = ()
@@ -175,11 +177,12 @@ def get_settings() -> Settings:
         smtp_password_parameter=env.get("ATS_SMTP_PASSWORD_PARAMETER") or None,
         smtp_tls=env.get("ATS_SMTP_TLS", "starttls").strip().lower(),
         smtp_timeout=float(env.get("ATS_SMTP_TIMEOUT", "10")),
-        email_max_retries=int(env.get("ATS_EMAIL_MAX_RETRIES", "8")),
+        email_max_retries=int(env.get("ATS_EMAIL_MAX_RETRIES", "12")),
         email_retry_base=float(env.get("ATS_EMAIL_RETRY_BASE", "2")),
-        email_retry_max=float(env.get("ATS_EMAIL_RETRY_MAX", "300")),
+        email_retry_max=float(env.get("ATS_EMAIL_RETRY_MAX", "60")),
         email_lease_seconds=int(env.get("ATS_EMAIL_LEASE_SECONDS", "120")),
-        celery_visibility_timeout=int(env.get("ATS_CELERY_VISIBILITY_TIMEOUT", "3600")),
+        celery_visibility_timeout=int(env.get("ATS_CELERY_VISIBILITY_TIMEOUT", "150")),
+        relay_republish_seconds=int(env.get("ATS_RELAY_REPUBLISH_SECONDS", "3600")),
         publish_timeout=float(env.get("ATS_PUBLISH_TIMEOUT", "0.5")),
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         dynamodb_endpoint=_dynamodb_endpoint(env),
@@ -188,8 +191,9 @@ def get_settings() -> Settings:
         dynamodb_read_timeout=float(env.get("ATS_DYNAMODB_READ_TIMEOUT", "5")),
         dynamodb_max_retries=int(env.get("ATS_DYNAMODB_MAX_RETRIES", "2")),
         jwt_secret_parameter=env.get("ATS_JWT_SECRET_PARAMETER") or None,
-        login_max_failures_per_email=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "5")),
-        login_max_failures_per_address=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        login_max_failures_per_pair=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_PAIR", "5")),
+        login_max_failures_per_email=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "100")),
+        login_max_failures_per_address=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "100")),
         login_window_seconds=int(env.get("ATS_LOGIN_WINDOW_SECONDS", "900")),
         cors_allow_origins=tuple(o.strip() for o in env.get("ATS_CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
     )

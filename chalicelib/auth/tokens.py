@@ -20,24 +20,29 @@ def issue_token(*, user_id: str, role: str, secret: str, ttl_seconds: int, issue
 
 
 # Tokens that verified, so a client's every request does not pay the signature and claim checks
-# again (~70 us, a fifth of a read). The key is the whole token with the secret and issuer it was
+# again (~70 us, a fifth of a read). The key is the whole token with the secret, issuer and lifetime it was
 # checked against, so only a token that verified can hit, and a hit is refused once it expires.
-_verified: dict[tuple[str, str, str], tuple[Principal, int]] = {}
+_verified: dict[tuple[str, str, str, int | None], tuple[Principal, int]] = {}
 _VERIFIED_MAX = 4096
 
 
-def verify_token(token: str, *, secret: str, issuer: str) -> Principal:
-    key = (token, secret, issuer)
+def verify_token(token: str, *, secret: str, issuer: str, max_lifetime: int | None = None) -> Principal:
+    """The token's principal. `max_lifetime` (seconds, the configured TTL) refuses an `exp` set further
+    after `iat` than this server ever issues: a token minted with the secret must not outlive the policy."""
+    key = (token, secret, issuer, max_lifetime)
     hit = _verified.get(key)
     if hit is not None and hit[1] > time.time() - LEEWAY_SECONDS:  # pyjwt's own expiry rule
         return hit[0]
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer, leeway=LEEWAY_SECONDS,
                             options={"require": REQUIRED_CLAIMS})
+        expires = int(claims["exp"])
+        if max_lifetime is not None and expires - int(claims["iat"]) > max_lifetime + LEEWAY_SECONDS:
+            raise ValueError("the token outlives the configured lifetime")
         principal = Principal(user_id=str(claims["sub"]), role=Role(claims["role"]))
-    except (jwt.InvalidTokenError, ValueError, TypeError):
+    except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError):
         raise AuthenticationFailed("Invalid or expired token.", code="invalid_token") from None
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
-    _verified[key] = (principal, int(claims["exp"]))
+    _verified[key] = (principal, expires)
     return principal

@@ -24,6 +24,15 @@ class AuthenticationFailed(DomainError):
     code = "unauthorized"
 
 
+class UnknownActor(AuthenticationFailed):
+    """A validly signed token whose account does not exist (any more): it speaks for nobody."""
+
+    code = "invalid_token"
+
+    def __init__(self, message: str = "The account of this token does not exist.", **kwargs):
+        super().__init__(message, **kwargs)
+
+
 class PermissionDenied(DomainError):
     code = "forbidden"
 
@@ -44,6 +53,16 @@ class ConcurrencyError(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class JobDeleted(Conflict):
+    """A move of an application whose job was deleted (only its candidate's withdrawal is left)."""
+
+    code = "job_deleted"
+
+    def __init__(self, message: str = "The job was deleted: its applications no longer move, "
+                                      "but the candidate may still withdraw.", **kwargs):
+        super().__init__(message, **kwargs)
 
 
 class PreconditionFailed(DomainError):

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from . import pipeline
-from .errors import InvalidTransition, NotFound, PermissionDenied
+from .errors import InvalidTransition, JobDeleted, NotFound, PermissionDenied
 from .events import ApplicationStatusChanged, ApplicationSubmitted, Event, UserRegistered
 from .ids import new_id, utc_now
 from .pipeline import ApplicationStatus
@@ -136,6 +136,11 @@ class HistoryEntry:
     created_at: str
 
 
+def allowed_after_job_deleted(to: ApplicationStatus) -> bool:
+    """Once its job is deleted, an application moves only by its candidate's hand (withdrawn)."""
+    return ApplicationStatus(to) in pipeline.CANDIDATE_STATUSES
+
+
 @dataclass
 class Application:
     """A candidate's application to a job, moved through the pipeline; versioned."""
@@ -168,15 +173,19 @@ class Application:
             candidate_id=candidate.user_id, recruiter_id=job.owner_id))
         return application
 
-    @property
-    def allowed_transitions(self) -> list[ApplicationStatus]:
-        return list(pipeline.allowed_targets(self.status))
+    def allowed_transitions_for(self, who: Principal, *, job_deleted: bool = False) -> list[ApplicationStatus]:
+        """What this caller may move the application to next: its candidate withdraws, the hiring side moves."""
+        if who.user_id == self.candidate_id:
+            return list(pipeline.targets_for(self.status, candidate=True))
+        if (who.is_admin or who.user_id == self.recruiter_id) and not job_deleted:
+            return list(pipeline.targets_for(self.status, candidate=False))
+        return []
 
     def is_visible_to(self, who: Principal) -> bool:
         return who.is_admin or who.user_id in (self.candidate_id, self.recruiter_id)
 
     def change_status(self, *, to: ApplicationStatus, actor: Principal, reason: str | None,
-                      job_title: str) -> None:
+                      job_title: str, job_deleted: bool = False) -> None:
         to = ApplicationStatus(to)
         if not self.is_visible_to(actor):
             raise NotFound("Application not found.")
@@ -185,8 +194,10 @@ class Application:
                 raise PermissionDenied(f"Only the candidate can set '{to}'.")
         elif actor.user_id != self.recruiter_id and not actor.is_admin:
             raise PermissionDenied("Only the job's recruiter or an admin can move this application.")
+        if job_deleted and not allowed_after_job_deleted(to):
+            raise JobDeleted()
         if not pipeline.can_move(self.status, to):
-            allowed = [str(s) for s in pipeline.allowed_targets(self.status)]
+            allowed = [str(s) for s in self.allowed_transitions_for(actor)]
             raise InvalidTransition(
                 f"Cannot move an application from '{self.status}' to '{to}'."
                 + (f" Allowed: {', '.join(allowed)}." if allowed else f" '{self.status}' is final."),

@@ -31,6 +31,11 @@ def allowed_targets(current: ApplicationStatus) -> tuple[ApplicationStatus, ...]
     return TRANSITIONS[ApplicationStatus(current)]
 
 
+def targets_for(current: ApplicationStatus, *, candidate: bool) -> tuple[ApplicationStatus, ...]:
+    """The moves one side may make from `current`: the candidate's (withdraw) or the hiring side's (the rest)."""
+    return tuple(target for target in allowed_targets(current) if (target in CANDIDATE_STATUSES) == candidate)
+
+
 def can_move(current: ApplicationStatus, target: ApplicationStatus) -> bool:
     return ApplicationStatus(target) in allowed_targets(current)
 

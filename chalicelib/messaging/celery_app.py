@@ -22,10 +22,15 @@ def make_app() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a worker outlives a Redis restart
         broker_transport_options={
-            # Unacked tasks come back after this long; retry delays and ledger leases stay under it.
+            # Unacked tasks come back after this long, which is how long a worker killed mid-task
+            # (SIGKILL, OOM, a lost host) delays the emails it held: so it is short, 150 s by
+            # default. Nothing is rightly unacked for that long: a task runs for seconds (SMTP
+            # timeouts), a retry waiting for its countdown is held unacked by the worker for at most
+            # ATS_EMAIL_RETRY_MAX (checked below), and a task that does come back early only repeats
+            # work the delivery ledger turns into a no-op, never a second email.
             "visibility_timeout": visibility,
-            # Look for them often (kombu's default scan is every 100 s).
-            "unacked_restore_interval": max(1, min(10, visibility // 5)),
+            # Look for them often (kombu's default scan is every 100 s): 10 s at 150 s.
+            "unacked_restore_interval": max(1, min(10, visibility // 15)),
             "unacked_restore_throttle": 1,
         },
         task_acks_late=True,  # a task is acknowledged after it ran, so a crash redelivers it

@@ -2,7 +2,10 @@
 
 It publishes the outbox's pending events, and republishes those published long ago and still not
 sent (a task lost with a Redis that restarted without persistence): the delivery ledger makes a
-repeat harmless. With no broker configured it delivers them in-process instead. Run by
+repeat harmless. "Long ago" is settings.relay_republish_seconds (an hour), well past the broker's
+visibility timeout: a task whose worker died comes back from Redis itself by then, and a shorter
+bound would queue a copy of every event waiting in a backlog, again at every bound while no worker
+runs. With no broker configured it delivers them in-process instead. Run by
 `python -m chalicelib.cli relay`, by a scheduled function and by a DynamoDB-stream function.
 """
 import logging
@@ -37,7 +40,7 @@ def _iso(moment: datetime) -> str:
 def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     """One pass over up to `limit` pending events (and as many stale published ones)."""
     uow = unit_of_work(settings)
-    stale_before = _iso(datetime.now(timezone.utc) - timedelta(seconds=settings.celery_visibility_timeout))
+    stale_before = _iso(datetime.now(timezone.utc) - timedelta(seconds=settings.relay_republish_seconds))
     with uow:
         pending = [record.id for record in uow.outbox.list(status="pending", limit=limit)]
         stale = [record.id for record in uow.outbox.list(status="published", limit=limit)

@@ -3,23 +3,54 @@
 One module per resource, imported by that resource's views alone: a cold start builds the models
 of the resource its first request needs, and no others. This module holds what they share.
 
-Bodies are validated strictly (a number is not a string, "5" is not a number). Fields a client
-may not set (id, role on updates, version, owner, status on applications...) are not declared,
-so sending them changes nothing.
+Input is strict. Bodies: a number is not a string, "5" is not a number. Bodies and query strings:
+a field or parameter the model does not declare is refused (422 naming it), so a typo (`rol`) or
+a field a client may not set (id, version, owner, the status of an application...) is an error,
+never silently dropped. Every string refuses control characters (tab and newline only in long text).
 """
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ..domain.ids import is_id
 
+# Control characters (C0, DEL, C1): NUL truncates, CR and LF split email headers, none is text.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_CONTROL_BUT_LINES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # long text may hold tabs and line breaks
 
-def Text(max_length: int, min_length: int = 0):
-    """A stripped string with bounded length: every string the API takes has a bound."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)]
+
+def _refusing(control: str, allowed: str):
+    found = re.compile(f"[{control}]").search
+
+    def check(value):
+        match = found(value) if isinstance(value, str) else None  # not a string: the type check says so
+        if match:
+            raise ValueError(f"must not contain control characters{allowed} "
+                             f"(U+{ord(match.group()):04X} at position {match.start()})")
+        return value
+
+    return check
 
 
-Id = Annotated[str, StringConstraints(min_length=26, max_length=26)]
+_SINGLE_LINE = BeforeValidator(_refusing(_CONTROL, " such as NUL, tab or newline"))
+_MULTILINE = BeforeValidator(_refusing(_CONTROL_BUT_LINES, " other than tab and newline"))
+
+
+def Text(max_length: int, min_length: int = 0, *, multiline: bool = False, strip: bool = True):
+    """A string with bounded length and no control characters: every string the API takes is one.
+
+    Checked before stripping, so that a control character is refused, not silently trimmed; the
+    OpenAPI document carries the same rule as a pattern.
+    """
+    control, check = (_CONTROL_BUT_LINES, _MULTILINE) if multiline else (_CONTROL, _SINGLE_LINE)
+    return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length, max_length=max_length),
+                     check, Field(json_schema_extra={"pattern": f"^[^{control}]*$"})]
+
+
+# A ULID (chalicelib.domain.ids): what check_id accepts, for the OpenAPI document.
+Id = Annotated[str, StringConstraints(min_length=26, max_length=26),
+               Field(json_schema_extra={"pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"})]
 JobStatusName = Literal["draft", "open", "closed"]
 ApplicationStatusName = Literal["applied", "screening", "shortlisted", "selected", "hired", "rejected", "withdrawn"]
 
@@ -31,12 +62,17 @@ def check_id(value: str) -> str:
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 # Query strings are text: these models convert ("20" is a limit of 20).
-class Query(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+class QueryString(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class Query(QueryString):
+    """The query of a list: a page of it."""
+
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     cursor: Text(200) | None = None
 

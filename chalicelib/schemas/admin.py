@@ -1,15 +1,14 @@
 """The outbox, as admins see it."""
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from . import Out
+from . import Out, QueryString
 
 OutboxStatus = Literal["pending", "published", "sent", "failed"]
 
 
-class OutboxQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+class OutboxQuery(QueryString):
     status: OutboxStatus = "failed"
     limit: Annotated[int, Field(ge=1, le=100)] = 100
 

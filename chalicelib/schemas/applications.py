@@ -3,12 +3,12 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from . import ApplicationStatusName, Body, Id, Out, Query, Text, check_id
+from . import ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, check_id
 
 
 class ApplicationCreateRequest(Body):
     job_id: Id
-    cover_letter: Text(10000) | None = None
+    cover_letter: Text(10000, multiline=True) | None = None
 
     _id = field_validator("job_id")(check_id)
 
@@ -18,7 +18,7 @@ class TransitionRequest(Body):
 
     status: ApplicationStatusName | None = None
     to_state: ApplicationStatusName | None = None
-    reason: Text(1000) | None = None
+    reason: Text(1000, multiline=True) | None = None
     expected_version: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
@@ -40,9 +40,43 @@ class ChangeStatusRequest(TransitionRequest):
     _id = field_validator("application_id")(check_id)
 
 
-class ApplicationListQuery(Query):
-    job_id: Id | None = None
+class JobApplicationListQuery(Query):
+    """The query of /jobs/{job_id}/applications: the job is in the path, not here."""
+
     status: ApplicationStatusName | None = None
+
+
+class ApplicationListQuery(JobApplicationListQuery):
+    job_id: Id | None = None
+
+
+class PersonOut(Out):
+    """The candidate of an application, as its readers see them."""
+
+    id: str
+    name: str
+    email: str
+
+
+class ActorOut(Out):
+    """Who made a change."""
+
+    id: str
+    name: str
+    role: str
+
+
+class JobSummaryOut(Out):
+    """The job an application is to; still shown after the job closed or was deleted."""
+
+    id: str
+    title: str
+    status: JobStatusName
+    deleted_at: str | None
+
+
+class HistoryQuery(Query):
+    """A history is paged like every list, oldest first."""
 
 
 class ApplicationOut(Out):
@@ -54,7 +88,10 @@ class ApplicationOut(Out):
     version: int
     created_at: str
     updated_at: str
-    allowed_transitions: list[ApplicationStatusName]
+    allowed_transitions: list[ApplicationStatusName] = Field(
+        description="the statuses this caller may move the application to next")
+    candidate: PersonOut | None
+    job: JobSummaryOut | None
 
 
 class HistoryEntryOut(Out):
@@ -63,6 +100,7 @@ class HistoryEntryOut(Out):
     from_status: ApplicationStatusName | None
     to_status: ApplicationStatusName
     actor_id: str
+    actor: ActorOut | None
     reason: str | None
     created_at: str
 

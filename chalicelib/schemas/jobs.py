@@ -6,7 +6,7 @@ from . import Body, JobStatusName, Out, Query, Text
 
 class JobCreateRequest(Body):
     title: Text(200, 1)
-    description: Text(20000) | None = None
+    description: Text(20000, multiline=True) | None = None
     location: Text(200) | None = None
     department: Text(200) | None = None
     employment_type: Text(50) | None = None
@@ -15,7 +15,7 @@ class JobCreateRequest(Body):
 
 class JobUpdateRequest(Body):
     title: Text(200, 1) = None
-    description: Text(20000) | None = None
+    description: Text(20000, multiline=True) | None = None
     location: Text(200) | None = None
     department: Text(200) | None = None
     employment_type: Text(50) | None = None

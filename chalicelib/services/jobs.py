@@ -1,16 +1,48 @@
 """Jobs: publish, read, list, change, delete."""
+import random
+import time
+from typing import Callable, TypeVar
+
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, NotFound, PreconditionFailed
+from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PreconditionFailed
 from ..domain.models import Job, JobStatus, Principal, Role
 from ..storage import JobQuery, UnitOfWork
 from .outbox import commit
 from .pagination import Page, merge_newest_first, paginate
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 10  # a write without If-Match is decided at most this often, each time on a fresh read
+# The pause after a conflict is drawn below a bound (full jitter) that starts at 20 ms and doubles up to
+# half a second, so that writers who collided spread out: of twenty writers of one item, the last needs
+# 5 to 7 attempts on DynamoDB Local.
+RETRY_PAUSE, RETRY_PAUSE_MAX = 0.02, 0.5
 
 
 def check_version(current: int, expected: int | None) -> None:
     """If-Match: refuse the write when the client's copy is not the current one."""
     if expected is not None and expected != current:
         raise PreconditionFailed(f"The resource is at version {current}, not {expected}.")
+
+
+def versioned_write(write: Callable[[], T], *, if_match: int | None = None, retry: bool = True) -> T:
+    """Run a read-modify-write (`write` reads, decides and commits) until no conflict stops it.
+
+    Another writer committing between its read and its commit fails its version condition (or,
+    on DynamoDB, collides with its transaction). With If-Match the client's copy is then stale:
+    412. Without, nobody asked for that version: the write is decided again on a fresh read (a
+    bounded number of times, after a jittered pause, so that racing writers spread out) unless
+    `retry` is off.
+    """
+    for attempt in range(WRITE_ATTEMPTS - 1):
+        try:
+            return write()
+        except ConcurrencyError:
+            if if_match is not None:
+                raise PreconditionFailed(f"The resource was changed after version {if_match}; reload it.") from None
+            if not retry:
+                raise
+        time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, RETRY_PAUSE * 2 ** attempt)))
+    return write()  # the last attempt: a conflict now is the caller's (409)
 
 
 def create_job(uow: UnitOfWork, settings: Settings, who: Principal, **fields) -> Job:
@@ -29,32 +61,45 @@ def _visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
 
 
 def get_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+    """A job its reader may see; a candidate also keeps seeing a job they applied to after it closed."""
     with uow:
-        return _visible_job(uow, job_id, who)
+        job = uow.jobs.get(job_id)
+        if job is not None and (job.is_visible_to(who) or _applied_to(uow, who, job)):
+            return job
+        raise NotFound("Job not found.")
+
+
+def _applied_to(uow: UnitOfWork, who: Principal | None, job: Job) -> bool:
+    return (who is not None and who.role == Role.CANDIDATE and job.deleted_at is None
+            and uow.applications.has_applied(who.user_id, job.id))
+
+
+def _change_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, if_match: int | None,
+                change: Callable[[Job], None] | None) -> Job:
+    """Read the job, check who asks and If-Match, apply `change` (None: nothing to write) and save it."""
+    def write() -> Job:
+        with uow:
+            uow.begin_write()
+            job = _visible_job(uow, job_id, who)
+            job.check_managed_by(who)
+            check_version(job.version, if_match)
+            if change is not None:
+                change(job)
+                uow.jobs.save(job)
+                commit(uow, settings)
+            return job
+
+    return versioned_write(write, if_match=if_match)
 
 
 def update_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, changes: dict,
                if_match: int | None = None) -> Job:
-    with uow:
-        job = _visible_job(uow, job_id, who)
-        job.check_managed_by(who)
-        check_version(job.version, if_match)
-        if changes:
-            job.update(changes)
-            uow.jobs.save(job)
-            commit(uow, settings)
-    return job
+    return _change_job(uow, settings, job_id, who, if_match, (lambda job: job.update(changes)) if changes else None)
 
 
 def delete_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal,
                if_match: int | None = None) -> None:
-    with uow:
-        job = _visible_job(uow, job_id, who)
-        job.check_managed_by(who)
-        check_version(job.version, if_match)
-        job.delete()
-        uow.jobs.save(job)
-        commit(uow, settings)
+    _change_job(uow, settings, job_id, who, if_match, Job.delete)
 
 
 def list_jobs(uow: UnitOfWork, settings: Settings, who: Principal | None, *, limit: int,

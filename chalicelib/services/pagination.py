@@ -1,4 +1,4 @@
-"""Cursor pages, newest first. A cursor is the last id served, signed so it cannot be forged."""
+"""Cursor pages, newest first (a history: oldest first). A cursor is the last id served, signed against forgery."""
 import base64
 import hashlib
 import hmac
@@ -42,9 +42,10 @@ def decode_cursor(secret: str, cursor: str) -> str:
 
 def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor: str | None,
              secret: str) -> Page[T]:
-    """Fetch one more than asked to know whether a next page exists."""
-    before = decode_cursor(secret, cursor) if cursor else None
-    items = fetch(limit + 1, before)
+    """fetch(n, last_id): up to n items following the last one served. One more than asked tells
+    whether a next page exists."""
+    last_id = decode_cursor(secret, cursor) if cursor else None
+    items = fetch(limit + 1, last_id)
     if len(items) > limit:
         items = items[:limit]
         return Page(items, encode_cursor(secret, items[-1].id))

@@ -1,12 +1,19 @@
-"""Login throttling: too many failed logins for one email, or from one address, answer 429.
+"""Login throttling: too many failed logins answer 429, without letting an attacker lock out the owner.
 
-Two fixed-window counters per login: one per email (settings.login_max_failures_per_email) and
-one per source address (settings.login_max_failures_per_address), both over
-settings.login_window_seconds. Once a limit is reached, the next attempt raises RateLimited
-with retry_after = the seconds until that window ends, before any password hash is computed.
+Three fixed-window counters over settings.login_window_seconds:
+- per (email, address) pair, a low limit (settings.login_max_failures_per_pair): one guesser is
+  stopped at once, and only for that pair, so the owner signs in from anywhere else;
+- per email, a much higher ceiling (settings.login_max_failures_per_email; NIST 800-63B allows
+  up to 100 consecutive failures per account): guesses spread over many addresses;
+- per address, counting failures only (settings.login_max_failures_per_address): one address
+  guessing many emails. Behind one shared address (a proxy, `chalice local`) every caller has the
+  same address, so this ceiling is high too, and nobody else's pair is locked by another's guesses.
+Once a limit is reached, the next attempt raises RateLimited with retry_after = the seconds until
+that window ends, before any password hash is computed.
 
-- The email's counter is taken before the password is checked (a hit per attempt), so parallel
-  guesses at one account cannot outrun it; a successful login clears it.
+- The pair's and the email's counters are taken before the password is checked (a hit per
+  attempt), so parallel guesses cannot outrun them; a successful login clears both. The pair is
+  checked first: a refused pair spends nothing of the email's allowance.
 - The address's counter counts failures only (a hit after a failed check), so an office behind
   one address is not locked out by its own successful logins; it is read before the attempt.
 - Unknown email and wrong password are counted alike, and the caller hashes a dummy for an
@@ -16,7 +23,7 @@ Counters live in Redis when settings.redis_url is set (INCR on a key made with S
 MULTI; short socket timeouts; `redis` imported on first use only), in storage (uow.counters)
 otherwise. When Redis cannot be reached the storage counters serve, with a warning logged, and
 Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
-Keys carry an HMAC of the email (case-folded) or address under the JWT secret, never the values.
+Keys carry an HMAC of the email (case-folded) and address under the JWT secret, never the values.
 """
 import hashlib
 import hmac
@@ -46,29 +53,38 @@ _pause = Pause(5.0)  # seconds during which Redis is not tried after it failed
 # --- The checks, in the order users.login calls them --------------------------------------------
 
 def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
-    """Refuse the attempt (RateLimited) when its address or email is locked; count it for the email."""
+    """Refuse the attempt (RateLimited) when its address, pair or email is locked; count it for the
+    pair and the email."""
     counters = _counters(uow, settings)
     window = settings.login_window_seconds
     if source_ip and settings.login_max_failures_per_address > 0:
         failures = counters.peek(_address_key(settings, source_ip))
         if failures.count >= settings.login_max_failures_per_address:
             _refuse("address", failures)
-    if settings.login_max_failures_per_email > 0:
-        attempts = counters.hit(_email_key(settings, email), window_seconds=window)
-        if attempts.count > settings.login_max_failures_per_email:
-            _refuse("email", attempts)
+    for what, key, limit in _attempt_counters(settings, email, source_ip):
+        attempts = counters.hit(key, window_seconds=window)
+        if attempts.count > limit:
+            _refuse(what, attempts)
 
 
 def login_failed(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
-    """Count a failed attempt against its address (the email's counter took it already)."""
+    """Count a failed attempt against its address (the pair's and email's counters took it already)."""
     if source_ip and settings.login_max_failures_per_address > 0:
         _counters(uow, settings).hit(_address_key(settings, source_ip), window_seconds=settings.login_window_seconds)
 
 
-def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str) -> None:
-    """Forget the email's failures."""
-    if settings.login_max_failures_per_email > 0:
-        _counters(uow, settings).clear(_email_key(settings, email))
+def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
+    """Forget the pair's and the email's failures."""
+    counters = _counters(uow, settings)
+    for _, key, _ in _attempt_counters(settings, email, source_ip):
+        counters.clear(key)
+
+
+def _attempt_counters(settings: Settings, email: str, source_ip: str | None) -> list[tuple[str, str, int]]:
+    """(what, key, limit) of the counters hit per attempt, the pair first; a limit of 0 is off."""
+    counters = [("pair", _pair_key(settings, email, source_ip), settings.login_max_failures_per_pair),
+                ("email", _email_key(settings, email), settings.login_max_failures_per_email)]
+    return [counter for counter in counters if counter[2] > 0]
 
 
 def retry_after(window: Window, now: float | None = None) -> int:
@@ -93,8 +109,18 @@ def _email_key(settings: Settings, email: str) -> str:
     return f"login-email:{_digest(settings, 'email', email_key(email))}"
 
 
+def _address(source_ip: str | None) -> str:
+    return (source_ip or "").strip().lower()
+
+
 def _address_key(settings: Settings, source_ip: str) -> str:
-    return f"login-address:{_digest(settings, 'address', source_ip.strip().lower())}"
+    return f"login-address:{_digest(settings, 'address', _address(source_ip))}"
+
+
+def _pair_key(settings: Settings, email: str, source_ip: str | None) -> str:
+    """An unknown address (no request context) is one address of its own."""
+    pair = f"{email_key(email)}\0{_address(source_ip)}"
+    return f"login-pair:{_digest(settings, 'pair', pair)}"
 
 
 # --- Where the counters live ----------------------------------------------------------------------

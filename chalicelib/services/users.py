@@ -1,10 +1,11 @@
 """Accounts: register, log in, who am I, and the first admin."""
+import time
 from dataclasses import dataclass
 
 from ..auth.passwords import dummy_hash, hash_password, verify_password
 from ..auth.tokens import issue_token
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, PermissionDenied
+from ..domain.errors import AuthenticationFailed, PermissionDenied, UnknownActor
 from ..domain.models import Principal, Role, User
 from ..storage import UnitOfWork
 from . import throttle
@@ -54,7 +55,7 @@ def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str,
     if user is None or not verify_password(user.password_hash, password):
         throttle.login_failed(uow, settings, email=email, source_ip=source_ip)
         raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
-    throttle.login_succeeded(uow, settings, email=email)
+    throttle.login_succeeded(uow, settings, email=email, source_ip=source_ip)
     token = issue_token(user_id=user.id, role=user.role, secret=settings.jwt_secret,
                         ttl_seconds=settings.jwt_ttl_seconds, issuer=settings.jwt_issuer)
     return LoginResult(access_token=token, token_type="Bearer", expires_in=settings.jwt_ttl_seconds, user=user)
@@ -64,5 +65,33 @@ def get_me(uow: UnitOfWork, who: Principal) -> User:
     with uow:
         user = uow.users.get(who.user_id)
     if user is None:
-        raise AuthenticationFailed("The account of this token no longer exists.", code="invalid_token")
+        raise UnknownActor()
     return user
+
+
+KNOWN_FOR_SECONDS = 5.0  # how long an account seen to exist is trusted without reading it again
+KNOWN_MAX = 10_000
+# (where the accounts are, user id) -> (stored role, when it was read, on the monotonic clock)
+_known: dict[tuple, tuple[Role, float]] = {}
+
+
+def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Principal:
+    """Who a verified token speaks for, as the accounts say now: the one place a token meets them.
+
+    A token may outlive its account (a deleted user, a reset database): UnknownActor (401). The
+    role is the stored one, not the token's. An account seen to exist is trusted for a few
+    seconds without a read; every write checks its actor in its own transaction regardless.
+    """
+    key = (settings.storage, settings.sqlite_path, settings.table_name, settings.dynamodb_endpoint, claims.user_id)
+    now = time.monotonic()
+    known = _known.get(key)
+    if known is not None and now - known[1] < KNOWN_FOR_SECONDS:
+        return Principal(claims.user_id, known[0])
+    with uow:
+        user = uow.users.get(claims.user_id)
+    if user is None:
+        raise UnknownActor()
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known[key] = (Role(user.role), now)
+    return Principal(user.id, Role(user.role))

@@ -4,10 +4,17 @@ Repositories return and accept the domain's dataclasses. Writes of versioned ent
 conditional on the version the domain moved away from (entity.version - 1), so a stale write
 raises ConcurrencyError. A unit of work commits the entity changes, their history and their
 outbox events atomically, and rolls back whatever was not committed.
+
+A write may also hold only if other items are as it read them (`require`): the commit checks
+them in the same transaction, so a write decided on a state that changed meanwhile is refused.
+No write stores an actor (a job's owner, an application's candidate, a history entry's actor)
+whose account does not exist: it raises UnknownActor.
 """
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..domain.errors import DomainError
 from ..domain.events import Event
 from ..domain.models import Application, HistoryEntry, Job, User
 
@@ -18,8 +25,8 @@ class JobQuery:
 
     statuses: tuple[str, ...] | None = None  # None: every status
     owner_id: str | None = None
-    location: str | None = None
-    department: str | None = None
+    location: str | None = None  # case-insensitive, the whole value
+    department: str | None = None  # case-insensitive, the whole value
     q: str | None = None  # case-insensitive substring of the title
 
 
@@ -58,6 +65,14 @@ class UserRepository(ABC):
     @abstractmethod
     def get_by_email(self, email: str) -> User | None: ...
 
+    @abstractmethod
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users of these ids that exist, by id, in one round trip (the people a page shows)."""
+
+    @abstractmethod
+    def require(self, user_id: str) -> None:
+        """Make the commit conditional on the account existing; UnknownActor if it does not."""
+
 
 class JobRepository(ABC):
     @abstractmethod
@@ -68,7 +83,17 @@ class JobRepository(ABC):
         """Soft-deleted jobs too: the caller decides who may see them."""
 
     @abstractmethod
+    def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
+        """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""
+
+    @abstractmethod
     def save(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
+        """Make the commit conditional on the job existing, not deleted and (if given) in one of
+        these statuses; raise `failure` if it is not (at commit, or at once inside the write
+        transaction on a backend that locks)."""
 
     @abstractmethod
     def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
@@ -90,8 +115,13 @@ class ApplicationRepository(ABC):
     def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]: ...
 
     @abstractmethod
-    def history(self, application_id: str) -> list[HistoryEntry]:
-        """Every status change, oldest first."""
+    def has_applied(self, candidate_id: str, job_id: str) -> bool:
+        """Whether the candidate applied to the job (its uniqueness guard exists)."""
+
+    @abstractmethod
+    def history(self, application_id: str, *, limit: int | None = None,
+                after: str | None = None) -> list[HistoryEntry]:
+        """Status changes oldest first: up to `limit` (None: all) with id > after."""
 
 
 class OutboxRepository(ABC):
@@ -229,6 +259,11 @@ class UnitOfWork(ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.rollback()
+
+    def begin_write(self) -> None:
+        """Called before the reads a write is decided on. A backend with a write lock (SQLite)
+        takes it now, so concurrent writers queue rather than conflict; the others decide at
+        commit, by their conditions."""
 
     @abstractmethod
     def fresh(self) -> "UnitOfWork":

@@ -3,8 +3,9 @@
 Reads are strongly consistent where DynamoDB allows it (GetItem, base-table Query); lists are
 Queries on sparse GSIs (see dynamodb_models.py for the key design), never Scans. Writes are
 collected by the unit of work and committed as one TransactWriteItems: entity, history, guards
-and outbox events together. Failed conditions become the domain errors SQLite raises; no
-botocore or PynamoDB exception leaves this module.
+and outbox events together, with ConditionChecks on the items the write depends on (the job it
+applies to, the accounts of its actors) at no extra round trip. Failed conditions become the
+domain errors SQLite raises; no botocore or PynamoDB exception leaves this module.
 """
 from __future__ import annotations  # the outbox's `list` method shadows the builtin in its class body
 
@@ -15,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,7 +27,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..config import Settings
-from ..domain.errors import ConcurrencyError, Conflict, DomainError, Unavailable
+from ..domain.errors import ConcurrencyError, Conflict, DomainError, Unavailable, UnknownActor
 from ..domain.events import Event
 from ..domain.ids import utc_now
 from ..domain.models import Application, HistoryEntry, Job, User, email_key
@@ -189,9 +191,9 @@ def _str(value):
 
 @dataclass
 class _Write:
-    """One item write of a transaction, queued until commit."""
+    """One item of a transaction, queued until commit."""
 
-    kind: str  # put | update
+    kind: str  # put | update | check (a condition on an item the transaction does not write)
     item: object
     condition: object = None
     actions: list | None = None
@@ -214,6 +216,13 @@ class _Repository:
             except model.DoesNotExist:
                 return None
 
+    def _get_many(self, model, keys: list) -> list:
+        """The items of these keys that exist, in BatchGetItem calls (PynamoDB splits and retries them)."""
+        if not keys:
+            return []
+        with storage_errors():
+            return list(model.batch_get(keys, consistent_read=True))
+
     def _newest(self, index, range_key, partitions, *, limit, before, filters=None) -> list:
         """Up to `limit` items, newest first, from each partition of a GSI, merged.
 
@@ -231,6 +240,17 @@ class _Repository:
                                          limit=limit, page_size=page_size))
         found.sort(key=lambda item: item.id, reverse=True)
         return found[:limit]
+
+
+def _key(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
+
+
+def _ignoring_case(attribute, key_attribute, value: str | None):
+    """attribute equals value whatever the case; items stored before the key attribute match exactly."""
+    if value is None:
+        return None
+    return (key_attribute == value.casefold()) | (key_attribute.does_not_exist() & (attribute == value))
 
 
 def _all(*conditions):
@@ -261,6 +281,14 @@ class DynamoUsers(_Repository, UserRepository):
         guard = self._get(self._store.EmailGuard, email_guard_key(email_key(email)))
         return guard and self.get(guard.user_id)
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
+        items = self._get_many(self._store.UserItem, [user_key(i) for i in sorted(set(user_ids))])
+        return {item.id: _user(item) for item in items}
+
+    def require(self, user_id: str) -> None:
+        m = self._store.UserItem
+        self._uow.check(m(*user_key(user_id)), m.pk.exists(), UnknownActor())
+
 
 class DynamoJobs(_Repository, JobRepository):
     def _item(self, job: Job):
@@ -269,13 +297,15 @@ class DynamoJobs(_Repository, JobRepository):
         live = job.deleted_at is None  # a deleted job leaves the (sparse) list indexes
         return s.JobItem(
             *job_key(job.id), id=job.id, owner_id=job.owner_id, title=job.title, title_key=job.title.casefold(),
-            description=job.description, location=job.location, department=job.department,
+            description=job.description, location=job.location, location_key=_key(job.location),
+            department=job.department, department_key=_key(job.department),
             employment_type=job.employment_type, status=status, version=job.version,
             created_at=job.created_at, updated_at=job.updated_at, deleted_at=job.deleted_at,
             gsi1pk=f"JOBS#{status}" if live else None, gsi1sk=job.id if live else None,
             gsi2pk=f"OWNER#{job.owner_id}#{status}" if live else None, gsi2sk=job.id if live else None)
 
     def add(self, job: Job) -> None:
+        self._uow.users.require(job.owner_id)
         self._uow.put(self._item(job), self._store.JobItem.pk.does_not_exist(),
                       ConcurrencyError("A job with this id already exists."))
         self._uow.track(job)
@@ -284,10 +314,21 @@ class DynamoJobs(_Repository, JobRepository):
         item = self._get(self._store.JobItem, job_key(job_id))
         return item and _job(item)
 
+    def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
+        items = self._get_many(self._store.JobItem, [job_key(i) for i in sorted(set(job_ids))])
+        return {item.id: _job(item) for item in items}
+
     def save(self, job: Job) -> None:
         self._uow.put(self._item(job), self._store.JobItem.version == job.version - 1,
                       ConcurrencyError("The job was changed by someone else; reload it and try again."))
         self._uow.track(job)
+
+    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
+        m = self._store.JobItem
+        condition = m.pk.exists() & m.deleted_at.does_not_exist()
+        if statuses is not None:
+            condition &= m.status.is_in(*map(_str, statuses))
+        self._uow.check(m(*job_key(job_id)), condition, failure)
 
     def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
         s = self._store
@@ -299,8 +340,8 @@ class DynamoJobs(_Repository, JobRepository):
             index, range_key = s.JobItem.gsi1, s.JobItem.gsi1sk
             partitions = [f"JOBS#{status}" for status in statuses]
         filters = _all(
-            s.JobItem.location == query.location if query.location is not None else None,
-            s.JobItem.department == query.department if query.department is not None else None,
+            _ignoring_case(s.JobItem.location, s.JobItem.location_key, query.location),
+            _ignoring_case(s.JobItem.department, s.JobItem.department_key, query.department),
             s.JobItem.title_key.contains(query.q.casefold()) if query.q else None)
         items = self._newest(index, range_key, partitions, limit=limit, before=before, filters=filters)
         return [_job(item) for item in items]
@@ -322,6 +363,7 @@ class DynamoApplications(_Repository, ApplicationRepository):
 
     def add(self, application: Application) -> None:
         s = self._store
+        self._require_actors(application, application.candidate_id)
         guard = s.ApplicationGuard(*application_guard_key(application.candidate_id, application.job_id),
                                    application_id=application.id)
         self._uow.put(guard, s.ApplicationGuard.pk.does_not_exist(),
@@ -335,9 +377,15 @@ class DynamoApplications(_Repository, ApplicationRepository):
         return item and _application(item)
 
     def save(self, application: Application) -> None:
+        self._require_actors(application)
         self._uow.put(self._item(application), self._store.ApplicationItem.version == application.version - 1,
                       ConcurrencyError("The application was changed by someone else; reload it and try again."))
         self._write_history(application)
+
+    def _require_actors(self, application: Application, *also: str) -> None:
+        """Whoever made the new history entries (and `also`) has an account."""
+        for user_id in sorted({*also, *(entry.actor_id for entry in application.new_history)}):
+            self._uow.users.require(user_id)
 
     def _write_history(self, application: Application) -> None:
         s = self._store
@@ -378,11 +426,18 @@ class DynamoApplications(_Repository, ApplicationRepository):
         items = self._newest(index, range_key, partitions, limit=limit, before=before, filters=filters)
         return [_application(item) for item in items]
 
-    def history(self, application_id: str) -> list[HistoryEntry]:
+    def has_applied(self, candidate_id: str, job_id: str) -> bool:
+        return self._get(self._store.ApplicationGuard, application_guard_key(candidate_id, job_id)) is not None
+
+    def history(self, application_id: str, *, limit: int | None = None,
+                after: str | None = None) -> list[HistoryEntry]:
         m = self._store.HistoryItem
+        # From `after` (inclusive: dropped below) to the end of the HIST# range ('~' sorts after every id).
+        span = m.sk.between(f"HIST#{after}", "HIST#~") if after else m.sk.startswith("HIST#")
+        wanted = None if limit is None else limit + bool(after)
         with storage_errors():
-            items = list(m.query(application_key(application_id)[0], m.sk.startswith("HIST#"), consistent_read=True))
-        return [_history(item) for item in items]
+            items = list(m.query(application_key(application_id)[0], span, consistent_read=True, limit=wanted))
+        return [_history(item) for item in items if item.id != after][:limit]
 
 
 class DynamoOutbox(_Repository, OutboxRepository):
@@ -561,6 +616,11 @@ class DynamoUnitOfWork(UnitOfWork):
     def update(self, item, actions, condition, failure: DomainError, *, is_mark: bool = False) -> None:
         (self._marks if is_mark else self._writes).append(_Write("update", item, condition, actions, failure))
 
+    def check(self, item, condition, failure: DomainError) -> None:
+        """A condition on an item this transaction does not write (a ConditionCheck), once per item."""
+        if all((w.item.pk, w.item.sk) != (item.pk, item.sk) for w in self._writes if w.kind == "check"):
+            self._writes.append(_Write("check", item, condition, failure=failure))
+
     def _commit(self, events: list[Event]) -> None:
         m = self.store.OutboxItem
         for event in events:
@@ -592,7 +652,10 @@ class DynamoUnitOfWork(UnitOfWork):
                         with TransactWrite(connection=self.store.connection,
                                            client_request_token=uuid.uuid4().hex) as transaction:
                             for write in writes:
-                                if write.kind == "put":
+                                if write.kind == "check":
+                                    transaction.condition_check(type(write.item), write.item.pk, write.item.sk,
+                                                                condition=write.condition)
+                                elif write.kind == "put":
                                     transaction.save(write.item, condition=write.condition)
                                 else:
                                     transaction.update(write.item, write.actions, condition=write.condition)

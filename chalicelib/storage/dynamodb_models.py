@@ -99,7 +99,9 @@ def build_models(*, table_name: str, region: str, host: str | None, connect_time
         title_key = UnicodeAttribute()  # title.casefold(): q is a substring of it
         description = UnicodeAttribute(null=True)
         location = UnicodeAttribute(null=True)
+        location_key = UnicodeAttribute(null=True)  # location.casefold(): the filter ignores case
         department = UnicodeAttribute(null=True)
+        department_key = UnicodeAttribute(null=True)  # department.casefold()
         employment_type = UnicodeAttribute(null=True)
         status = UnicodeAttribute()
         # A plain number, not VersionAttribute: the domain owns the version and the backend

@@ -1,8 +1,9 @@
 """SQLite backend (stdlib sqlite3): WAL, foreign keys, a versioned schema, one connection per thread.
 
-Reads run outside any transaction; the first write of a unit of work opens `BEGIN IMMEDIATE`,
-so two writers queue on SQLite's lock instead of failing a lock upgrade, and a write that was
-decided on a stale read is refused by its version condition.
+Reads run outside any transaction; the first write of a unit of work (or its `begin_write`,
+before the reads a write is decided on) opens `BEGIN IMMEDIATE`, so two writers queue on
+SQLite's lock instead of failing a lock upgrade, and a write that was decided on a stale read
+is refused by its version condition. What `require` checks is read under that lock.
 """
 import dataclasses
 import json
@@ -10,8 +11,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 
-from ..domain.errors import ConcurrencyError, Conflict, Unavailable
+from ..domain.errors import ConcurrencyError, Conflict, DomainError, Unavailable, UnknownActor
 from ..domain.events import Event
 from ..domain.ids import utc_now
 from ..domain.models import Application, HistoryEntry, Job, User, email_key
@@ -164,6 +166,8 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
             conn.execute("PRAGMA foreign_keys=ON")
+            # Python's casefold, for filters that ignore case beyond ASCII (SQLite's lower() does not).
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
             self._local.conn = conn
         return conn
 
@@ -181,6 +185,10 @@ class Database:
             raise
 
 
+def _casefold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
+
+
 def _placeholders(values) -> str:
     return ", ".join("?" * len(values))
 
@@ -194,6 +202,13 @@ class _Repository:
 
     def _all(self, sql: str, params=()) -> list[sqlite3.Row]:
         return self._uow.read(sql, params).fetchall()
+
+    def _many(self, columns: str, table: str, ids: Iterable[str]) -> list[sqlite3.Row]:
+        """The rows of these ids, in one statement."""
+        ids = sorted(set(ids))
+        if not ids:
+            return []
+        return self._all(f"SELECT {columns} FROM {table} WHERE id IN ({_placeholders(ids)})", ids)
 
 
 # Rows become entities positionally (7x cheaper than Job(**dict(row)), which lists feel): each
@@ -233,9 +248,18 @@ class SqliteUsers(_Repository, UserRepository):
         row = self._one(f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?", (email_key(email),))
         return row and _user(row)
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
+        return {user.id: user for user in map(_user, self._many(USER_COLUMNS, "users", user_ids))}
+
+    def require(self, user_id: str) -> None:
+        self._uow.begin_write()  # read under the write lock: what it finds holds until commit
+        if self._one("SELECT 1 FROM users WHERE id = ?", (user_id,)) is None:
+            raise UnknownActor()
+
 
 class SqliteJobs(_Repository, JobRepository):
     def add(self, job: Job) -> None:
+        self._uow.users.require(job.owner_id)
         self._uow.write(
             f"INSERT INTO jobs ({JOB_COLUMNS}, title_key) VALUES ({_placeholders(range(13))})",
             (job.id, job.owner_id, job.title, job.description, job.location, job.department,
@@ -246,6 +270,9 @@ class SqliteJobs(_Repository, JobRepository):
     def get(self, job_id: str) -> Job | None:
         row = self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         return row and _job(row)
+
+    def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
+        return {job.id: job for job in map(_job, self._many(JOB_COLUMNS, "jobs", job_ids))}
 
     def save(self, job: Job) -> None:
         cursor = self._uow.write(
@@ -259,6 +286,12 @@ class SqliteJobs(_Repository, JobRepository):
             raise ConcurrencyError("The job was changed by someone else; reload it and try again.")
         self._uow.track(job)
 
+    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
+        self._uow.begin_write()  # read under the write lock: what it finds holds until commit
+        row = self._one("SELECT status, deleted_at FROM jobs WHERE id = ?", (job_id,))
+        if row is None or row["deleted_at"] is not None or (statuses is not None and row["status"] not in statuses):
+            raise failure
+
     def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
         # `deleted_at IS NULL` literally, so SQLite can use the partial indexes.
         where, params = ["deleted_at IS NULL"], []
@@ -270,8 +303,8 @@ class SqliteJobs(_Repository, JobRepository):
             params.extend(query.statuses)
         for column in ("location", "department"):
             if getattr(query, column) is not None:
-                where.append(f"{column} = ?")
-                params.append(getattr(query, column))
+                where.append(f"casefold({column}) = ?")
+                params.append(getattr(query, column).casefold())
         if query.q:
             where.append("instr(title_key, ?) > 0")
             params.append(query.q.casefold())
@@ -286,6 +319,7 @@ class SqliteJobs(_Repository, JobRepository):
 
 class SqliteApplications(_Repository, ApplicationRepository):
     def add(self, application: Application) -> None:
+        self._require_actors(application, application.candidate_id)
         try:
             self._uow.write(
                 f"INSERT INTO applications ({APPLICATION_COLUMNS}) VALUES ({_placeholders(range(9))})",
@@ -303,6 +337,7 @@ class SqliteApplications(_Repository, ApplicationRepository):
         return row and _application(row)
 
     def save(self, application: Application) -> None:
+        self._require_actors(application)
         cursor = self._uow.write(
             "UPDATE applications SET status = ?, cover_letter = ?, version = ?, updated_at = ? "
             "WHERE id = ? AND version = ?",
@@ -311,6 +346,11 @@ class SqliteApplications(_Repository, ApplicationRepository):
         if cursor.rowcount != 1:
             raise ConcurrencyError("The application was changed by someone else; reload it and try again.")
         self._write_history(application)
+
+    def _require_actors(self, application: Application, *also: str) -> None:
+        """Whoever made the new history entries (and `also`) has an account."""
+        for user_id in sorted({*also, *(entry.actor_id for entry in application.new_history)}):
+            self._uow.users.require(user_id)
 
     def _write_history(self, application: Application) -> None:
         for entry in application.new_history:
@@ -335,9 +375,15 @@ class SqliteApplications(_Repository, ApplicationRepository):
             (*params, limit))
         return [_application(row) for row in rows]
 
-    def history(self, application_id: str) -> list[HistoryEntry]:
+    def has_applied(self, candidate_id: str, job_id: str) -> bool:
+        return self._one("SELECT 1 FROM applications WHERE candidate_id = ? AND job_id = ?",
+                         (candidate_id, job_id)) is not None
+
+    def history(self, application_id: str, *, limit: int | None = None,
+                after: str | None = None) -> list[HistoryEntry]:
         rows = self._all(f"SELECT {HISTORY_COLUMNS} FROM application_history "
-                         "WHERE application_id = ? ORDER BY id", (application_id,))
+                         "WHERE application_id = ? AND id > ? ORDER BY id LIMIT ?",
+                         (application_id, after or "", -1 if limit is None else limit))
         return [HistoryEntry(**dict(row)) for row in rows]
 
 
@@ -492,13 +538,13 @@ class SqliteUnitOfWork(UnitOfWork):
         except sqlite3.OperationalError as error:
             raise Unavailable(f"Storage is unavailable: {error}") from error
 
+    def begin_write(self) -> None:
+        if not self._conn.in_transaction:
+            self.read("BEGIN IMMEDIATE")
+
     def write(self, sql: str, params=()) -> sqlite3.Cursor:
-        try:
-            if not self._conn.in_transaction:
-                self._conn.execute("BEGIN IMMEDIATE")
-            return self._conn.execute(sql, params)
-        except sqlite3.OperationalError as error:
-            raise Unavailable(f"Storage is unavailable: {error}") from error
+        self.begin_write()
+        return self.read(sql, params)
 
     def write_now(self, sql: str, params=()) -> sqlite3.Cursor:
         """One statement in its own transaction, outside the unit of work's."""

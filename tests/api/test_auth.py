@@ -134,6 +134,67 @@ def test_login_with_invalid_fields_is_422(api, body, field):
     assert field in error_fields(reply)
 
 
+# --- login throttling: by (email, address), with per-email and per-address ceilings ----------------
+
+WRONG = "not the password"
+
+
+@pytest.fixture
+def from_address(api, monkeypatch):
+    """Log in as if from `address`: chalice's local gateway reports the source address it is given."""
+    from chalice.local import LambdaEventConverter
+
+    def login(address: str, email: str, password: str):
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+        return api.post("/auth/login", {"email": email, "password": password})
+
+    return login
+
+
+def test_five_wrong_guesses_lock_their_pair_and_the_owner_still_signs_in_elsewhere(api, candidate, from_address):
+    for _ in range(5):
+        assert_error(from_address("203.0.113.7", "carl@example.com", WRONG), 401, "invalid_credentials")
+    locked = from_address("203.0.113.7", "carl@example.com", PASSWORD)  # even the right password, from there
+    assert_error(locked, 429, "rate_limited")
+    assert 0 < int(locked.headers["retry-after"]) <= 900
+    owner = from_address("198.51.100.1", "carl@example.com", PASSWORD)
+    assert owner.status == 200 and owner.body["user"]["id"] == candidate.id
+    assert_error(from_address("203.0.113.7", "carl@example.com", PASSWORD), 429, "rate_limited")
+
+
+def test_behind_one_shared_address_twenty_failures_lock_no_one_else_out(api, candidate, other_candidate,
+                                                                      from_address):
+    for n in range(20):  # every caller here has the same address, as under `chalice local`
+        assert_error(from_address("127.0.0.1", f"guess{n % 4}@example.com", WRONG), 401)
+    for email in ("carl@example.com", "cleo@example.com"):
+        assert from_address("127.0.0.1", email, PASSWORD).status == 200
+
+
+def test_guesses_spread_over_addresses_meet_the_emails_ceiling(api, candidate, from_address, monkeypatch):
+    monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "6")
+    for n in range(3):  # two guesses each: no pair is locked
+        for _ in range(2):
+            assert_error(from_address(f"192.0.2.{n}", "carl@example.com", WRONG), 401)
+    assert_error(from_address("192.0.2.99", "carl@example.com", PASSWORD), 429, "rate_limited")
+    assert from_address("192.0.2.99", "cleo@example.com", WRONG).status == 401  # other emails are not affected
+
+
+def test_failures_from_one_address_meet_its_ceiling_and_other_addresses_sign_in(api, candidate, from_address,
+                                                                               monkeypatch):
+    monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "4")
+    for n in range(4):
+        assert_error(from_address("203.0.113.7", f"guess{n}@example.com", WRONG), 401)
+    assert_error(from_address("203.0.113.7", "carl@example.com", PASSWORD), 429, "rate_limited")
+    assert from_address("198.51.100.1", "carl@example.com", PASSWORD).status == 200
+
+
+def test_a_successful_login_gives_the_pair_a_fresh_allowance(api, candidate, from_address):
+    for _ in range(2):
+        for _ in range(4):
+            assert_error(from_address("203.0.113.7", "carl@example.com", WRONG), 401)
+        assert from_address("203.0.113.7", "carl@example.com", PASSWORD).status == 200
+
+
 # --- me -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", ["candidate", "recruiter", "admin"])

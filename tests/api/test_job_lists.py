@@ -71,6 +71,11 @@ def test_status_filter(api, request, board, status, who, expected):
     ({"department": "Data"}, None, ("olga_open_paris", "olga_open_berlin")),
     ({"department": "Data", "location": "Paris"}, None, ("olga_open_paris",)),
     ({"q": "python", "location": "Berlin", "department": "Platform"}, None, ("rita_open_berlin",)),
+    # Every text filter ignores case alike: location and department match the whole value, q a part of the title.
+    ({"location": "berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
+    ({"location": "BERLIN"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+    ({"department": "dAtA"}, None, ("olga_open_paris", "olga_open_berlin")),
+    ({"location": "berl"}, None, ()),
 ])
 def test_q_location_and_department_filters(api, request, board, params, who, expected):
     token = request.getfixturevalue(who).token if who else None
@@ -172,3 +177,8 @@ def test_invalid_query_parameters_are_422(api, params, field):
     reply = api.get(with_query("/jobs/list", **params))
     assert_error(reply, 422)
     assert field in {d["field"] for d in reply.body["error"]["details"]}
+
+
+def test_location_and_department_ignore_case_beyond_ascii(api, recruiter):
+    job = api.create_job(recruiter.token, title="Ingenieur", location="Düsseldorf", department="ÉQUIPE")
+    assert ids(api.get(with_query("/jobs/list", location="DÜSSELDORF", department="équipe"))) == [job["id"]]

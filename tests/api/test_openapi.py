@@ -79,3 +79,51 @@ with Client(app) as client:
     assert "chalicelib.schemas.system" in after_ping and "chalicelib.schemas.jobs" not in after_ping
     assert resources & set(after_jobs) == {"ats_functions.system", "ats_functions.jobs"}
     assert not {"chalicelib.schemas.auth", "chalicelib.schemas.applications"} & set(after_jobs)
+
+
+def test_no_operation_declares_a_parameter_twice():
+    """/jobs/{job_id}/applications had job_id in its path and in its query."""
+    for path, methods in openapi_document()["paths"].items():
+        for method, operation in methods.items():
+            names = [parameter["name"].lower() for parameter in operation.get("parameters", [])]
+            assert len(names) == len(set(names)), (method, path, names)
+
+
+def test_every_request_body_refuses_fields_it_does_not_declare():
+    document = openapi_document()
+    bodies = {operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+              for methods in document["paths"].values() for operation in methods.values() if "requestBody" in operation}
+    assert len(bodies) >= 6
+    for name in bodies:
+        assert document["components"]["schemas"][name]["additionalProperties"] is False, name
+
+
+def test_every_string_a_client_sends_is_documented_without_control_characters():
+    def strings(node):
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "enum" not in node and "const" not in node:
+                yield node
+            for value in node.values():
+                yield from strings(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from strings(value)
+
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    inputs = [schemas[name] for name in schemas if name.endswith("Request")]
+    inputs += [parameter["schema"] for methods in document["paths"].values() for operation in methods.values()
+               for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+    found = [node for schema in inputs for node in strings(schema)]
+    assert len(found) >= 15
+    for node in found:
+        assert node.get("pattern", "").startswith("^[") and "maxLength" in node, node
+
+
+def test_reads_with_an_etag_document_if_none_match_and_304():
+    paths = openapi_document()["paths"]
+    for path in ("/jobs/{job_id}", "/applications/{application_id}"):
+        operation = paths[path]["get"]
+        assert "If-None-Match" in {parameter["name"] for parameter in operation["parameters"]}
+        assert "ETag" in operation["responses"]["304"]["headers"] and "content" not in operation["responses"]["304"]
+        assert "ETag" in operation["responses"]["200"]["headers"]

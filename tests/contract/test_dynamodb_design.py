@@ -4,7 +4,7 @@ import dataclasses
 import boto3
 import pytest
 
-from chalicelib.domain.errors import Unavailable
+from chalicelib.domain.errors import NotFound, Unavailable
 from chalicelib.domain.models import Application, Job, User
 from chalicelib.services.health import check_health
 from chalicelib.storage import ApplicationQuery, JobQuery, unit_of_work
@@ -67,6 +67,30 @@ def test_a_deleted_job_keeps_no_list_index_keys(uow_factory, store):
         uow.commit()
     item = store.JobItem.get(f"JOB#{job.id}", "JOB")
     assert item.deleted_at and item.gsi1pk is None and item.gsi2pk is None
+
+
+def test_the_conditions_of_a_write_are_checks_in_its_own_transaction(uow_factory, store, no_dynamodb_scan,
+                                                                     monkeypatch):
+    """The job's state and the actor's account cost no round trip: ConditionChecks beside the writes."""
+    recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
+    candidate = make_user(uow_factory, "carl@example.com")
+    job = make_job(uow_factory, recruiter)
+    checked = []
+    send = store.connection.transact_write_items
+
+    def recording(*args, condition_check_items=(), **kwargs):
+        checked.append(sorted(item["Key"]["PK"]["S"] for item in condition_check_items))
+        return send(*args, condition_check_items=condition_check_items, **kwargs)
+
+    monkeypatch.setattr(store.connection, "transact_write_items", recording)
+    no_dynamodb_scan.clear()
+    application = Application.submit(job=job, candidate=who(candidate), cover_letter=None)
+    with uow_factory() as uow:
+        uow.jobs.require(job.id, statuses=("open",), failure=NotFound("Job not found."))
+        uow.applications.add(application)
+        uow.commit()
+    assert no_dynamodb_scan == ["TransactWriteItems"]
+    assert checked == [sorted([f"JOB#{job.id}", f"USER#{candidate.id}"])]
 
 
 def test_lists_are_queries_and_the_guard_catches_a_scan(uow_factory, store, no_dynamodb_scan):

@@ -53,16 +53,6 @@ def ids(items):
     return [item.id for item in items]
 
 
-@pytest.fixture
-def recruiter(uow_factory):
-    return make_user(uow_factory, "rita@example.com", "recruiter")
-
-
-@pytest.fixture
-def candidate(uow_factory):
-    return make_user(uow_factory, "carl@example.com")
-
-
 # --- Users ---------------------------------------------------------------------------------------
 
 def test_user_round_trip_and_lookup_by_email(uow_factory):
@@ -232,7 +222,8 @@ def test_job_filters_no_index_serves_give_exact_pages(uow_factory, recruiter):
         assert all_pages(JobQuery(q="dATA"), 4) == expect(lambda j: "data" in j.title.lower())
         assert all_pages(JobQuery(q="engineer 1", statuses=("open",)), 5) == \
             expect(lambda j: "engineer 1" in j.title.lower())
-        assert uow.jobs.page(JobQuery(location="berlin"), limit=5) == []  # exact, case-sensitive
+        assert ids(uow.jobs.page(JobQuery(location="bERLIN"), limit=5)) == berlin[:5]  # whole value, any case
+        assert uow.jobs.page(JobQuery(location="berl"), limit=5) == []
         assert uow.jobs.page(JobQuery(q="nothing like it"), limit=5) == []
         assert len(uow.jobs.page(JobQuery(q=""), limit=50)) == 40  # an empty q filters nothing
 
@@ -316,6 +307,38 @@ def test_history_is_every_change_oldest_first(uow_factory, recruiter, candidate)
     assert [e.reason for e in history[1:]] == ["to screening", "to shortlisted", "to selected", "to hired"]
     assert ids(history) == sorted(ids(history))
     assert (stored.status, stored.version) == ("hired", 5)
+
+
+def test_history_pages_after_an_entry(uow_factory, recruiter, candidate):
+    application = make_application(uow_factory, make_job(uow_factory, recruiter), candidate)
+    for status in ("screening", "shortlisted", "selected", "hired"):
+        move(uow_factory, application, status, recruiter)
+    with uow_factory() as uow:
+        every = ids(uow.applications.history(application.id))
+        assert ids(uow.applications.history(application.id, limit=2)) == every[:2]
+        assert ids(uow.applications.history(application.id, limit=2, after=every[1])) == every[2:4]
+        assert ids(uow.applications.history(application.id, after=every[3])) == every[4:]
+        assert uow.applications.history(application.id, limit=3, after=every[4]) == []
+        assert uow.applications.history(application.id, limit=0) == []
+
+
+def test_users_and_jobs_are_read_many_at_once(uow_factory, recruiter, candidate):
+    jobs = [make_job(uow_factory, recruiter, title=f"Job {n}") for n in range(3)]
+    missing = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
+    with uow_factory() as uow:
+        assert uow.users.get_many([recruiter.id, candidate.id, missing, candidate.id]) == {
+            recruiter.id: recruiter, candidate.id: candidate}
+        assert uow.jobs.get_many([job.id for job in jobs] + [missing]) == {job.id: job for job in jobs}
+        assert uow.users.get_many([]) == {} and uow.jobs.get_many([]) == {}
+
+
+def test_has_applied_tells_whether_a_candidate_applied_to_a_job(uow_factory, recruiter, candidate):
+    applied, other = make_job(uow_factory, recruiter), make_job(uow_factory, recruiter)
+    make_application(uow_factory, applied, candidate)
+    with uow_factory() as uow:
+        assert uow.applications.has_applied(candidate.id, applied.id)
+        assert not uow.applications.has_applied(candidate.id, other.id)
+        assert not uow.applications.has_applied(recruiter.id, applied.id)
 
 
 def test_application_pages_by_every_index(uow_factory, recruiter, candidate):

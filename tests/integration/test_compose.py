@@ -17,6 +17,7 @@ STORAGE_SETTINGS = ("ATS_STAGE", "ATS_STORAGE", "ATS_TABLE_NAME", "ATS_SQLITE_PA
 EMAIL_SETTINGS = ("ATS_REDIS_URL", "ATS_EMAIL_BACKEND", "ATS_EMAIL_FROM", "ATS_SMTP_HOST", "ATS_SMTP_PORT",
                   "ATS_SMTP_TLS")
 CONTAINER_PORTS = {"redis": 6379, "dynamodb-local": 8000, "mailpit": 1025}  # what each image listens on
+OUR_SERVICES = ("api", "worker", "relay")  # built from the Dockerfile, on the same store and email settings
 
 
 @pytest.fixture(scope="module")
@@ -67,33 +68,55 @@ def test_the_schema_would_catch_a_misspelt_key(compose):
     assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
 
 
-def test_it_runs_the_five_pieces_of_the_local_cloud(services):
-    assert {"api", "worker", "redis", "dynamodb-local", "mailpit"} <= set(services)
+def test_it_runs_the_six_pieces_of_the_local_cloud(services):
+    assert {"api", "worker", "relay", "redis", "dynamodb-local", "mailpit"} <= set(services)
     for name, service in services.items():
         for dependency in service.get("depends_on") or []:
             assert dependency in services, f"{name} depends on an unknown service {dependency}"
 
 
-def test_the_api_and_worker_build_from_the_dockerfile_and_run_what_the_makefile_runs(services):
-    for name in ("api", "worker"):
+def test_our_services_build_from_the_dockerfile_and_run_what_the_makefile_runs(services):
+    for name in OUR_SERVICES:
         build = services[name]["build"]
-        assert build["context"] == "." and build["target"] == name
-        dockerfile_cmd(name)  # the stage exists
+        assert build["context"] == "." and build["target"] == ("worker" if name == "relay" else name)
+    for target in ("api", "worker"):
+        dockerfile_cmd(target)  # the stage exists
     api = command(services["api"], "api")
-    assert api[:2] == ["chalice", "local"] and api[api.index("--host") + 1] == "0.0.0.0"
+    assert api[:3] == ["python", "-m", "deploy.serve"] and api[api.index("--host") + 1] == "0.0.0.0"
     worker = command(services["worker"], "worker")
     assert worker[:4] == ["celery", "-A", "chalicelib.messaging.celery_app", "worker"]
+    assert command(services["relay"]) == ["python", "-m", "chalicelib.cli", "relay"]
 
 
-def test_the_api_and_the_worker_share_storage_and_email_settings(services):
-    api, worker = environment(services["api"]), environment(services["worker"])
-    for name in STORAGE_SETTINGS + EMAIL_SETTINGS:
-        assert api.get(name) == worker.get(name), f"{name} differs between api and worker"
-    assert services["api"].get("volumes") == services["worker"].get("volumes")
+def test_the_api_never_reloads_itself(services):
+    """`chalice local` restarts on every write under /app (the state volume's files included)."""
+    for api in (command(services["api"], "api"), dockerfile_cmd("api")):
+        assert api[:3] == ["python", "-m", "deploy.serve"], api
+        assert "--reload" not in api and "chalice" not in api
+
+
+def test_every_image_is_pinned_to_a_version(services):
+    with open(os.path.join(ROOT, "Dockerfile")) as f:
+        stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", f.read(), re.M)
+    bases = [image for image, _ in stages if image not in {name for _, name in stages}]  # not FROM <a stage>
+    images = [service["image"] for service in services.values() if "image" in service] + bases
+    assert len(images) >= 4
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        assert name and tag != "latest" and re.search(r"\d", tag), f"{image} is not pinned to a version"
+
+
+def test_the_api_the_worker_and_the_relay_share_storage_and_email_settings(services):
+    api = environment(services["api"])
+    for other in ("worker", "relay"):
+        env = environment(services[other])
+        for name in STORAGE_SETTINGS + EMAIL_SETTINGS:
+            assert api.get(name) == env.get(name), f"{name} differs between api and {other}"
+        assert services["api"].get("volumes") == services[other].get("volumes")
 
 
 def test_the_broker_smtp_and_dynamodb_urls_point_at_their_services(services):
-    for name in ("api", "worker"):
+    for name in OUR_SERVICES:
         env = environment(services[name])
         broker = urlsplit(env["ATS_REDIS_URL"])
         assert broker.scheme == "redis" and (broker.hostname, broker.port) == ("redis", CONTAINER_PORTS["redis"])

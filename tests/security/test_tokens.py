@@ -1,7 +1,8 @@
 """Forged, broken and stale tokens: each is 401 in the error shape, on every signed-in route.
 
 Only a token HS256-signed with the server's secret, carrying every required claim (sub, role,
-iat, exp, jti, iss), from our issuer, inside its validity window, is accepted. SQLite only: token
+iat, exp, jti, iss), from our issuer, inside its validity window, and living no longer than the
+configured lifetime (ATS_JWT_TTL_SECONDS, from iat to exp), is accepted. SQLite only: token
 checks happen before any storage is read.
 """
 import base64
@@ -60,6 +61,7 @@ def bad_tokens(settings, victim) -> dict[str, str]:
     header, payload, signature = token.split(".")
     now = int(time.time())
     beyond = LEEWAY_SECONDS + 3600
+    longest = claims["iat"] + settings.jwt_ttl_seconds + LEEWAY_SECONDS  # the latest exp accepted
     tokens = {
         "alg none": f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}.",
         "alg None": f"{segment({'alg': 'None', 'typ': 'JWT'})}.{segment(claims)}.",
@@ -78,6 +80,8 @@ def bad_tokens(settings, victim) -> dict[str, str]:
         "not yet valid": jwt.encode({**claims, "nbf": now + beyond}, secret, algorithm="HS256"),
         "issued in the future": jwt.encode({**claims, "iat": now + beyond, "nbf": now}, secret, algorithm="HS256"),
         "wrong issuer": jwt.encode({**claims, "iss": "https://evil.example.com"}, secret, algorithm="HS256"),
+        "outlives the configured lifetime": jwt.encode({**claims, "exp": longest + 1}, secret, algorithm="HS256"),
+        "valid for ten years": jwt.encode({**claims, "exp": now + 10 * 365 * 86400}, secret, algorithm="HS256"),
         "unknown role": jwt.encode({**claims, "role": "root"}, secret, algorithm="HS256"),
         "sub not a string": jwt.encode({**claims, "sub": 12345}, secret, algorithm="HS256"),
         "tampered payload: role admin": f"{header}.{segment({**jwt.decode(token, options={'verify_signature': False}), 'role': 'admin'})}.{signature}",
@@ -98,7 +102,8 @@ def bad_tokens(settings, victim) -> dict[str, str]:
 KINDS = ["alg none", "alg None", "alg NONE with the real signature", "alg none, pyjwt", "wrong secret",
          "empty signature", "RS256 with a generated key", "ES256 with a generated key",
          "HS256 keyed with an RSA public key", "HS512 with the real secret", "expired",
-         "expired, issued by the server", "not yet valid", "issued in the future", "wrong issuer", "unknown role",
+         "expired, issued by the server", "not yet valid", "issued in the future", "wrong issuer",
+         "outlives the configured lifetime", "valid for ten years", "unknown role",
          "sub not a string", "tampered payload: role admin", "tampered payload: another sub",
          "tampered payload: later exp", "truncated", "two segments", "four segments", "not base64", "garbage",
          *[f"missing {claim}" for claim in REQUIRED]]
@@ -111,6 +116,14 @@ def test_the_claims_used_here_make_a_token_that_is_accepted(api, settings, victi
     forged_right = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
     assert api.get("/auth/me", token=forged_right).body["user"]["id"] == user["id"]
     assert api.get("/applications", token=forged_right).status == 200
+
+
+def test_a_token_signed_for_at_most_the_configured_lifetime_is_accepted(api, settings, victim):
+    """The control of "outlives the configured lifetime": the longest `exp` the server accepts."""
+    user, _, claims = victim
+    longest = {**claims, "exp": claims["iat"] + settings.jwt_ttl_seconds + LEEWAY_SECONDS}
+    token = jwt.encode(longest, settings.jwt_secret, algorithm="HS256")
+    assert api.get("/auth/me", token=token).body["user"]["id"] == user["id"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

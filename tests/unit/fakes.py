@@ -9,7 +9,7 @@ import threading
 import time
 
 from chalicelib.config import Settings
-from chalicelib.domain.errors import ConcurrencyError, Conflict
+from chalicelib.domain.errors import ConcurrencyError, Conflict, DomainError, UnknownActor
 from chalicelib.domain.ids import utc_now
 from chalicelib.domain.models import Application, HistoryEntry, Job, User, email_key
 from chalicelib.storage.base import (ApplicationQuery, ApplicationRepository, CounterRepository, IdempotencyRecord,
@@ -42,6 +42,14 @@ def _copy(entity):
     return clone
 
 
+def _many(table: dict, ids) -> dict:
+    return {key: _copy(table[key]) for key in set(ids) if key in table}
+
+
+def _same_text(stored: str | None, wanted: str) -> bool:
+    return stored is not None and stored.casefold() == wanted.casefold()
+
+
 class _Repository:
     def __init__(self, uow: "FakeUnitOfWork"):
         self._uow = uow
@@ -65,15 +73,26 @@ class FakeUsers(_Repository, UserRepository):
         return next((_copy(user) for user in self._table("users").values()
                      if user.email_key == email_key(email)), None)
 
+    def get_many(self, user_ids) -> dict[str, User]:
+        return _many(self._table("users"), user_ids)
+
+    def require(self, user_id: str) -> None:
+        if user_id not in self._table("users"):
+            raise UnknownActor()
+
 
 class FakeJobs(_Repository, JobRepository):
     def add(self, job: Job) -> None:
+        self._uow.users.require(job.owner_id)
         self._uow.staged["jobs"][job.id] = _copy(job)
         self._uow.track(job)
 
     def get(self, job_id: str) -> Job | None:
         job = self._table("jobs").get(job_id)
         return job and _copy(job)
+
+    def get_many(self, job_ids) -> dict[str, Job]:
+        return _many(self._table("jobs"), job_ids)
 
     def save(self, job: Job) -> None:
         stored = self._table("jobs").get(job.id)
@@ -82,13 +101,18 @@ class FakeJobs(_Repository, JobRepository):
         self._uow.staged["jobs"][job.id] = _copy(job)
         self._uow.track(job)
 
+    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
+        job = self._table("jobs").get(job_id)
+        if job is None or job.deleted_at is not None or (statuses is not None and job.status not in statuses):
+            raise failure
+
     def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
         def matches(job: Job) -> bool:
             return (job.deleted_at is None
                     and (query.statuses is None or job.status in query.statuses)
                     and (query.owner_id is None or job.owner_id == query.owner_id)
-                    and (query.location is None or job.location == query.location)
-                    and (query.department is None or job.department == query.department)
+                    and (query.location is None or _same_text(job.location, query.location))
+                    and (query.department is None or _same_text(job.department, query.department))
                     and (not query.q or query.q.casefold() in job.title.casefold())
                     and (before is None or job.id < before))
 
@@ -102,6 +126,7 @@ class FakeApplications(_Repository, ApplicationRepository):
         if any((other.candidate_id, other.job_id) == (application.candidate_id, application.job_id)
                for other in self._table("applications").values()):
             raise Conflict("You have already applied to this job.", code="already_applied")
+        self._uow.users.require(application.candidate_id)
         self._stage(application)
 
     def get(self, application_id: str) -> Application | None:
@@ -115,6 +140,8 @@ class FakeApplications(_Repository, ApplicationRepository):
         self._stage(application)
 
     def _stage(self, application: Application) -> None:
+        for entry in application.new_history:
+            self._uow.users.require(entry.actor_id)
         self._uow.staged["applications"][application.id] = _copy(application)
         for entry in application.new_history:
             self._uow.staged["history"][entry.id] = entry
@@ -130,9 +157,15 @@ class FakeApplications(_Repository, ApplicationRepository):
                        key=lambda a: a.id, reverse=True)
         return [_copy(a) for a in found[:limit]]
 
-    def history(self, application_id: str) -> list[HistoryEntry]:
-        return sorted((entry for entry in self._table("history").values() if entry.application_id == application_id),
-                      key=lambda entry: entry.id)
+    def has_applied(self, candidate_id: str, job_id: str) -> bool:
+        return any((a.candidate_id, a.job_id) == (candidate_id, job_id) for a in self._table("applications").values())
+
+    def history(self, application_id: str, *, limit: int | None = None,
+                after: str | None = None) -> list[HistoryEntry]:
+        entries = sorted((entry for entry in self._table("history").values()
+                          if entry.application_id == application_id and entry.id > (after or "")),
+                         key=lambda entry: entry.id)
+        return entries[:limit]
 
 
 class FakeOutbox(_Repository, OutboxRepository):

@@ -70,7 +70,8 @@ def test_allowed_move_changes_status_and_records_it(current, target):
 @pytest.mark.parametrize("current,target", REFUSED_PAIRS)
 def test_refused_move_raises_invalid_transition_naming_allowed_targets(current, target):
     application = application_in(current)
-    expected = sorted(to for (frm, to) in ALLOWED if frm == current)
+    actor = actor_for(target)
+    expected = sorted(to for (frm, to) in ALLOWED if frm == current and (to == "withdrawn") == (actor == CANDIDATE))
 
     with pytest.raises(InvalidTransition) as raised:
         application.change_status(to=S(target), actor=actor_for(target), reason=None, job_title="Engineer")
@@ -83,7 +84,16 @@ def test_refused_move_raises_invalid_transition_naming_allowed_targets(current, 
     assert application.new_history == [] and application.events == []
 
 
+OUTSIDER = Principal("01HZZZZZZZZZZZZZZZZZZZZZZ3", Role.RECRUITER)
+ADMIN = Principal("01HZZZZZZZZZZZZZZZZZZZZZZ4", Role.ADMIN)
+
+
 @pytest.mark.parametrize("current", STATUSES)
-def test_allowed_transitions_property_lists_the_design_targets(current):
-    expected = sorted(to for (frm, to) in ALLOWED if frm == current)
-    assert sorted(application_in(current).allowed_transitions) == expected
+def test_allowed_transitions_are_what_each_caller_may_do(current):
+    application = application_in(current)
+    hiring_side = sorted(to for (frm, to) in ALLOWED if frm == current and to != "withdrawn")
+    assert sorted(application.allowed_transitions_for(RECRUITER)) == hiring_side
+    assert sorted(application.allowed_transitions_for(ADMIN)) == hiring_side
+    assert application.allowed_transitions_for(CANDIDATE) == (["withdrawn"] if (current, "withdrawn") in ALLOWED
+                                                               else [])
+    assert application.allowed_transitions_for(OUTSIDER) == []

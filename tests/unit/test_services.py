@@ -199,7 +199,7 @@ def test_change_status_moves_saves_and_records(uow, settings, store, recruiter, 
     moved = applications.change_status(uow(), settings, recruiter, application_id=application.id,
                                        status="screening", reason="looks good")
     assert (moved.status, store.applications[application.id].status, moved.version) == ("screening", "screening", 2)
-    history = applications.get_history(uow(), application.id, recruiter)
+    history = applications.get_history(uow(), settings, application.id, recruiter, limit=10).items
     assert [(e.from_status, e.to_status, e.reason) for e in history] == [
         (None, "applied", None), ("applied", "screening", "looks good")]
     assert outbox_types(store)[-1] == "ApplicationStatusChanged"

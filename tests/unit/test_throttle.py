@@ -28,8 +28,8 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def settings():
-    return fake_settings(login_max_failures_per_email=5, login_max_failures_per_address=20,
-                         login_window_seconds=900)
+    return fake_settings(login_max_failures_per_pair=5, login_max_failures_per_email=12,
+                         login_max_failures_per_address=20, login_window_seconds=900)
 
 
 @pytest.fixture
@@ -51,7 +51,10 @@ def hashes(monkeypatch):
     return calls
 
 
-def login(uow, settings, email="carl@example.com", password=PASSWORD, source_ip="203.0.113.7"):
+HOME, ELSEWHERE = "203.0.113.7", "198.51.100.1"
+
+
+def login(uow, settings, email="carl@example.com", password=PASSWORD, source_ip=HOME):
     return users.login(uow(), settings, email=email, password=password, source_ip=source_ip)
 
 
@@ -61,36 +64,45 @@ def fail(uow, settings, times, **kw):
             login(uow, settings, password="wrong password", **kw)
 
 
-# --- Per email ------------------------------------------------------------------------------------
+def refused(uow, settings, **kw) -> RateLimited:
+    with pytest.raises(RateLimited) as raised:
+        login(uow, settings, **kw)
+    return raised.value
 
-def test_after_five_failures_the_email_is_locked_until_its_window_ends(uow, settings, carl, clock, hashes):
+
+# --- Per (email, address) pair --------------------------------------------------------------------
+
+def test_after_five_failures_the_pair_is_locked_until_its_window_ends(uow, settings, carl, clock, hashes):
     fail(uow, settings, 5)
     clock.advance(100)
     hashes.clear()
-    with pytest.raises(RateLimited) as raised:
-        login(uow, settings)  # even the right password
-    assert (raised.value.code, raised.value.retry_after) == ("rate_limited", 800)
+    error = refused(uow, settings)  # even the right password, from that address
+    assert (error.code, error.retry_after) == ("rate_limited", 800)
     assert hashes == []  # refused before any hash was computed
     clock.advance(799.5)
-    with pytest.raises(RateLimited) as raised:
-        login(uow, settings, source_ip="198.51.100.1")  # from anywhere
-    assert raised.value.retry_after == 1  # rounded up, never 0
+    assert refused(uow, settings).retry_after == 1  # rounded up, never 0
     clock.advance(0.5)
     assert login(uow, settings).user.id == carl.id
 
 
+def test_a_locked_pair_does_not_lock_the_owner_out_from_another_address(uow, settings, carl):
+    fail(uow, settings, 5)
+    refused(uow, settings)
+    assert login(uow, settings, source_ip=ELSEWHERE).user.id == carl.id
+    assert login(uow, settings, source_ip=None).user.id == carl.id  # no address known: a pair of its own
+    refused(uow, settings)  # the guesser's pair stays locked
+
+
 def test_the_lock_holds_whatever_the_case_of_the_email(uow, settings, carl):
     fail(uow, settings, 5, email="Carl@Example.com")
-    with pytest.raises(RateLimited):
-        login(uow, settings, email=" CARL@example.COM ")
+    refused(uow, settings, email=" CARL@example.COM ")
 
 
-def test_a_successful_login_clears_the_emails_failures(uow, settings, carl):
+def test_a_successful_login_clears_the_pairs_failures(uow, settings, carl):
     fail(uow, settings, 4)
     login(uow, settings)
     fail(uow, settings, 5)  # a fresh allowance
-    with pytest.raises(RateLimited):
-        login(uow, settings)
+    refused(uow, settings)
 
 
 def test_an_unknown_email_is_counted_and_costs_a_hash_like_a_wrong_password(uow, settings, carl, hashes):
@@ -98,8 +110,7 @@ def test_an_unknown_email_is_counted_and_costs_a_hash_like_a_wrong_password(uow,
     fail(uow, settings, 1)
     assert len(hashes) == 2  # one check each: the dummy hash, then carl's
     fail(uow, settings, 4, email="nobody@example.com")
-    with pytest.raises(RateLimited):
-        login(uow, settings, email="nobody@example.com")
+    refused(uow, settings, email="nobody@example.com")
     login(uow, settings)  # other emails are not affected
 
 
@@ -107,23 +118,59 @@ def test_locked_answers_do_not_extend_the_window(uow, settings, carl, clock):
     fail(uow, settings, 5)
     for _ in range(10):
         clock.advance(60)
-        with pytest.raises(RateLimited):
-            login(uow, settings)
+        refused(uow, settings)
     clock.advance(300)  # 900 s after the first failure
     assert login(uow, settings).user.id == carl.id
+
+
+def test_behind_one_shared_address_one_users_guesses_lock_only_their_pair(uow, settings, carl):
+    users.register(uow(), settings, email="dana@example.com", password=PASSWORD, role=Role.CANDIDATE)
+    fail(uow, settings, 5)
+    refused(uow, settings)
+    assert login(uow, settings, email="dana@example.com").user.email == "dana@example.com"
+
+
+# --- Per email ------------------------------------------------------------------------------------
+
+def test_guesses_spread_over_addresses_reach_the_emails_ceiling(uow, settings, carl, clock, hashes):
+    for n in range(3):  # 4 failures each: no pair is locked
+        fail(uow, settings, 4, source_ip=f"192.0.2.{n}")
+    clock.advance(100)
+    hashes.clear()
+    error = refused(uow, settings, source_ip="192.0.2.99")  # the 13th attempt, from a fresh address
+    assert error.retry_after == 800 and hashes == []
+    clock.advance(800)
+    assert login(uow, settings, source_ip="192.0.2.99").user.id == carl.id
+
+
+def test_a_locked_pairs_refused_attempts_spend_nothing_of_the_emails_allowance(uow, settings, carl):
+    fail(uow, settings, 5)
+    for _ in range(50):
+        refused(uow, settings, password="wrong password")
+    fail(uow, settings, 3, source_ip=ELSEWHERE)
+    fail(uow, settings, 3, source_ip="192.0.2.2")  # 11 failures in all: the 12th attempt is the last allowed
+    assert login(uow, settings, source_ip="192.0.2.1").user.id == carl.id
+
+
+def test_a_successful_login_clears_the_emails_failures(uow, settings, carl):
+    for n in range(3):
+        fail(uow, settings, 3, source_ip=f"192.0.2.{n}")
+    login(uow, settings, source_ip=ELSEWHERE)
+    for n in range(3):
+        fail(uow, settings, 3, source_ip=f"192.0.2.{n + 10}")  # 19 attempts without the clear
+    assert login(uow, settings, source_ip=ELSEWHERE).user.id == carl.id
 
 
 # --- Per address ----------------------------------------------------------------------------------
 
 def test_after_twenty_failures_from_one_address_it_is_locked(uow, settings, carl, clock, hashes):
-    for n in range(20):  # many emails, so no email lock applies
+    for n in range(20):  # many emails, so no pair or email lock applies
         fail(uow, settings, 1, email=f"guess{n}@example.com")
     hashes.clear()
-    with pytest.raises(RateLimited) as raised:
-        login(uow, settings)
-    assert raised.value.retry_after == 900 and hashes == []
-    assert login(uow, settings, source_ip="198.51.100.1").user.id == carl.id  # another address
-    assert login(uow, settings, source_ip=None).user.id == carl.id  # no address known: the email's limit only
+    error = refused(uow, settings)
+    assert error.retry_after == 900 and hashes == []
+    assert login(uow, settings, source_ip=ELSEWHERE).user.id == carl.id  # another address
+    assert login(uow, settings, source_ip=None).user.id == carl.id  # no address known: no address limit
     clock.advance(900)
     assert login(uow, settings).user.id == carl.id
 
@@ -135,7 +182,8 @@ def test_successful_logins_do_not_count_against_the_address(uow, settings, carl)
 
 
 def test_a_limit_of_zero_switches_it_off(uow, carl):
-    settings = fake_settings(login_max_failures_per_email=0, login_max_failures_per_address=0)
+    settings = fake_settings(login_max_failures_per_pair=0, login_max_failures_per_email=0,
+                             login_max_failures_per_address=0)
     fail(uow, settings, 30)
     assert login(uow, settings).user.id == carl.id
 
@@ -143,26 +191,28 @@ def test_a_limit_of_zero_switches_it_off(uow, carl):
 def test_settings_come_from_the_environment(monkeypatch):
     from chalicelib.config import get_settings
 
-    assert (get_settings().login_max_failures_per_email, get_settings().login_max_failures_per_address,
-            get_settings().login_window_seconds) == (5, 20, 900)
+    def limits(settings):
+        return (settings.login_max_failures_per_pair, settings.login_max_failures_per_email,
+                settings.login_max_failures_per_address, settings.login_window_seconds)
+
+    assert limits(get_settings()) == (5, 100, 100, 900)
+    monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_PAIR", "2")
     monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "3")
     monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "7")
     monkeypatch.setenv("ATS_LOGIN_WINDOW_SECONDS", "60")
-    settings = get_settings()
-    assert (settings.login_max_failures_per_email, settings.login_max_failures_per_address,
-            settings.login_window_seconds) == (3, 7, 60)
+    assert limits(get_settings()) == (2, 3, 7, 60)
 
 
 # --- Keys and storage -----------------------------------------------------------------------------
 
 def test_counter_keys_do_not_reveal_the_email_or_address(uow, settings, store, carl):
     fail(uow, settings, 2)
-    assert len(store.counters) == 2
+    assert len(store.counters) == 3  # the pair, the email, the address
     for key in store.counters:
-        assert "carl" not in key.lower() and "example" not in key and "203.0.113.7" not in key
+        assert "carl" not in key.lower() and "example" not in key and HOME not in key
     other = fake_settings(jwt_secret_value="t" * 48)  # another deployment: other keys
     fail(uow, other, 1)
-    assert len(store.counters) == 4
+    assert len(store.counters) == 6
 
 
 def test_throttling_does_not_import_redis():
@@ -178,7 +228,7 @@ def test_an_unreachable_redis_falls_back_to_storage_counters(uow, store, carl, c
         fail(uow, settings, 5)
         with pytest.raises(RateLimited):
             login(uow, settings)
-    assert len(store.counters) == 2  # counted in storage
+    assert len(store.counters) == 3  # counted in storage
     unavailable = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(unavailable) == 1  # tried once, then left alone for a while
 
@@ -188,20 +238,20 @@ def test_an_unreachable_redis_falls_back_to_storage_counters(uow, store, carl, c
 def test_counters_live_in_redis_when_it_is_configured(uow, store, carl, redis_server):  # noqa: F811
     settings = fake_settings(redis_url=redis_server.url, login_window_seconds=900)
     fail(uow, settings, 5)
-    with pytest.raises(RateLimited) as raised:
-        login(uow, settings)
-    assert 0 < raised.value.retry_after <= 900
+    assert 0 < refused(uow, settings).retry_after <= 900
     assert store.counters == {}  # nothing in storage
     client = redis_server.client()
     try:
         keys = sorted(key.decode() for key in client.keys("ats:throttle:*"))
-        assert len(keys) == 2 and not any("carl" in key for key in keys)
+        assert len(keys) == 3 and not any("carl" in key for key in keys)
         assert all(0 < client.ttl(key) <= 900 for key in keys)  # they expire with their window
-        email_key = next(key for key in keys if "login-email" in key)
-        assert int(client.get(email_key)) == 6
-        client.delete(email_key)  # as if the window had ended
-        assert login(uow, settings).user.id == carl.id  # ... and a success clears it again
-        assert client.get(email_key) is None
+        counts = {key.split(":")[2]: int(client.get(key)) for key in keys}
+        assert counts == {"login-pair": 6, "login-email": 5, "login-address": 5}  # the refusal: the pair's only
+        pair_key = next(key for key in keys if "login-pair" in key)
+        client.delete(pair_key)  # as if the window had ended
+        assert login(uow, settings).user.id == carl.id  # ... and a success clears the pair and the email
+        assert sorted(key.decode() for key in client.keys("ats:throttle:*")) == [
+            key for key in keys if "login-address" in key]
     finally:
         client.close()
 

@@ -5,7 +5,7 @@ import jwt
 import pytest
 
 from chalicelib.auth.passwords import hash_password, verify_password
-from chalicelib.auth.tokens import issue_token, verify_token
+from chalicelib.auth.tokens import LEEWAY_SECONDS, issue_token, verify_token
 from chalicelib.domain.errors import AuthenticationFailed
 from chalicelib.domain.models import Role
 
@@ -36,8 +36,25 @@ def test_issued_token_carries_the_required_claims_and_hs256():
 
 def _refused(token: str, **kwargs) -> AuthenticationFailed:
     with pytest.raises(AuthenticationFailed) as raised:
-        verify_token(token, secret=kwargs.get("secret", SECRET), issuer=kwargs.get("issuer", "ats"))
+        verify_token(token, secret=kwargs.get("secret", SECRET), issuer=kwargs.get("issuer", "ats"),
+                     max_lifetime=kwargs.get("max_lifetime"))
     return raised.value
+
+
+def test_a_token_living_longer_than_the_configured_lifetime_is_refused():
+    now = int(time.time())
+    longest = jwt.encode(claims(iat=now, exp=now + 600 + LEEWAY_SECONDS), SECRET, algorithm="HS256")
+    assert verify_token(longest, secret=SECRET, issuer="ats", max_lifetime=600).user_id == USER_ID
+    longer = jwt.encode(claims(iat=now, exp=now + 600 + LEEWAY_SECONDS + 1), SECRET, algorithm="HS256")
+    assert _refused(longer, max_lifetime=600).code == "invalid_token"
+    assert verify_token(longer, secret=SECRET, issuer="ats", max_lifetime=3600).user_id == USER_ID
+    # A token verified under a longer lifetime is not let in from the cache under a shorter one.
+    _refused(longer, max_lifetime=600)
+
+
+def test_an_issued_token_lives_exactly_the_configured_lifetime():
+    token = issue_token(user_id=USER_ID, role="candidate", secret=SECRET, ttl_seconds=600, issuer="ats")
+    assert verify_token(token, secret=SECRET, issuer="ats", max_lifetime=600).user_id == USER_ID
 
 
 def test_expired_token_is_refused():
