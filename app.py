@@ -1,4 +1,5 @@
 """The ATS API: one Chalice app answering the routes of ats_functions (one module per resource)."""
+
 from chalice import Chalice
 
 from ats_functions import register_all

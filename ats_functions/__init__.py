@@ -4,6 +4,7 @@ The app registers every route from route_table.ROUTES, and imports a resource's 
 request first needs it: a cold start pays for the resource of its first request, not for them
 all. `make openapi` writes the table from the views' decorators, and a test keeps the two equal.
 """
+
 import functools
 import importlib
 
@@ -56,6 +57,10 @@ def resource_routes() -> dict[str, Routes]:
 
 def declared_routes() -> tuple[tuple[str, str, str, str], ...]:
     """(resource, method, path, view) of every route the views declare: what ROUTES must hold."""
-    return tuple(sorted((resource, method, path, handler.__name__)
-                        for resource, routes in resource_routes().items()
-                        for (method, path), handler in routes.handlers.items()))
+    return tuple(
+        sorted(
+            (resource, method, path, handler.__name__)
+            for resource, routes in resource_routes().items()
+            for (method, path), handler in routes.handlers.items()
+        )
+    )

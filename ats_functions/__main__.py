@@ -1,11 +1,10 @@
-"""`make openapi`: write what is generated from the views and committed.
+"""`make openapi` (python -m ats_functions): write what is generated from the views and committed.
 
-    python -m ats_functions
-
-  openapi.json                   the OpenAPI document (a test keeps it equal to the one served)
-  ats_functions/route_table.py   every route and the resource module that answers it (a test
-                                 keeps it equal to the views' decorators)
+openapi.json                   the OpenAPI document (a test keeps it equal to the one served)
+ats_functions/route_table.py   every route and the resource module that answers it (a test
+                               keeps it equal to the views' decorators)
 """
+
 import json
 import os
 
@@ -16,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROUTE_TABLE_HEADER = '''"""Every HTTP route: (resource module, method, path, view). The app registers these without
 importing the views (see __init__.py). Written by `make openapi` from the views' decorators:
 edit the views, not this file."""
+
 '''
 
 
@@ -26,9 +26,11 @@ def route_table_source() -> str:
 
 def main() -> None:
     # Both made before either is written: a view that fails to import leaves both files as they were.
-    outputs = {os.path.join(os.path.dirname(HERE), "openapi.json"): json.dumps(openapi_document(), indent=2,
-                                                                               sort_keys=True) + "\n",
-               os.path.join(HERE, "route_table.py"): route_table_source()}
+    document = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    outputs = {
+        os.path.join(os.path.dirname(HERE), "openapi.json"): document,
+        os.path.join(HERE, "route_table.py"): route_table_source(),
+    }
     for path, text in outputs.items():
         with open(path, "w") as f:
             f.write(text)

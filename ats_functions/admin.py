@@ -1,4 +1,5 @@
 """Admin views: the outbox, to see which emails could not be sent."""
+
 from chalicelib.domain.models import Role
 from chalicelib.schemas.admin import OutboxEventOut, OutboxPage, OutboxQuery
 from chalicelib.services import outbox
@@ -8,8 +9,14 @@ from .http import Routes, render
 routes = Routes(tag="admin")
 
 
-@routes.get("/admin/outbox", summary="Outbox events in one status (failed by default), oldest first",
-            auth="required", roles=(Role.ADMIN,), query=OutboxQuery, returns=OutboxPage)
+@routes.get(
+    "/admin/outbox",
+    summary="Outbox events in one status (failed by default), oldest first",
+    auth="required",
+    roles=(Role.ADMIN,),
+    query=OutboxQuery,
+    returns=OutboxPage,
+)
 def list_outbox(call, params):
     records = outbox.list_events(call.uow(), call.who, status=params.status, limit=params.limit)
     return {"items": [render(OutboxEventOut, record) for record in records], "next_cursor": None}

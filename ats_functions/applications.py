@@ -1,8 +1,19 @@
 """Applications: apply, move through the pipeline, read, list, history."""
+
 from chalicelib.domain.models import Role
-from chalicelib.schemas.applications import (ApplicationCreateRequest, ApplicationEnvelope, ApplicationListQuery,
-                                             ApplicationOut, ApplicationPage, ChangeStatusRequest, HistoryEntryOut,
-                                             HistoryPage, HistoryQuery, JobApplicationListQuery, TransitionRequest)
+from chalicelib.schemas.applications import (
+    ApplicationCreateRequest,
+    ApplicationEnvelope,
+    ApplicationListQuery,
+    ApplicationOut,
+    ApplicationPage,
+    ChangeStatusRequest,
+    HistoryEntryOut,
+    HistoryPage,
+    HistoryQuery,
+    JobApplicationListQuery,
+    TransitionRequest,
+)
 from chalicelib.services import applications
 
 from .http import Routes, render, render_page
@@ -11,9 +22,19 @@ routes = Routes(tag="applications")
 MOVE = dict(auth="required", returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
 
 
-@routes.post("/applications/create", "/applications", summary="Apply to an open job", auth="required",
-             roles=(Role.CANDIDATE,), body=ApplicationCreateRequest, returns=ApplicationEnvelope, status=201,
-             etag="application", idempotent=True, errors=(404, 409))
+@routes.post(
+    "/applications/create",
+    "/applications",
+    summary="Apply to an open job",
+    auth="required",
+    roles=(Role.CANDIDATE,),
+    body=ApplicationCreateRequest,
+    returns=ApplicationEnvelope,
+    status=201,
+    etag="application",
+    idempotent=True,
+    errors=(404, 409),
+)
 def apply(call, body):
     application = applications.apply(call.uow(), call.settings, call.who, **body.model_dump())
     return {"application": render(ApplicationOut, application)}
@@ -21,46 +42,83 @@ def apply(call, body):
 
 def _move(call, application_id: str, body) -> dict:
     application = applications.change_status(
-        call.uow(), call.settings, call.who, application_id=application_id, status=body.target,
-        reason=body.reason, expected_version=body.expected_version, if_match=call.if_match())
+        call.uow(),
+        call.settings,
+        call.who,
+        application_id=application_id,
+        status=body.target,
+        reason=body.reason,
+        expected_version=body.expected_version,
+        if_match=call.if_match(),
+    )
     return {"application": render(ApplicationOut, application)}
 
 
-@routes.post("/applications/change-status", summary="Move an application through the pipeline",
-             body=ChangeStatusRequest, **MOVE)
+@routes.post(
+    "/applications/change-status", summary="Move an application through the pipeline", body=ChangeStatusRequest, **MOVE
+)
 def change_status(call, body):
     return _move(call, body.application_id, body)
 
 
-@routes.post("/applications/{application_id}/transition", summary="Move an application (the original form)",
-             body=TransitionRequest, **MOVE)
+@routes.post(
+    "/applications/{application_id}/transition",
+    summary="Move an application (the original form)",
+    body=TransitionRequest,
+    **MOVE,
+)
 def transition(call, application_id, body):
     return _move(call, application_id, body)
 
 
-@routes.get("/applications/{application_id}", summary="One application", auth="required",
-            returns=ApplicationEnvelope, etag="application", errors=(404,))
+@routes.get(
+    "/applications/{application_id}",
+    summary="One application",
+    auth="required",
+    returns=ApplicationEnvelope,
+    etag="application",
+    errors=(404,),
+)
 def get_application(call, application_id):
     return {"application": render(ApplicationOut, applications.get_application(call.uow(), application_id, call.who))}
 
 
-@routes.get("/applications/{application_id}/history", summary="Every status change, oldest first",
-            auth="required", query=HistoryQuery, returns=HistoryPage, errors=(404,))
+@routes.get(
+    "/applications/{application_id}/history",
+    summary="Every status change, oldest first",
+    auth="required",
+    query=HistoryQuery,
+    returns=HistoryPage,
+    errors=(404,),
+)
 def get_history(call, application_id, params):
     page = applications.get_history(call.uow(), call.settings, application_id, call.who, **params.model_dump())
     return render_page(HistoryEntryOut, page)
 
 
-@routes.get("/applications", summary="A candidate's own applications; a recruiter's jobs' applications",
-            auth="required", query=ApplicationListQuery, returns=ApplicationPage, errors=(404,))
+@routes.get(
+    "/applications",
+    summary="A candidate's own applications; a recruiter's jobs' applications",
+    auth="required",
+    query=ApplicationListQuery,
+    returns=ApplicationPage,
+    errors=(404,),
+)
 def list_applications(call, params):
     page = applications.list_applications(call.uow(), call.settings, call.who, **params.model_dump())
     return render_page(ApplicationOut, page)
 
 
-@routes.get("/jobs/{job_id}/applications", summary="The applications to one job", auth="required",
-            query=JobApplicationListQuery, returns=ApplicationPage, errors=(404,))
+@routes.get(
+    "/jobs/{job_id}/applications",
+    summary="The applications to one job",
+    auth="required",
+    query=JobApplicationListQuery,
+    returns=ApplicationPage,
+    errors=(404,),
+)
 def list_job_applications(call, job_id, params):
-    page = applications.list_applications(call.uow(), call.settings, call.who,
-                                          **{**params.model_dump(), "job_id": job_id})
+    page = applications.list_applications(
+        call.uow(), call.settings, call.who, **{**params.model_dump(), "job_id": job_id}
+    )
     return render_page(ApplicationOut, page)

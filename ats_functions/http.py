@@ -7,6 +7,7 @@ which `chalice local`'s threads overwrite for each other), authenticates, valida
 the view plain values; the view calls one use case and returns the body to send.
 The same contracts generate the OpenAPI document (openapi.py), so the two cannot drift apart.
 """
+
 import functools
 import hashlib
 import json
@@ -14,8 +15,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from chalice import Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -23,9 +24,19 @@ from pydantic_core import to_json
 
 from chalicelib.auth.tokens import verify_token
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain.errors import (AuthenticationFailed, BadRequest, ConfigurationError, Conflict, DomainError,
-                                      NotFound, PermissionDenied, PreconditionFailed, RateLimited, Unavailable,
-                                      ValidationFailed)
+from chalicelib.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    Unavailable,
+    ValidationFailed,
+)
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.models import Principal
 from chalicelib.storage import UnitOfWork, unit_of_work
@@ -50,9 +61,17 @@ CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idem
 CORS_EXPOSE_HEADERS = "ETag, Retry-After, X-Request-Id, Idempotent-Replayed"
 
 STATUS_OF = (  # most specific first
-    (ValidationFailed, 422), (BadRequest, 400), (AuthenticationFailed, 401), (PermissionDenied, 403),
-    (NotFound, 404), (Conflict, 409), (PreconditionFailed, 412), (RateLimited, 429), (Unavailable, 503),
-    (ConfigurationError, 500), (DomainError, 400),
+    (ValidationFailed, 422),
+    (BadRequest, 400),
+    (AuthenticationFailed, 401),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (RateLimited, 429),
+    (Unavailable, 503),
+    (ConfigurationError, 500),
+    (DomainError, 400),
 )
 
 
@@ -60,8 +79,9 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
-def error_response(status: int, code: str, message: str, details: list | None = None,
-                   headers: dict | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: list | None = None, headers: dict | None = None
+) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return Response(body=to_json(body).decode(), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
@@ -83,17 +103,25 @@ def _error_to_response(error: Exception, view_name: str) -> Response:
 
 def _validation_details(error: ValidationError, model: type[BaseModel], kind: str) -> list[dict]:
     known = f"unknown {kind} (the {kind}s are: {', '.join(model.model_fields)})"
-    return [{"field": ".".join(str(part) for part in item["loc"]) or "body",
-             "message": known if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")}
-            for item in error.errors()]
+    return [
+        {
+            "field": ".".join(str(part) for part in item["loc"]) or "body",
+            "message": known if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, "),
+        }
+        for item in error.errors()
+    ]
 
 
 def _nests_deeper_than(data, limit: int) -> bool:
     """Whether parsed JSON has containers below `limit` levels; level by level, without recursion."""
     level = [data] if isinstance(data, (dict, list)) else []
     for _ in range(limit):
-        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
-                 if isinstance(child, (dict, list))]
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
     return bool(level)
 
 
@@ -190,15 +218,17 @@ class Call:
         try:
             return model.model_validate(data)
         except ValidationError as error:
-            raise ValidationFailed("Some fields are not valid.",
-                                   details=_validation_details(error, model, "field")) from None
+            raise ValidationFailed(
+                "Some fields are not valid.", details=_validation_details(error, model, "field")
+            ) from None
 
     def params(self, model: type[BaseModel]):
         try:
             return model.model_validate(self.query)
         except ValidationError as error:
-            raise ValidationFailed("Some query parameters are not valid.",
-                                   details=_validation_details(error, model, "parameter")) from None
+            raise ValidationFailed(
+                "Some query parameters are not valid.", details=_validation_details(error, model, "parameter")
+            ) from None
 
     def authenticate(self, contract: Contract) -> Principal | None:
         header = self.headers.get("authorization")
@@ -206,15 +236,19 @@ class Call:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationFailed("Use Authorization: Bearer <token>.", code="invalid_token")
-            claims = verify_token(token.strip(), secret=self.settings.jwt_secret, issuer=self.settings.jwt_issuer,
-                                  max_lifetime=self.settings.jwt_ttl_seconds)
+            claims = verify_token(
+                token.strip(),
+                secret=self.settings.jwt_secret,
+                issuer=self.settings.jwt_issuer,
+                max_lifetime=self.settings.jwt_ttl_seconds,
+            )
             note_user(claims.user_id)
             from chalicelib.services import users  # on first use: a public route never needs it
 
             self.who = users.authenticate(self.uow(), self.settings, claims)  # its account exists; its stored role
         if self.who is None and contract.auth == "required":
             raise AuthenticationFailed("Sign in first: send Authorization: Bearer <token>.", code="not_authenticated")
-        if contract.roles and self.who.role not in contract.roles:
+        if contract.roles and (self.who is None or self.who.role not in contract.roles):
             raise PermissionDenied(f"This needs the role {' or '.join(contract.roles)}.")
         return self.who
 
@@ -241,8 +275,13 @@ def _read(request) -> Call:
     sent = request.to_original_event().get("multiValueHeaders") or {}
     if sum(len(values or ()) for name, values in sent.items() if name.lower() == "authorization") > 1:
         raise BadRequest("Send one Authorization header.", code="ambiguous_authorization")
-    return Call(method=request.method, headers=request.headers, query=dict(request.query_params or {}),
-                raw_body=request.raw_body or b"", source_ip=identity.get("sourceIp"))
+    return Call(
+        method=request.method,
+        headers=request.headers,
+        query=dict(request.query_params or {}),
+        raw_body=request.raw_body or b"",
+        source_ip=identity.get("sourceIp"),
+    )
 
 
 def _respond(call: Call, contract: Contract, body: dict | Response | None) -> Response:
@@ -250,17 +289,44 @@ def _respond(call: Call, contract: Contract, body: dict | Response | None) -> Re
         return body
     if body is None:
         return Response(body="", status_code=204)
-    headers = dict(JSON_HEADERS)
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if contract.etag is not None:
-        headers["ETag"] = f'"{body[contract.etag]["version"]}"'
-        if call.method == "GET" and call.none_match(headers["ETag"]):  # the client's copy is current
-            return Response(body="", status_code=304, headers={"ETag": headers["ETag"]})
+        etag = f'"{body[contract.etag]["version"]}"'
+        headers["ETag"] = etag
+        if call.method == "GET" and call.none_match(etag):  # the client's copy is current
+            return Response(body="", status_code=304, headers={"ETag": etag})
     # Serialised by pydantic's JSON encoder (Rust): a third of the time of Chalice's json.dumps.
     return Response(body=to_json(body).decode(), status_code=contract.status, headers=headers)
 
 
+class Handler:
+    """A view wrapped to receive the request read, checked and validated: handler(request, **path_params)."""
+
+    def __init__(self, view: Callable, contract: Contract):
+        self.view = view
+        self.contract = contract
+        self.__name__ = view.__name__
+
+    def __call__(self, request, **path_params) -> Response:
+        view, contract = self.view, self.contract
+        try:
+            call = _read(request)
+            _check_path_ids(path_params)
+            call.authenticate(contract)
+            values = dict(path_params)
+            if contract.body is not None:
+                values["body"] = call.body(contract.body)
+            if contract.query is not None:
+                values["params"] = call.params(contract.query)
+            if contract.idempotent and call.headers.get("idempotency-key") is not None:
+                return _idempotent(call, view.__name__, lambda: _respond(call, contract, view(call, **values)))
+            return _respond(call, contract, view(call, **values))
+        except Exception as error:
+            return _error_to_response(error, view.__name__)
+
+
 class Routes:
-    """One resource's views, each wrapped to receive the request read, checked and validated.
+    """One resource's views, each wrapped in a Handler.
 
     The app registers them from the route table (ats_functions/__init__.py), and imports the
     resource's module when a request first needs one of them.
@@ -268,7 +334,7 @@ class Routes:
 
     def __init__(self, tag: str):
         self.tag = tag
-        self.handlers: dict[tuple[str, str], Callable] = {}  # (method, path) -> handler(request, **path_params)
+        self.handlers: dict[tuple[str, str], Handler] = {}  # (method, path) -> its handler
 
     def route(self, method: str, *paths: str, summary: str, **terms):
         def register(view):
@@ -276,25 +342,7 @@ class Routes:
             taken = [path for path in paths if (method, path) in self.handlers]
             if taken:
                 raise ValueError(f"{method} {taken[0]} already has a view")
-
-            @functools.wraps(view)
-            def handler(request, **path_params):
-                try:
-                    call = _read(request)
-                    _check_path_ids(path_params)
-                    call.authenticate(contract)
-                    values = dict(path_params)
-                    if contract.body is not None:
-                        values["body"] = call.body(contract.body)
-                    if contract.query is not None:
-                        values["params"] = call.params(contract.query)
-                    if contract.idempotent and call.headers.get("idempotency-key") is not None:
-                        return _idempotent(call, view.__name__, lambda: _respond(call, contract, view(call, **values)))
-                    return _respond(call, contract, view(call, **values))
-                except Exception as error:
-                    return _error_to_response(error, view.__name__)
-
-            handler.contract = contract
+            handler = Handler(view, contract)
             for path in paths:
                 self.handlers[(method, path)] = handler
             return view
@@ -331,25 +379,29 @@ def _idempotent(call: Call, operation: str, run) -> Response:
     scope = f"{caller}:{operation}"
     fingerprint = hashlib.sha256(call.raw_body).hexdigest()
     uow = call.uow()
-    claim = idempotency.begin(uow, call.settings, scope=scope, key=call.headers["idempotency-key"],
-                              fingerprint=fingerprint)
+    claim = idempotency.begin(
+        uow, call.settings, scope=scope, key=call.headers["idempotency-key"], fingerprint=fingerprint
+    )
     if claim.replay is not None:
         replay = claim.replay
-        return Response(body=replay.body, status_code=replay.status,
-                        headers={**replay.headers, "Idempotent-Replayed": "true"})
+        return Response(
+            body=replay.body, status_code=replay.status, headers={**replay.headers, "Idempotent-Replayed": "true"}
+        )
     try:
         response = run()
     except BaseException:
         idempotency.abandon(uow, call.settings, claim)
         raise
-    idempotency.finish(uow, call.settings, claim, status=response.status_code, body=response.body,
-                       headers=dict(response.headers))
+    idempotency.finish(
+        uow, call.settings, claim, status=response.status_code, body=response.body, headers=dict(response.headers)
+    )
     return response
 
 
 @functools.cache
 def _list_of(model: type[BaseModel]) -> TypeAdapter:
-    return TypeAdapter(list[model])
+    # A list of a model known at run time only, which a static type cannot name.
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def render(model: type[BaseModel], obj) -> dict:
@@ -365,16 +417,26 @@ def render_page(model: type[BaseModel], page) -> dict:
 
 # Middleware: runs around every request, Chalice's own answers included.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-_CHALICE_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                        415: "unsupported_media_type", 500: "internal_error"}
+_CHALICE_ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
 
 
 def _chalice_error_in_our_shape(response: Response) -> Response:
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "Message" in body:
         allow = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
-        return error_response(response.status_code, _CHALICE_ERROR_CODES.get(response.status_code, "error"),
-                              str(body["Message"]), headers=allow)
+        return error_response(
+            response.status_code,
+            _CHALICE_ERROR_CODES.get(response.status_code, "error"),
+            str(body["Message"]),
+            headers=allow,
+        )
     return response
 
 
@@ -387,17 +449,28 @@ def cors_headers(settings: Settings, origin: str | None, preflight_methods: str 
         allowed = origin
     else:
         return {}
-    headers = {"Access-Control-Allow-Origin": allowed, "Vary": "Origin",
-               "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS}
+    headers = {
+        "Access-Control-Allow-Origin": allowed,
+        "Vary": "Origin",
+        "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS,
+    }
     if preflight_methods is not None:
-        headers.update({"Access-Control-Allow-Methods": preflight_methods,
-                        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS, "Access-Control-Max-Age": "600"})
+        headers.update(
+            {
+                "Access-Control-Allow-Methods": preflight_methods,
+                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600",
+            }
+        )
     return headers
 
 
 def current_request():
     """The request of the call being served here (set by the middleware, per thread and call)."""
-    return request_context.get()["request"]
+    context = request_context.get()
+    if context is None:
+        raise RuntimeError("No request is being served here.")
+    return context["request"]
 
 
 def make_middleware(app):
@@ -419,12 +492,20 @@ def make_middleware(app):
             origin = request.headers.get("origin")
             extra = cors_headers(get_settings(), origin, preflight) if origin else {}
             response.headers = {**SECURITY_HEADERS, **response.headers, **extra, "X-Request-Id": request_id}
-            log.info("request", extra={"fields": {
-                "method": request.method, "path": request.context.get("resourcePath"), "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3), "user_id": context.get("user_id")}})
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "path": request.context.get("resourcePath"),
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "user_id": context.get("user_id"),
+                    }
+                },
+            )
             return response
         finally:
             request_context.reset(token)
 
     return around_request
-

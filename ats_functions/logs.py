@@ -3,6 +3,7 @@
 Only what is passed in `extra={"fields": {...}}` and the message are written: never headers or
 bodies, so no password, token or hash can reach a log line through them.
 """
+
 import contextvars
 import json
 import logging
@@ -22,8 +23,12 @@ def note_user(user_id: str) -> None:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         context = request_context.get()
         if context is not None:
             entry["request_id"] = context["request_id"]

@@ -6,6 +6,7 @@ import (the one setting read then); the placeholder makes a deploy without it fa
 `make package` (deploy/template.py) replaces it in the template with the stream of the table
 the template creates.
 """
+
 import logging
 import os
 
@@ -15,8 +16,8 @@ log = logging.getLogger("ats.outbox")
 blueprint = Blueprint(__name__)
 
 STREAM_ARN = os.environ.get(
-    "ATS_OUTBOX_STREAM_ARN",
-    "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/set-ATS_OUTBOX_STREAM_ARN")
+    "ATS_OUTBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/set-ATS_OUTBOX_STREAM_ARN"
+)
 
 
 def _relay() -> dict:
@@ -24,8 +25,7 @@ def _relay() -> dict:
     from chalicelib.messaging.relay import relay_all
 
     report = relay_all(get_settings())
-    return {"found": report.found, "published": report.published, "delivered": report.delivered,
-            "left": report.left}
+    return {"found": report.found, "published": report.published, "delivered": report.delivered, "left": report.left}
 
 
 @blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_relay")
@@ -33,8 +33,7 @@ def outbox_relay(event):
     return _relay()
 
 
-@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="LATEST",
-                              name="outbox_stream")
+@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="LATEST", name="outbox_stream")
 def outbox_stream(event):
     # New items may be outbox events a request could not publish: one relay pass covers them all.
     if any(record.event_name == "INSERT" for record in event):

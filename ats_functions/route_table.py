@@ -1,6 +1,7 @@
 """Every HTTP route: (resource module, method, path, view). The app registers these without
 importing the views (see __init__.py). Written by `make openapi` from the views' decorators:
 edit the views, not this file."""
+
 ROUTES = (
     ("admin", "GET", "/admin/outbox", "list_outbox"),
     ("applications", "GET", "/applications", "list_applications"),

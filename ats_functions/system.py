@@ -1,4 +1,5 @@
 """Liveness, readiness, and the API's own description (the document, and the page for people)."""
+
 import os
 from functools import cache
 
@@ -19,8 +20,13 @@ def ping(call):
     return {"status": "ok", "message": "pong"}
 
 
-@routes.get("/health", summary="Readiness: storage (and the broker, when configured) reachable",
-            returns=HealthOut, errors=(503,), answers=((503, HealthOut),))
+@routes.get(
+    "/health",
+    summary="Readiness: storage (and the broker, when configured) reachable",
+    returns=HealthOut,
+    errors=(503,),
+    answers=((503, HealthOut),),
+)
 def health(call):
     report = check_health(call.settings)
     if report["status"] != "ok":
@@ -43,8 +49,10 @@ DOCS_PAGE = """<!DOCTYPE html>
 </html>
 """
 # Redoc renders in the page: it needs its script, inline styles, and blob workers; nothing else.
-DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "font-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
+)
 
 
 @cache
@@ -58,8 +66,11 @@ def _redoc_script() -> str | None:
 
 @routes.get("/docs", summary="The API reference for people (Redoc)")
 def docs(call):
-    return Response(body=DOCS_PAGE, status_code=200,
-                    headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": DOCS_CSP})
+    return Response(
+        body=DOCS_PAGE,
+        status_code=200,
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": DOCS_CSP},
+    )
 
 
 @routes.get("/docs/redoc.standalone.js", summary="The Redoc script /docs loads", errors=(503,))
@@ -67,5 +78,8 @@ def docs_script(call):
     script = _redoc_script()
     if script is None:
         return error_response(503, "docs_unavailable", f"{REDOC} is missing from chalicelib/static.")
-    return Response(body=script, status_code=200, headers={
-        "Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"})
+    return Response(
+        body=script,
+        status_code=200,
+        headers={"Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"},
+    )

@@ -28,6 +28,7 @@ email delivery, and the call without it (the API's own cost).
 A backend is a setup function that returns the environment variables pointing ATS at a fresh
 store (see BACKENDS). Nothing here asserts a time: the table says whether each target holds.
 """
+
 import argparse
 import contextlib
 import json
@@ -39,8 +40,8 @@ import sys
 import tempfile
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,6 +54,7 @@ LIST_RATIO_TARGET = 1.5  # list at 100 000 jobs / list at 500 jobs
 # A backend is a small setup function: given a scratch directory and an ExitStack for anything it
 # must tear down (a server process, a table), it returns the environment variables that point ATS
 # at a fresh, empty store. `stage` is the chalice stage whose environment the test client applies.
+
 
 def sqlite_backend(workdir: str, cleanup: contextlib.ExitStack) -> dict[str, str]:
     """A SQLite file in the scratch directory (the embedded default)."""
@@ -72,11 +74,21 @@ def dynamodb_local_backend(workdir: str, cleanup: contextlib.ExitStack) -> dict[
         raise SystemExit(f"bench: {reason}")
     started = time.perf_counter()
     server = cleanup.enter_context(DynamoDBLocal.start())
-    print(f"bench: DynamoDB Local listening at {server.endpoint} after {time.perf_counter() - started:.1f} s",
-          file=sys.stderr, flush=True)
-    return {"ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": "ats-bench", "ATS_DYNAMODB_CREATE_TABLES": "true",
-            "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint, "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    print(
+        f"bench: DynamoDB Local listening at {server.endpoint} after {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        "ATS_STORAGE": "dynamodb",
+        "ATS_TABLE_NAME": "ats-bench",
+        "ATS_DYNAMODB_CREATE_TABLES": "true",
+        "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
 
 
 LIST_SHAPES = ("open jobs (anyone)", "open jobs, by cursor", "a recruiter's drafts and closed", "open jobs in Berlin")
@@ -85,61 +97,67 @@ LIST_SHAPES = ("open jobs (anyone)", "open jobs, by cursor", "a recruiter's draf
 def _list_shapes(owner_id: str) -> dict:
     from chalicelib.storage import JobQuery
 
-    return {"open jobs (anyone)": JobQuery(statuses=("open",)),
-            "open jobs, by cursor": JobQuery(statuses=("open",)),
-            "a recruiter's drafts and closed": JobQuery(owner_id=owner_id, statuses=("draft", "closed")),
-            "open jobs in Berlin": JobQuery(statuses=("open",), location="Berlin")}
+    return {
+        "open jobs (anyone)": JobQuery(statuses=("open",)),
+        "open jobs, by cursor": JobQuery(statuses=("open",)),
+        "a recruiter's drafts and closed": JobQuery(owner_id=owner_id, statuses=("draft", "closed")),
+        "open jobs in Berlin": JobQuery(statuses=("open",), location="Berlin"),
+    }
 
 
 def sqlite_plans(owner_id: str) -> tuple[str, list[tuple[str, str, bool]]]:
     """EXPLAIN QUERY PLAN of the list queries: each must search an index in id order (no SCAN, no sort)."""
-    from chalicelib.config import get_settings
-    from chalicelib.storage import unit_of_work
+    from unittest import mock
 
-    uow = unit_of_work(get_settings())
-    seen = []
-    read = uow.read
-    uow.read = lambda sql, params=(): seen.append((sql, params)) or read(sql, params)
+    from chalicelib.config import get_settings
+    from chalicelib.storage.sqlite import Database, SqliteUnitOfWork
+
+    uow = SqliteUnitOfWork(Database.at(get_settings().sqlite_path))
     plans = []
-    for name, query in _list_shapes(owner_id).items():
-        seen.clear()
-        uow.jobs.page(query, limit=21, before="7ZZZZZZZZZZZZZZZZZZZZZZZZZ" if "cursor" in name else None)
-        sql, params = seen[0]
-        detail = "; ".join(row[3] for row in uow.read(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
-        plans.append((name, detail, "SEARCH" in detail and "SCAN" not in detail and "TEMP B-TREE" not in detail))
+    with mock.patch.object(uow, "read", wraps=uow.read) as read:  # records the statements the list runs
+        for name, query in _list_shapes(owner_id).items():
+            read.reset_mock()
+            uow.jobs.page(query, limit=21, before="7ZZZZZZZZZZZZZZZZZZZZZZZZZ" if "cursor" in name else None)
+            sql, params = read.call_args_list[0].args
+            detail = "; ".join(row[3] for row in uow.read(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+            plans.append((name, detail, "SEARCH" in detail and "SCAN" not in detail and "TEMP B-TREE" not in detail))
     return "query plans of the job lists (each must SEARCH an index in id order, never SCAN or sort)", plans
 
 
 def dynamodb_plans(owner_id: str) -> tuple[str, list[tuple[str, str, bool]]]:
     """The DynamoDB calls behind each list: Queries on an index, each reading about one page, no Scan."""
-    from chalicelib.config import get_settings
-    from chalicelib.storage import unit_of_work
+    from unittest import mock
 
-    uow = unit_of_work(get_settings())
+    from chalicelib.config import get_settings
+    from chalicelib.storage.dynamodb import DynamoUnitOfWork
+
+    uow = DynamoUnitOfWork.for_settings(get_settings())
     connection = uow.store.connection
-    seen = []
+    seen: list[str] = []
     real_query, real_scan = connection.query, connection.scan
 
     def query(table_name, hash_key, *args, **kwargs):
         reply = real_query(table_name, hash_key, *args, **kwargs)
-        seen.append(f"Query {kwargs.get('index_name') or 'table'} {hash_key} limit {kwargs.get('limit')}: "
-                    f"read {reply.get('ScannedCount')}, matched {reply.get('Count')}")
+        seen.append(
+            f"Query {kwargs.get('index_name') or 'table'} {hash_key} limit {kwargs.get('limit')}: "
+            f"read {reply.get('ScannedCount')}, matched {reply.get('Count')}"
+        )
         return reply
 
     def scan(*args, **kwargs):
         seen.append("Scan")
         return real_scan(*args, **kwargs)
 
-    connection.query, connection.scan = query, scan
     plans = []
-    try:
+    with (
+        mock.patch.object(connection, "query", side_effect=query),
+        mock.patch.object(connection, "scan", side_effect=scan),
+    ):
         for name, query_ in _list_shapes(owner_id).items():
             seen.clear()
             uow.jobs.page(query_, limit=21, before="7ZZZZZZZZZZZZZZZZZZZZZZZZZ" if "cursor" in name else None)
             read = sum(int(call.split("read ")[1].split(",")[0]) for call in seen if call.startswith("Query"))
             plans.append((name, "; ".join(seen), bool(seen) and "Scan" not in seen and read <= 21 * len(seen) + 100))
-    finally:
-        connection.query, connection.scan = real_query, real_scan
     return "DynamoDB calls of the job lists (each must Query an index for about one page, never Scan)", plans
 
 
@@ -159,12 +177,20 @@ BACKENDS = {
     "sqlite": Backend(sqlite_backend, stage="dev", seed_batch=100_000, plans=sqlite_plans, label="sqlite"),
     # Seeded through the unit of work like SQLite, 100 jobs a transaction (DynamoDB's limit), 4 at a
     # time: on DynamoDB Local one unit of work at a time seeds ~120 jobs/s, four at once ~550 jobs/s.
-    "dynamodb": Backend(dynamodb_local_backend, stage="dynamodb-local", seed_batch=100, seed_threads=4,
-                        plans=dynamodb_plans, label="dynamodb-local", latency_targets=False),
+    "dynamodb": Backend(
+        dynamodb_local_backend,
+        stage="dynamodb-local",
+        seed_batch=100,
+        seed_threads=4,
+        plans=dynamodb_plans,
+        label="dynamodb-local",
+        latency_targets=False,
+    ),
 }
 
 
 # --- Measuring -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Row:
@@ -249,8 +275,16 @@ class Bench:
             raise SystemExit(f"bench: {method} {path} answered {status}, not {expect}: {parsed}")
         return parsed
 
-    def measure(self, name: str, requests, *, expect: int = 200, target_ms: float | None = None,
-                note: str = "", replies: list | None = None) -> Row:
+    def measure(
+        self,
+        name: str,
+        requests,
+        *,
+        expect: int = 200,
+        target_ms: float | None = None,
+        note: str = "",
+        replies: list | None = None,
+    ) -> Row:
         """Time each request of `requests` (method, path, body, token), checking its status.
 
         The parsed reply bodies are appended to `replies` when given (parsed after the timing).
@@ -265,8 +299,10 @@ class Bench:
             samples.append((time.perf_counter() - started) * 1000)
             email.append(sum(self.email_ms))
             if response.status_code != expect:
-                raise SystemExit(f"bench: {name}: {method} {path} answered {response.status_code}, "
-                                 f"not {expect}: {response.body[:300]!r}")
+                raise SystemExit(
+                    f"bench: {name}: {method} {path} answered {response.status_code}, "
+                    f"not {expect}: {response.body[:300]!r}"
+                )
             raw.append(response.body)
         if replies is not None:
             replies.extend(json.loads(body) for body in raw)
@@ -277,20 +313,39 @@ class Bench:
         if waited > 0.5:
             print(f"  {'':<44} (then {waited:.1f} s until its emails were delivered)", file=sys.stderr, flush=True)
         if any(email):
-            self.rows.append(Row(f"  {name}: email", email, None, "its post-commit email dispatch (a hand-off, or delivery in process)"))
-            self.rows.append(Row(f"  {name}: API only", [t - e for t, e in zip(samples, email)],
-                                 target_ms, "the call without its email dispatch"))
+            self.rows.append(
+                Row(
+                    f"  {name}: email",
+                    email,
+                    None,
+                    "its post-commit email dispatch (a hand-off, or delivery in process)",
+                )
+            )
+            self.rows.append(
+                Row(
+                    f"  {name}: API only",
+                    [t - e for t, e in zip(samples, email, strict=True)],
+                    target_ms,
+                    "the call without its email dispatch",
+                )
+            )
         return row
 
-    def measure_handler(self, name: str, method: str, path: str, n: int, token: str | None = None,
-                        note: str = "") -> Row:
+    def measure_handler(
+        self, name: str, method: str, path: str, n: int, token: str | None = None, note: str = ""
+    ) -> Row:
         """The same request through the app's Lambda handler, with a prebuilt proxy event."""
         from chalice.local import LocalGateway
 
         gateway = LocalGateway(self.app, self.client.http._config)
         event = gateway.event_converter.create_lambda_event(method, path, self._headers(token), None)
-        context = types.SimpleNamespace(aws_request_id="bench", function_name="ats-api", memory_limit_in_mb=128,
-                                        function_version="$LATEST", get_remaining_time_in_millis=lambda: 30_000)
+        context = types.SimpleNamespace(
+            aws_request_id="bench",
+            function_name="ats-api",
+            memory_limit_in_mb=128,
+            function_version="$LATEST",
+            get_remaining_time_in_millis=lambda: 30_000,
+        )
         samples = []
         for _ in range(n):
             started = time.perf_counter()
@@ -321,14 +376,17 @@ class Bench:
 
 # --- Seeding, through the storage layer ----------------------------------------------------------
 
+
 def seed_user(email: str, role: str):
     from chalicelib.config import get_settings
+    from chalicelib.domain.models import Role
     from chalicelib.services import users
     from chalicelib.storage import unit_of_work
 
     settings = get_settings()
-    return users.register(unit_of_work(settings), settings, email=email, password="correct horse battery",
-                          role=role)
+    return users.register(
+        unit_of_work(settings), settings, email=email, password="correct horse battery", role=Role(role)
+    )
 
 
 def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -> None:
@@ -337,21 +395,27 @@ def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -
     from concurrent.futures import ThreadPoolExecutor
 
     from chalicelib.config import get_settings
-    from chalicelib.domain.models import Job, Principal
+    from chalicelib.domain.models import Job, JobStatus, Principal
     from chalicelib.storage import unit_of_work
 
     settings = get_settings()
     who = Principal(user_id=owner.id, role=owner.role)
-    statuses = ["open"] * 8 + ["draft", "closed"]
+    statuses = [JobStatus.OPEN] * 8 + [JobStatus.DRAFT, JobStatus.CLOSED]
 
     def commit(first: int) -> None:
         uow = unit_of_work(settings)
         with uow:
             for i in range(first, min(first + batch, start + count)):
-                uow.jobs.add(Job.publish(owner=who, title=f"Seeded job {i}", status=statuses[i % 10],
-                                         location=("Berlin", "Lisbon", "Remote")[i % 3],
-                                         department=("Engineering", "Sales")[i % 2],
-                                         description="A seeded job for the benchmark."))
+                uow.jobs.add(
+                    Job.publish(
+                        owner=who,
+                        title=f"Seeded job {i}",
+                        status=statuses[i % 10],
+                        location=("Berlin", "Lisbon", "Remote")[i % 3],
+                        department=("Engineering", "Sales")[i % 2],
+                        description="A seeded job for the benchmark.",
+                    )
+                )
             uow.commit()
 
     firsts = range(start, start + count, batch)
@@ -366,13 +430,18 @@ def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -
 
 # --- The workload --------------------------------------------------------------------------------
 
+
 def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
     backend = BACKENDS[backend_name]
     with contextlib.ExitStack() as cleanup:
         workdir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ats-bench-"))
-        env = {"ATS_STAGE": "dev", "ATS_STATE_DIR": os.path.join(workdir, "state"),
-               "ATS_PASSWORD_HASH_PROFILE": "fast", "ATS_EMAIL_BACKEND": "file",
-               **backend.setup(workdir, cleanup)}
+        env = {
+            "ATS_STAGE": "dev",
+            "ATS_STATE_DIR": os.path.join(workdir, "state"),
+            "ATS_PASSWORD_HASH_PROFILE": "fast",
+            "ATS_EMAIL_BACKEND": "file",
+            **backend.setup(workdir, cleanup),
+        }
         os.environ.update(env)
         os.environ.pop("ATS_REDIS_URL", None)
 
@@ -408,62 +477,141 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
             bench.call("GET", f"/jobs/{open_ids[0]}", token=ctok)
 
         print("bench: timing (500 jobs in the table)", file=sys.stderr, flush=True)
-        list_500 = bench.measure("list jobs (500 jobs)", [("GET", "/jobs/list", None, ctok)] * n,
-                                 target_ms=read_target, note="candidate, first page of 20")
-        bench.measure("get job", [("GET", f"/jobs/{open_ids[i % len(open_ids)]}", None, ctok) for i in range(n)],
-                      target_ms=read_target, note="candidate")
-        created, applied = [], []
-        bench.measure("create job", [("POST", "/jobs/create",
-                                      {"title": f"Bench job {i}", "location": "Berlin",
-                                       "department": "Engineering", "description": "Timed."}, rtok)
-                                     for i in range(n)], expect=201, target_ms=write_target, replies=created)
-        bench.measure("apply", [("POST", "/applications/create", {"job_id": reply["job"]["id"], "cover_letter": "Hi"},
-                                 ctok) for reply in created], expect=201, target_ms=write_target, replies=applied)
-        applied = [reply["application"]["id"] for reply in applied]
-        bench.measure("change status", [("POST", "/applications/change-status",
-                                         {"application_id": a, "status": "screening", "reason": "CV ok"}, rtok)
-                                        for a in applied], target_ms=write_target, note="recruiter")
-        bench.measure("get application", [("GET", f"/applications/{a}", None, ctok) for a in applied],
-                      target_ms=read_target, note="candidate")
+        list_500 = bench.measure(
+            "list jobs (500 jobs)",
+            [("GET", "/jobs/list", None, ctok)] * n,
+            target_ms=read_target,
+            note="candidate, first page of 20",
+        )
+        bench.measure(
+            "get job",
+            [("GET", f"/jobs/{open_ids[i % len(open_ids)]}", None, ctok) for i in range(n)],
+            target_ms=read_target,
+            note="candidate",
+        )
+        created: list[dict] = []
+        applied: list[dict] = []
+        bench.measure(
+            "create job",
+            [
+                (
+                    "POST",
+                    "/jobs/create",
+                    {
+                        "title": f"Bench job {i}",
+                        "location": "Berlin",
+                        "department": "Engineering",
+                        "description": "Timed.",
+                    },
+                    rtok,
+                )
+                for i in range(n)
+            ],
+            expect=201,
+            target_ms=write_target,
+            replies=created,
+        )
+        bench.measure(
+            "apply",
+            [
+                ("POST", "/applications/create", {"job_id": reply["job"]["id"], "cover_letter": "Hi"}, ctok)
+                for reply in created
+            ],
+            expect=201,
+            target_ms=write_target,
+            replies=applied,
+        )
+        application_ids = [reply["application"]["id"] for reply in applied]
+        bench.measure(
+            "change status",
+            [
+                (
+                    "POST",
+                    "/applications/change-status",
+                    {"application_id": a, "status": "screening", "reason": "CV ok"},
+                    rtok,
+                )
+                for a in application_ids
+            ],
+            target_ms=write_target,
+            note="recruiter",
+        )
+        bench.measure(
+            "get application",
+            [("GET", f"/applications/{a}", None, ctok) for a in application_ids],
+            target_ms=read_target,
+            note="candidate",
+        )
 
         in_table = 500 + n
         print(f"bench: seeding up to {total_jobs} jobs", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        seed_jobs(recruiter, total_jobs - in_table, backend.seed_batch, start=in_table,
-                  threads=backend.seed_threads)
+        seed_jobs(recruiter, total_jobs - in_table, backend.seed_batch, start=in_table, threads=backend.seed_threads)
         seeded_in = time.perf_counter() - started
         print(f"bench: seeded {total_jobs - in_table} jobs in {seeded_in:.1f} s", file=sys.stderr, flush=True)
         for _ in range(100):
             bench.call("GET", "/jobs/list", token=ctok)
         label = f"{total_jobs // 1000}k" if total_jobs >= 1000 else str(total_jobs)
-        list_big = bench.measure(f"list jobs ({label} jobs)", [("GET", "/jobs/list", None, ctok)] * n,
-                                 target_ms=read_target, note="candidate, first page of 20")
+        list_big = bench.measure(
+            f"list jobs ({label} jobs)",
+            [("GET", "/jobs/list", None, ctok)] * n,
+            target_ms=read_target,
+            note="candidate, first page of 20",
+        )
         next_cursor = bench.call("GET", "/jobs/list", token=ctok)["next_cursor"]
-        bench.measure(f"list jobs ({label}), next page", [("GET", f"/jobs/list?cursor={next_cursor}", None, ctok)] * n,
-                      target_ms=read_target, note="by cursor")
-        bench.measure(f"list jobs ({label}), as recruiter", [("GET", "/jobs/list", None, rtok)] * n,
-                      target_ms=read_target, note="open + own drafts/closed merged")
-        bench.measure(f"list jobs ({label}), page of 100", [("GET", "/jobs/list?limit=100", None, ctok)] * n,
-                      note="no target: shows cost following the page")
+        bench.measure(
+            f"list jobs ({label}), next page",
+            [("GET", f"/jobs/list?cursor={next_cursor}", None, ctok)] * n,
+            target_ms=read_target,
+            note="by cursor",
+        )
+        bench.measure(
+            f"list jobs ({label}), as recruiter",
+            [("GET", "/jobs/list", None, rtok)] * n,
+            target_ms=read_target,
+            note="open + own drafts/closed merged",
+        )
+        bench.measure(
+            f"list jobs ({label}), page of 100",
+            [("GET", "/jobs/list?limit=100", None, ctok)] * n,
+            note="no target: shows cost following the page",
+        )
         plans = backend.plans(recruiter.id) if backend.plans else None
 
         print("bench: register and login with the default argon2 profile", file=sys.stderr, flush=True)
         os.environ["ATS_PASSWORD_HASH_PROFILE"] = "default"
-        bench.measure("register (argon2 default)",
-                      [("POST", "/auth/register", {"email": f"user{i}@bench.example", "password": "s3cret-enough"},
-                        None) for i in range(auth_calls)], expect=201, note="argon2id t=3 m=64MiB p=4")
-        bench.measure("login (argon2 default)",
-                      [("POST", "/auth/login", {"email": f"user{i % auth_calls}@bench.example",
-                                                "password": "s3cret-enough"}, None) for i in range(auth_calls)],
-                      note="argon2id verify")
+        bench.measure(
+            "register (argon2 default)",
+            [
+                ("POST", "/auth/register", {"email": f"user{i}@bench.example", "password": "s3cret-enough"}, None)
+                for i in range(auth_calls)
+            ],
+            expect=201,
+            note="argon2id t=3 m=64MiB p=4",
+        )
+        bench.measure(
+            "login (argon2 default)",
+            [
+                (
+                    "POST",
+                    "/auth/login",
+                    {"email": f"user{i % auth_calls}@bench.example", "password": "s3cret-enough"},
+                    None,
+                )
+                for i in range(auth_calls)
+            ],
+            note="argon2id verify",
+        )
 
         print("bench: the harness's own fixed cost", file=sys.stderr, flush=True)
         bench.measure("ping via test client", [("GET", "/ping", None, None)] * n, note="no storage, no auth")
         bench.measure_handler("ping via Lambda handler", "GET", "/ping", n, note="prebuilt proxy event")
-        bench.measure_handler("get job via Lambda handler", "GET", f"/jobs/{open_ids[0]}", n, token=ctok,
-                              note="prebuilt proxy event")
-        bench.measure_handler(f"list jobs ({label}) via Lambda handler", "GET", "/jobs/list", n, token=ctok,
-                              note="prebuilt proxy event")
+        bench.measure_handler(
+            "get job via Lambda handler", "GET", f"/jobs/{open_ids[0]}", n, token=ctok, note="prebuilt proxy event"
+        )
+        bench.measure_handler(
+            f"list jobs ({label}) via Lambda handler", "GET", "/jobs/list", n, token=ctok, note="prebuilt proxy event"
+        )
 
         return bench.rows, list_big.median / list_500.median, (list_500, list_big), plans
 
@@ -478,10 +626,12 @@ def print_plans(plans) -> None:
 
 
 def list_ratio_line(ratio: float, pair: tuple[str, str]) -> str:
-    small, big = pair
+    _, big = pair
     verdict = "yes" if ratio <= LIST_RATIO_TARGET else "NO"
-    return (f"list at {big.split('(')[1].split(' ')[0]} / list at 500 (medians): {ratio:.2f}x "
-            f"(target <= {LIST_RATIO_TARGET}x: {verdict})")
+    return (
+        f"list at {big.split('(')[1].split(' ')[0]} / list at 500 (medians): {ratio:.2f}x "
+        f"(target <= {LIST_RATIO_TARGET}x: {verdict})"
+    )
 
 
 def print_table(rows: list[Row], ratio: float, backend: str, pair: tuple[str, str]) -> None:
@@ -512,7 +662,7 @@ def print_comparison(results: dict[str, dict]) -> None:
         line = f"{row.name:<44} {row.median:>10.3f}"
         for other in others:
             median = medians[other].get(row.name)
-            line += (f" {median:>15.3f} {median / row.median:>6.1f}x" if median is not None else f" {'-':>15} {'-':>7}")
+            line += f" {median:>15.3f} {median / row.median:>6.1f}x" if median is not None else f" {'-':>15} {'-':>7}"
         print(line)
     print()
     for name, result in results.items():
@@ -521,9 +671,18 @@ def print_comparison(results: dict[str, dict]) -> None:
 
 def _save(path: str, rows: list[Row], ratio: float, pair, plans, seconds: float) -> None:
     with open(path, "w") as f:
-        json.dump({"rows": [{"name": r.name, "samples_ms": r.samples_ms, "target_ms": r.target_ms, "note": r.note}
-                            for r in rows], "ratio": ratio, "pair": list(pair), "plans": plans,
-                   "seconds": seconds}, f)
+        json.dump(
+            {
+                "rows": [
+                    {"name": r.name, "samples_ms": r.samples_ms, "target_ms": r.target_ms, "note": r.note} for r in rows
+                ],
+                "ratio": ratio,
+                "pair": list(pair),
+                "plans": plans,
+                "seconds": seconds,
+            },
+            f,
+        )
 
 
 def _load(path: str) -> dict:
@@ -535,13 +694,21 @@ def _load(path: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", action="append", choices=sorted(BACKENDS) + ["dynamodb-local"],
-                        help="sqlite or dynamodb (= dynamodb-local); repeat it for several "
-                             "(default: sqlite, then dynamodb, each in a fresh interpreter, then a comparison)")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=[*sorted(BACKENDS), "dynamodb-local"],
+        help="sqlite or dynamodb (= dynamodb-local); repeat it for several "
+        "(default: sqlite, then dynamodb, each in a fresh interpreter, then a comparison)",
+    )
     parser.add_argument("--calls", type=int, default=500, help="timed calls per endpoint (default 500)")
     parser.add_argument("--jobs", type=int, default=100_000, help="jobs in the table for the big list (default 100000)")
-    parser.add_argument("--auth-calls", type=int, default=500,
-                        help="timed calls of register and of login, each argon2-bound (default 500)")
+    parser.add_argument(
+        "--auth-calls",
+        type=int,
+        default=500,
+        help="timed calls of register and of login, each argon2-bound (default 500)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the samples to PATH (one backend only)")
     args = parser.parse_args(argv)
     backends = [("dynamodb" if name == "dynamodb-local" else name) for name in (args.backend or ["sqlite", "dynamodb"])]
@@ -565,9 +732,24 @@ def main(argv=None) -> int:
         for name in backends:
             path = os.path.join(scratch, f"{name}.json")
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "bench.api", "--backend", name, "--calls", str(args.calls),
-                                   "--jobs", str(args.jobs), "--auth-calls", str(args.auth_calls), "--json", path],
-                                  cwd=ROOT)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.api",
+                    "--backend",
+                    name,
+                    "--calls",
+                    str(args.calls),
+                    "--jobs",
+                    str(args.jobs),
+                    "--auth-calls",
+                    str(args.auth_calls),
+                    "--json",
+                    path,
+                ],
+                cwd=ROOT,
+            )
             print(f"bench: backend {name} took {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             if done.returncode != 0:
                 print(f"bench: backend {name} failed (exit {done.returncode})", file=sys.stderr)

@@ -22,6 +22,7 @@ processes sharing the cores (a test suite, a build) do not inflate them as they 
 wait on moto_server's answer is not counted (it is the server's time, not the function's). The
 zip's size target is at most 20 MB.
 """
+
 import argparse
 import json
 import os
@@ -39,12 +40,25 @@ ZIP = os.path.join(ROOT, "dist", "deployment.zip")
 OWN_TARGET_MS, ZIP_TARGET_MB = 30, 20
 
 EVENT = {
-    "resource": "/jobs/list", "path": "/jobs/list", "httpMethod": "GET",
-    "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"}, "multiValueHeaders": None,
-    "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
-    "stageVariables": None, "body": None, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/jobs/list", "httpMethod": "GET", "path": "/api/jobs/list",
-                       "stage": "api", "requestId": "bench", "identity": {"sourceIp": "203.0.113.9"}},
+    "resource": "/jobs/list",
+    "path": "/jobs/list",
+    "httpMethod": "GET",
+    "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"},
+    "multiValueHeaders": None,
+    "queryStringParameters": None,
+    "multiValueQueryStringParameters": None,
+    "pathParameters": None,
+    "stageVariables": None,
+    "body": None,
+    "isBase64Encoded": False,
+    "requestContext": {
+        "resourcePath": "/jobs/list",
+        "httpMethod": "GET",
+        "path": "/api/jobs/list",
+        "stage": "api",
+        "requestId": "bench",
+        "identity": {"sourceIp": "203.0.113.9"},
+    },
 }
 
 # Run in each fresh interpreter: time the app's import and first answer; list the modules it loaded.
@@ -88,8 +102,14 @@ print(json.dumps({"ms": (time.process_time() - start) * 1000}))
 
 
 def run(code: str, env: dict, *args: str) -> dict:
-    result = subprocess.run([sys.executable, "-S", "-c", code, *args], cwd=env["ATS_STATE_DIR"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code, *args],
+        cwd=env["ATS_STATE_DIR"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode:
         raise SystemExit(f"a timed interpreter failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -108,8 +128,11 @@ def free_port() -> int:
 
 def start_moto() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -117,7 +140,7 @@ def start_moto() -> tuple[subprocess.Popen, str]:
             return process, f"http://127.0.0.1:{port}"
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("moto_server did not start")
+                raise SystemExit("moto_server did not start") from None
             time.sleep(0.1)
 
 
@@ -125,12 +148,18 @@ def base_env(directory: str) -> dict:
     """The unpacked package's environment, with a state directory that is also the working one."""
     state_dir = os.path.join(directory, "state")
     os.makedirs(state_dir)
-    return {"PATH": os.environ["PATH"], **package.unpack(ZIP, directory),
-            "ATS_STATE_DIR": state_dir, "ATS_SQLITE_PATH": os.path.join(state_dir, "ats.db"),
-            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-            # As .chalice/config.json sets it for every function: no scan of installed packages'
-            # entry points for pydantic plugins when the first model is built.
-            "PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    return {
+        "PATH": os.environ["PATH"],
+        **package.unpack(ZIP, directory),
+        "ATS_STATE_DIR": state_dir,
+        "ATS_SQLITE_PATH": os.path.join(state_dir, "ats.db"),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # As .chalice/config.json sets it for every function: no scan of installed packages'
+        # entry points for pydantic plugins when the first model is built.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    }
 
 
 def measure(name: str, env: dict, runs: int) -> dict:
@@ -140,11 +169,16 @@ def measure(name: str, env: dict, runs: int) -> dict:
     run(LIBRARIES_RUN, env, libraries)  # warm the file cache; not counted
     # Pairs, one right after the other: a slower spell of the machine slows both alike, and
     # the median of their differences keeps it out of the app's own cost.
-    pairs = [(run(APP_RUN, env, json.dumps(EVENT))["ms"], run(LIBRARIES_RUN, env, libraries)["ms"])
-             for _ in range(runs)]
-    return {"storage": name, "app": statistics.median(app for app, _ in pairs),
-            "libraries": statistics.median(alone for _, alone in pairs),
-            "own": statistics.median(app - alone for app, alone in pairs), "modules": len(first["libraries"])}
+    pairs = [
+        (run(APP_RUN, env, json.dumps(EVENT))["ms"], run(LIBRARIES_RUN, env, libraries)["ms"]) for _ in range(runs)
+    ]
+    return {
+        "storage": name,
+        "app": statistics.median(app for app, _ in pairs),
+        "libraries": statistics.median(alone for _, alone in pairs),
+        "own": statistics.median(app - alone for app, alone in pairs),
+        "modules": len(first["libraries"]),
+    }
 
 
 def main() -> None:
@@ -163,20 +197,32 @@ def main() -> None:
         rows.append(measure("sqlite", {**env, "ATS_STORAGE": "sqlite"}, options.runs))
         moto, endpoint = start_moto()
         try:
-            rows.append(measure("dynamodb", {**env, "ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": "ats-bench",
-                                             "ATS_DYNAMODB_CREATE_TABLES": "true",
-                                             "AWS_ENDPOINT_URL_DYNAMODB": endpoint}, options.runs))
+            rows.append(
+                measure(
+                    "dynamodb",
+                    {
+                        **env,
+                        "ATS_STORAGE": "dynamodb",
+                        "ATS_TABLE_NAME": "ats-bench",
+                        "ATS_DYNAMODB_CREATE_TABLES": "true",
+                        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+                    },
+                    options.runs,
+                )
+            )
         finally:
             moto.terminate()
             moto.wait(10)
 
     print(f"Cold start: median of {options.runs} fresh interpreters (ms of CPU, inside the interpreter)\n")
-    print(f"{'storage':<10}{'app: import + GET /jobs/list':>30}{'libraries alone':>18}{'own (target <= %d)' % OWN_TARGET_MS:>22}"
-          f"{'library modules':>18}")
+    own = f"own (target <= {OWN_TARGET_MS})"
+    print(f"{'storage':<10}{'app: import + GET /jobs/list':>30}{'libraries alone':>18}{own:>22}{'library modules':>18}")
     for row in rows:
         verdict = "ok" if row["own"] <= OWN_TARGET_MS else "OVER"
-        print(f"{row['storage']:<10}{row['app']:>30.1f}{row['libraries']:>18.1f}{row['own']:>17.1f} {verdict:<4}"
-              f"{row['modules']:>18}")
+        print(
+            f"{row['storage']:<10}{row['app']:>30.1f}{row['libraries']:>18.1f}{row['own']:>17.1f} {verdict:<4}"
+            f"{row['modules']:>18}"
+        )
     print(f"{'boto3':<10}{'(bare import boto3)':>30}{boto3_ms:>18.1f}")
     print("\nlibraries: the app run's third-party modules imported alone (for dynamodb, plus the botocore client)")
 

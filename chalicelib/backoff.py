@@ -1,4 +1,5 @@
 """Leaving a failed dependency alone for a while, so a dead server costs one timeout, not one per request."""
+
 import time
 
 

@@ -1,4 +1,5 @@
 """Operator commands: python -m chalicelib.cli <command> --help"""
+
 import argparse
 import getpass
 import json
@@ -24,8 +25,13 @@ def create_admin(args) -> int:
             print(f"{'.'.join(map(str, item['loc']))}: {item['msg']}", file=sys.stderr)
         return 2
     settings = get_settings()
-    user = users.create_admin(unit_of_work(settings), settings, email=checked.email,
-                              password=checked.password, name=checked.name or checked.email)
+    user = users.create_admin(
+        unit_of_work(settings),
+        settings,
+        email=checked.email,
+        password=checked.password,
+        name=checked.name or checked.email,
+    )
     # Without a broker, this process's delivery thread sends the welcome (with one, it is published
     # already): wait for it, as the thread dies with the process.
     background.wait_idle()
@@ -41,8 +47,16 @@ def relay(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.once:
         report = outbox_relay.relay_all(get_settings(), limit=args.batch)
-        print(json.dumps({"found": report.found, "published": report.published,
-                          "delivered": report.delivered, "left": report.left}))
+        print(
+            json.dumps(
+                {
+                    "found": report.found,
+                    "published": report.published,
+                    "delivered": report.delivered,
+                    "left": report.left,
+                }
+            )
+        )
         return 0 if not report.left else 1
     outbox_relay.run_forever(get_settings, interval=args.interval, limit=args.batch)
     return 0
@@ -52,9 +66,19 @@ def outbox(args) -> int:
     with unit_of_work(get_settings()) as uow:
         records = uow.outbox.list(status=args.status, limit=args.limit)
     for record in records:
-        print(json.dumps({"id": record.id, "type": record.type, "status": record.status,
-                          "attempts": record.attempts, "last_error": record.last_error,
-                          "created_at": record.created_at, "updated_at": record.updated_at}))
+        print(
+            json.dumps(
+                {
+                    "id": record.id,
+                    "type": record.type,
+                    "status": record.status,
+                    "attempts": record.attempts,
+                    "last_error": record.last_error,
+                    "created_at": record.created_at,
+                    "updated_at": record.updated_at,
+                }
+            )
+        )
     return 0
 
 
@@ -93,8 +117,13 @@ def main(argv: list[str] | None = None) -> int:
 
     outbox_cmd = commands.add_parser("outbox", help="list outbox events, one JSON line each")
     shown = outbox_cmd.add_mutually_exclusive_group()
-    shown.add_argument("--failed", dest="status", action="store_const", const="failed",
-                       help="events whose email could not be sent (the default)")
+    shown.add_argument(
+        "--failed",
+        dest="status",
+        action="store_const",
+        const="failed",
+        help="events whose email could not be sent (the default)",
+    )
     shown.add_argument("--status", choices=["pending", "published", "sent", "failed"])
     outbox_cmd.add_argument("--limit", type=int, default=100)
     outbox_cmd.set_defaults(run=outbox, status="failed")

@@ -3,6 +3,7 @@
 Chalice applies a stage's environment variables around each call (and so does its test
 client), so every request reads them afresh; reading a dozen variables costs microseconds.
 """
+
 import os
 import secrets
 import threading
@@ -85,8 +86,9 @@ class Settings:
         if self.jwt_secret_parameter:
             value = _ssm_secret(self.jwt_secret_parameter, self.aws_region)
             if len(value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigurationError(f"The JWT secret in {self.jwt_secret_parameter} must be at least "
-                                         f"{MIN_SECRET_BYTES} bytes.")
+                raise ConfigurationError(
+                    f"The JWT secret in {self.jwt_secret_parameter} must be at least {MIN_SECRET_BYTES} bytes."
+                )
             return value
         if not self.is_dev:
             raise ConfigurationError("ATS_JWT_SECRET is required outside the dev stage.")

@@ -13,6 +13,7 @@
    our own code: most of a cold start). The .pyc files are unchecked-hash ones: valid whatever the
    files' times after unzipping, and read without looking at the source.
 """
+
 import argparse
 import compileall
 import json
@@ -37,8 +38,9 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 
 def _provided_by_runtime(name: str) -> bool:
     top = name.split("/", 1)[0]
-    return top in RUNTIME_PROVIDED or any(top.startswith(f"{lib}-") and top.endswith(".dist-info")
-                                          for lib in RUNTIME_PROVIDED)
+    return top in RUNTIME_PROVIDED or any(
+        top.startswith(f"{lib}-") and top.endswith(".dist-info") for lib in RUNTIME_PROVIDED
+    )
 
 
 def finish_zip(path: str) -> tuple[int, int]:
@@ -50,8 +52,9 @@ def finish_zip(path: str) -> tuple[int, int]:
             dropped = len(source.infolist()) - len(kept)
             source.extractall(tree, members=kept)
         # force: a .pyc chalice copied from a local __pycache__ would be of another kind.
-        if not compileall.compile_dir(tree, quiet=1, stripdir=tree, workers=0, force=True,
-                                      invalidation_mode=PycInvalidationMode.UNCHECKED_HASH):
+        if not compileall.compile_dir(
+            tree, quiet=1, stripdir=tree, workers=0, force=True, invalidation_mode=PycInvalidationMode.UNCHECKED_HASH
+        ):
             raise SystemExit("a module of the package does not compile")
         finished = path + ".finished"
         with zipfile.ZipFile(finished, "w", zipfile.ZIP_DEFLATED) as target:
@@ -123,8 +126,10 @@ def build(out: str, pkg_format: str = "cloudformation") -> str:
     zip_path = os.path.join(out, "deployment.zip")
     dropped, kept = finish_zip(zip_path)
     size = os.path.getsize(zip_path)
-    print(f"{zip_path}: {size / 1e6:.1f} MB, {kept} files "
-          f"with bytecode ({dropped} files of {', '.join(RUNTIME_PROVIDED)} left to the Lambda runtime)")
+    print(
+        f"{zip_path}: {size / 1e6:.1f} MB, {kept} files "
+        f"with bytecode ({dropped} files of {', '.join(RUNTIME_PROVIDED)} left to the Lambda runtime)"
+    )
     if size > MAX_ZIP_BYTES:
         raise SystemExit(f"the zip is {size} bytes, over the {MAX_ZIP_BYTES} budget")
     return zip_path
@@ -139,7 +144,9 @@ def unpack(zip_path: str, directory: str) -> dict:
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(task)
     os.makedirs(runtime)
-    site_packages = os.path.dirname(os.path.dirname(__import__("botocore").__file__))
+    import botocore
+
+    site_packages = os.path.dirname(os.path.dirname(botocore.__file__))
     for name in RUNTIME_PROVIDED:
         os.symlink(os.path.join(site_packages, name), os.path.join(runtime, name))
     return {"PYTHONPATH": f"{task}{os.pathsep}{runtime}", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}

@@ -14,7 +14,10 @@ The same app, stage environment (.chalice/config.json) and local gateway as `cha
   repeated header as API Gateway's does.
 Development tooling only: not part of the deployed package.
 """
+
 import argparse
+import contextlib
+import io
 import logging
 import os
 import re
@@ -29,8 +32,16 @@ from http.server import BaseHTTPRequestHandler
 
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
-from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LambdaEventConverter, LocalChalice,
-                           LocalDevServer, LocalGateway, RouteMatcher, ThreadedHTTPServer)
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LambdaEventConverter,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    RouteMatcher,
+    ThreadedHTTPServer,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -106,8 +117,11 @@ class Handler(ChaliceRequestHandler):
         response = error_response(code, error, text)
         # Never the stdlib's message: it can quote the request line.
         logging.getLogger("ats.http").info("refused by the server", extra={"fields": {"status": code}})
-        self._send_http_response(code, {**SECURITY_HEADERS, **response.headers, "X-Request-Id": uuid.uuid4().hex,
-                                        "Connection": "close"}, response.body)
+        self._send_http_response(
+            code,
+            {**SECURITY_HEADERS, **response.headers, "X-Request-Id": uuid.uuid4().hex, "Connection": "close"},
+            response.body,
+        )
         self._linger()
 
     def _linger(self):
@@ -149,14 +163,19 @@ def _code_state() -> dict[str, float]:
     state = {}
     for entry in CODE:
         top = os.path.join(ROOT, entry)
-        paths = [top] if os.path.isfile(top) else [
-            os.path.join(folder, name) for folder, _, names in os.walk(top)
-            for name in names if name.endswith(".py") and "__pycache__" not in folder]
+        paths = (
+            [top]
+            if os.path.isfile(top)
+            else [
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(top)
+                for name in names
+                if name.endswith(".py") and "__pycache__" not in folder
+            ]
+        )
         for path in paths:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 state[path] = os.stat(path).st_mtime
-            except FileNotFoundError:
-                pass
     return state
 
 
@@ -183,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stage", default="dev", help="the chalice stage whose environment applies")
     parser.add_argument("--reload", action="store_true", help="restart when app.py, chalicelib/, ats_functions/ change")
     args = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a caller has replaced it
+        sys.stdout.reconfigure(line_buffering=True)
     if args.reload:
         serve_with_reload(["--host", args.host, "--port", str(args.port), "--stage", args.stage])
         return
@@ -193,7 +213,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         main()
-    except KeyboardInterrupt:
-        pass

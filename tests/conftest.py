@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh store per test, and an API client speaking JSON."""
+
 import json
 import os
 from dataclasses import dataclass
@@ -9,8 +10,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fake AWS credentials before anything imports boto3, so no test can reach real AWS.
-for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                      "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ["ATS_PASSWORD_HASH_PROFILE"] = "fast"
@@ -37,6 +42,33 @@ def require_service(reason: str):
     if IN_CI:
         pytest.fail(f"required service unavailable in CI: {reason}")
     pytest.skip(reason)
+
+
+# What a test needs, marked from the fixtures it uses (pyproject.toml registers the markers), so that
+# `pytest -m "not java"` (or redis, or network) leaves those tests out.
+NEEDS_OF_FIXTURE = {
+    "dynamodb_local": ("java", "network"),
+    "redis_server": ("redis", "network"),
+    "smtp_catcher": ("network",),
+    "moto_server": ("network",),
+}
+NEEDS_OF_PARAMETER = {  # (fixture, parameter): what that parametrisation needs
+    ("backend", "dynamodb-local"): ("java", "network"),
+    ("server", "run-dynamodb"): ("java", "network"),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        needs = {need for fixture in item.fixturenames for need in NEEDS_OF_FIXTURE.get(fixture, ())}
+        callspec = getattr(item, "callspec", None)
+        for (fixture, value), wanted in NEEDS_OF_PARAMETER.items():
+            if callspec is not None and callspec.params.get(fixture) == value:
+                needs.update(wanted)
+        if item.get_closest_marker("e2e"):
+            needs.add("network")
+        for need in sorted(needs):
+            item.add_marker(need)
 
 
 def settle_email() -> None:
@@ -190,6 +222,7 @@ class Reply:
 
     @property
     def error(self) -> dict:
+        assert self.body is not None, "an answer without a body has no error"
         return self.body["error"]
 
 
@@ -199,8 +232,16 @@ class Api:
     def __init__(self, client):
         self.client = client
 
-    def call(self, method: str, path: str, json_body=None, *, token: str | None = None,
-             headers: dict | None = None, raw: bytes | None = None) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        json_body=None,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
         sent = {"content-type": "application/json", **(headers or {})}
         if token:
             sent["authorization"] = f"Bearer {token}"
@@ -210,15 +251,30 @@ class Api:
         parsed = json.loads(response.body) if response.body else None
         return Reply(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})
 
-    def get(self, path, **kw): return self.call("GET", path, **kw)
-    def post(self, path, json_body=None, **kw): return self.call("POST", path, json_body, **kw)
-    def put(self, path, json_body=None, **kw): return self.call("PUT", path, json_body, **kw)
-    def delete(self, path, **kw): return self.call("DELETE", path, **kw)
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, json_body=None, **kw):
+        return self.call("POST", path, json_body, **kw)
+
+    def put(self, path, json_body=None, **kw):
+        return self.call("PUT", path, json_body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
 
     # The common steps of a scenario.
     def register(self, email: str, role: str = "candidate", password: str = "correct horse battery", **extra):
-        reply = self.post("/auth/register", {"email": email, "password": password, "role": role,
-                                             "name": extra.pop("name", email.split("@")[0]), **extra})
+        reply = self.post(
+            "/auth/register",
+            {
+                "email": email,
+                "password": password,
+                "role": role,
+                "name": extra.pop("name", email.split("@")[0]),
+                **extra,
+            },
+        )
         assert reply.status == 201, reply.body
         return reply.body["user"]
 

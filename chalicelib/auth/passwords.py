@@ -1,4 +1,5 @@
 """argon2id password hashing (argon2-cffi: a maintained, audited binding of the reference code)."""
+
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -14,7 +15,8 @@ PROFILES = {
 
 @cache
 def _hasher(profile: str) -> PasswordHasher:
-    return PasswordHasher(**PROFILES.get(profile, PROFILES["default"]))
+    cost = PROFILES.get(profile, PROFILES["default"])
+    return PasswordHasher(time_cost=cost["time_cost"], memory_cost=cost["memory_cost"], parallelism=cost["parallelism"])
 
 
 def hash_password(password: str, profile: str = "default") -> str:

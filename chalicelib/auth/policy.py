@@ -4,6 +4,7 @@ common-passwords.txt.gz holds the passwords of 8 characters or more from the lis
 common passwords that Django ships (BSD licence; compiled by Royce Williams from breach data),
 lowercased, one a line.
 """
+
 import gzip
 from functools import cache
 from pathlib import Path

@@ -1,4 +1,5 @@
 """JWT access tokens: HS256 only, every claim we rely on required."""
+
 import time
 import uuid
 
@@ -14,8 +15,15 @@ LEEWAY_SECONDS = 10
 
 def issue_token(*, user_id: str, role: str, secret: str, ttl_seconds: int, issuer: str) -> str:
     now = int(time.time())
-    claims = {"sub": user_id, "role": str(role), "iat": now, "nbf": now, "exp": now + ttl_seconds,
-              "jti": uuid.uuid4().hex, "iss": issuer}
+    claims = {
+        "sub": user_id,
+        "role": str(role),
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+        "iss": issuer,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -34,8 +42,14 @@ def verify_token(token: str, *, secret: str, issuer: str, max_lifetime: int | No
     if hit is not None and hit[1] > time.time() - LEEWAY_SECONDS:  # pyjwt's own expiry rule
         return hit[0]
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer, leeway=LEEWAY_SECONDS,
-                            options={"require": REQUIRED_CLAIMS})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": REQUIRED_CLAIMS},
+        )
         expires = int(claims["exp"])
         if max_lifetime is not None and expires - int(claims["iat"]) > max_lifetime + LEEWAY_SECONDS:
             raise ValueError("the token outlives the configured lifetime")

@@ -60,8 +60,11 @@ class JobDeleted(Conflict):
 
     code = "job_deleted"
 
-    def __init__(self, message: str = "The job was deleted: its applications no longer move, "
-                                      "but the candidate may still withdraw.", **kwargs):
+    def __init__(
+        self,
+        message: str = "The job was deleted: its applications no longer move, but the candidate may still withdraw.",
+        **kwargs,
+    ):
         super().__init__(message, **kwargs)
 
 

@@ -1,4 +1,5 @@
 """Domain events: facts in the past tense, written to the outbox with the change that caused them."""
+
 from dataclasses import asdict, dataclass, field
 
 from .ids import new_id, utc_now

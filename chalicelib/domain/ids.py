@@ -1,8 +1,9 @@
 """Identifiers and timestamps made by the domain, identical on every storage backend."""
+
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _lock = threading.Lock()
@@ -34,13 +35,10 @@ def new_id() -> str:
 
 def is_id(value: object) -> bool:
     return (
-        isinstance(value, str)
-        and len(value) == 26
-        and value[0] in "01234567"
-        and all(c in _CROCKFORD for c in value)
+        isinstance(value, str) and len(value) == 26 and value[0] in "01234567" and all(c in _CROCKFORD for c in value)
     )
 
 
 def utc_now() -> str:
     """UTC ISO 8601 with millisecond precision and a Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

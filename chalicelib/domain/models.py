@@ -1,4 +1,5 @@
 """Entities and the rules of who may see and change them."""
+
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -52,8 +53,14 @@ class User:
 
     @classmethod
     def register(cls, *, email: str, name: str, role: Role, password_hash: str) -> "User":
-        user = cls(id=new_id(), email=email.strip(), name=name, role=Role(role),
-                   password_hash=password_hash, created_at=utc_now())
+        user = cls(
+            id=new_id(),
+            email=email.strip(),
+            name=name,
+            role=Role(role),
+            password_hash=password_hash,
+            created_at=utc_now(),
+        )
         user.events.append(UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role))
         return user
 
@@ -84,15 +91,33 @@ class Job:
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def publish(cls, *, owner: Principal, title: str, status: JobStatus = JobStatus.OPEN,
-                description: str | None = None, location: str | None = None,
-                department: str | None = None, employment_type: str | None = None) -> "Job":
+    def publish(
+        cls,
+        *,
+        owner: Principal,
+        title: str,
+        status: JobStatus = JobStatus.OPEN,
+        description: str | None = None,
+        location: str | None = None,
+        department: str | None = None,
+        employment_type: str | None = None,
+    ) -> "Job":
         if owner.role not in (Role.RECRUITER, Role.ADMIN):
             raise PermissionDenied("Only recruiters and admins create jobs.")
         now = utc_now()
-        return cls(id=new_id(), owner_id=owner.user_id, title=title, description=description,
-                   location=location, department=department, employment_type=employment_type,
-                   status=JobStatus(status), version=1, created_at=now, updated_at=now)
+        return cls(
+            id=new_id(),
+            owner_id=owner.user_id,
+            title=title,
+            description=description,
+            location=location,
+            department=department,
+            employment_type=employment_type,
+            status=JobStatus(status),
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
 
     def is_managed_by(self, who: Principal) -> bool:
         return who.is_admin or who.user_id == self.owner_id
@@ -164,13 +189,27 @@ class Application:
         if job.status != JobStatus.OPEN or job.deleted_at is not None:
             raise NotFound("Job not found.")
         now = utc_now()
-        application = cls(id=new_id(), job_id=job.id, candidate_id=candidate.user_id,
-                          recruiter_id=job.owner_id, status=ApplicationStatus.APPLIED,
-                          cover_letter=cover_letter, version=1, created_at=now, updated_at=now)
+        application = cls(
+            id=new_id(),
+            job_id=job.id,
+            candidate_id=candidate.user_id,
+            recruiter_id=job.owner_id,
+            status=ApplicationStatus.APPLIED,
+            cover_letter=cover_letter,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
         application._record(None, ApplicationStatus.APPLIED, candidate.user_id, None, now)
-        application.events.append(ApplicationSubmitted(
-            application_id=application.id, job_id=job.id, job_title=job.title,
-            candidate_id=candidate.user_id, recruiter_id=job.owner_id))
+        application.events.append(
+            ApplicationSubmitted(
+                application_id=application.id,
+                job_id=job.id,
+                job_title=job.title,
+                candidate_id=candidate.user_id,
+                recruiter_id=job.owner_id,
+            )
+        )
         return application
 
     def allowed_transitions_for(self, who: Principal, *, job_deleted: bool = False) -> list[ApplicationStatus]:
@@ -184,8 +223,9 @@ class Application:
     def is_visible_to(self, who: Principal) -> bool:
         return who.is_admin or who.user_id in (self.candidate_id, self.recruiter_id)
 
-    def change_status(self, *, to: ApplicationStatus, actor: Principal, reason: str | None,
-                      job_title: str, job_deleted: bool = False) -> None:
+    def change_status(
+        self, *, to: ApplicationStatus, actor: Principal, reason: str | None, job_title: str, job_deleted: bool = False
+    ) -> None:
         to = ApplicationStatus(to)
         if not self.is_visible_to(actor):
             raise NotFound("Application not found.")
@@ -208,12 +248,29 @@ class Application:
         self.version += 1
         self.updated_at = now
         self._record(from_status, to, actor.user_id, reason, now)
-        self.events.append(ApplicationStatusChanged(
-            application_id=self.id, job_id=self.job_id, job_title=job_title,
-            candidate_id=self.candidate_id, recruiter_id=self.recruiter_id,
-            from_status=from_status, to_status=to, actor_id=actor.user_id, reason=reason))
+        self.events.append(
+            ApplicationStatusChanged(
+                application_id=self.id,
+                job_id=self.job_id,
+                job_title=job_title,
+                candidate_id=self.candidate_id,
+                recruiter_id=self.recruiter_id,
+                from_status=from_status,
+                to_status=to,
+                actor_id=actor.user_id,
+                reason=reason,
+            )
+        )
 
     def _record(self, from_status, to_status, actor_id, reason, at) -> None:
-        self.new_history.append(HistoryEntry(id=new_id(), application_id=self.id, from_status=from_status,
-                                             to_status=to_status, actor_id=actor_id, reason=reason,
-                                             created_at=at))
+        self.new_history.append(
+            HistoryEntry(
+                id=new_id(),
+                application_id=self.id,
+                from_status=from_status,
+                to_status=to_status,
+                actor_id=actor_id,
+                reason=reason,
+                created_at=at,
+            )
+        )

@@ -1,4 +1,5 @@
 """The hiring pipeline: which status an application may move to from which."""
+
 from enum import StrEnum
 
 

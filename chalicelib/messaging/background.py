@@ -3,10 +3,11 @@
 A request only queues its event ids, so it never waits on rendering or writing mail. What a
 crash leaves undelivered is still pending in the outbox, for the relay.
 """
+
 import logging
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from ..config import Settings
 from ..storage import UnitOfWork

@@ -5,6 +5,7 @@
 Imported only by the worker and on first publish, never by the API at import (cold start).
 Settings are read here once, when the module is first imported, which is the worker's start.
 """
+
 from celery import Celery
 
 from ..config import get_settings
@@ -45,8 +46,10 @@ def make_app() -> Celery:
         enable_utc=True,
     )
     if settings.email_retry_max * 2 > visibility:
-        raise ValueError("ATS_EMAIL_RETRY_MAX must stay under half of ATS_CELERY_VISIBILITY_TIMEOUT "
-                         "(a retry delayed past it is delivered twice: celery#2599).")
+        raise ValueError(
+            "ATS_EMAIL_RETRY_MAX must stay under half of ATS_CELERY_VISIBILITY_TIMEOUT "
+            "(a retry delayed past it is delivered twice: celery#2599)."
+        )
     return app
 
 

@@ -4,6 +4,7 @@ Framework-free: the Celery task calls it in the worker, and the embedded default
 after commit. The ledger (OutboxRepository.claim/complete/release_delivery) makes a repeat a
 no-op: a redelivered task finds its emails complete and sends nothing.
 """
+
 import logging
 import random
 
@@ -62,8 +63,9 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     return sent
 
 
-def record_attempt(uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool,
-                   status: str = "published") -> None:
+def record_attempt(
+    uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool, status: str = "published"
+) -> None:
     """Note a failed attempt on the event; the final one marks it failed, for an operator to see."""
     message = f"{type(error).__name__}: {error}"[:1000]
     with uow:
@@ -83,7 +85,7 @@ def is_permanent(error: BaseException) -> bool:
 
 def backoff(retries: int, settings: Settings) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped well under visibility."""
-    ceiling = min(settings.email_retry_max, settings.email_retry_base * 2 ** retries)
+    ceiling = min(settings.email_retry_max, settings.email_retry_base * 2**retries)
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -91,10 +93,13 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bo
     """The embedded default's delivery, right after commit: never raises into the request.
 
     A failure leaves the event pending (with its attempt counted) for the relay to try again.
+    A claim another sender holds is no failure: the event stays pending, its attempts unchanged.
     """
     try:
         deliver(uow, settings, event_id)
         return True
+    except DeliveryBusy:
+        return False
     except Exception as error:
         try:
             with uow:

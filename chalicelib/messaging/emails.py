@@ -5,13 +5,14 @@ then the plain-text body; and NAME.html, the HTML body, wrapped in layout.html. 
 string.Template's `$name`; values are HTML-escaped in the HTML part, except those whose name ends
 in `_html`, which the code builds already escaped.
 """
+
 import functools
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Callable
 
 from ..domain.models import User
 from ..storage.base import OutboxRecord
@@ -72,8 +73,10 @@ def _note(label: str, value: str | None) -> dict:
     key = label.lower().replace(" ", "_")
     if not value:
         return {f"{key}_text": "", f"{key}_html": ""}
-    return {f"{key}_text": f"\n{label}: {value}\n",
-            f"{key}_html": f"<p>{html.escape(label)}: <em>{html.escape(value)}</em></p>"}
+    return {
+        f"{key}_text": f"\n{label}: {value}\n",
+        f"{key}_html": f"<p>{html.escape(label)}: <em>{html.escape(value)}</em></p>",
+    }
 
 
 def plan(record: OutboxRecord) -> list[tuple[str, str]]:
@@ -109,15 +112,28 @@ def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> 
             continue
         candidate = user(p["candidate_id"]) if "candidate_id" in p else None
         values = {
-            "name": recipient.name, "email": recipient.email, "role": p.get("role", recipient.role),
-            "job_title": p.get("job_title", ""), "application_id": p.get("application_id", ""),
-            "from_status": p.get("from_status") or "", "to_status": p.get("to_status") or "",
+            "name": recipient.name,
+            "email": recipient.email,
+            "role": p.get("role", recipient.role),
+            "job_title": p.get("job_title", ""),
+            "application_id": p.get("application_id", ""),
+            "from_status": p.get("from_status") or "",
+            "to_status": p.get("to_status") or "",
             "candidate_name": candidate.name if candidate else "a candidate",
             "candidate_email": candidate.email if candidate else "",
             **_note("Reason", p.get("reason")),
         }
         rendered = render(template, **values)
-        emails.append(Email(event_id=record.id, recipient=recipient_id, to=recipient.email,
-                            to_name=recipient.name, template=template, subject=rendered.subject,
-                            text=rendered.text, html=rendered.html))
+        emails.append(
+            Email(
+                event_id=record.id,
+                recipient=recipient_id,
+                to=recipient.email,
+                to_name=recipient.name,
+                template=template,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+            )
+        )
     return emails

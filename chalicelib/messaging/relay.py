@@ -8,10 +8,11 @@ bound would queue a copy of every event waiting in a backlog, again at every bou
 runs. With no broker configured it delivers them in-process instead. Run by
 `python -m chalicelib.cli relay`, by a scheduled function and by a DynamoDB-stream function.
 """
+
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
 from ..storage import unit_of_work
@@ -40,11 +41,12 @@ def _iso(moment: datetime) -> str:
 def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     """One pass over up to `limit` pending events (and as many stale published ones)."""
     uow = unit_of_work(settings)
-    stale_before = _iso(datetime.now(timezone.utc) - timedelta(seconds=settings.relay_republish_seconds))
+    stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.relay_republish_seconds))
     with uow:
         pending = [record.id for record in uow.outbox.list(status="pending", limit=limit)]
-        stale = [record.id for record in uow.outbox.list(status="published", limit=limit)
-                 if record.updated_at < stale_before]
+        stale = [
+            record.id for record in uow.outbox.list(status="published", limit=limit) if record.updated_at < stale_before
+        ]
     report = RelayReport(found=len(pending) + len(stale))
     if not report.found:
         return report
@@ -62,8 +64,7 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     else:
         for event_id in pending + stale:
             report.delivered += deliver_in_process(uow, settings, event_id)
-    log.info("relay: %d found, %d published, %d delivered in-process", report.found, report.published,
-             report.delivered)
+    log.info("relay: %d found, %d published, %d delivered in-process", report.found, report.published, report.delivered)
     return report
 
 

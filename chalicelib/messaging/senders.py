@@ -3,6 +3,7 @@
 A sender's `send(email)` returns once the message is accepted, and raises otherwise:
 TransientSendError (or any OSError) is worth retrying, PermanentSendError is not.
 """
+
 import base64
 import email.utils
 import logging
@@ -12,6 +13,7 @@ import ssl
 import sys
 import threading
 from email.header import Header
+from typing import ClassVar
 
 from ..config import Settings, forget_ssm_secret
 from ..domain.errors import ConfigurationError
@@ -39,8 +41,9 @@ def _address(name: str, address: str) -> str:
 
 def _part(content_type: str, body: str) -> bytes:
     encoded = base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n")
-    return (f'Content-Type: {content_type}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: base64\r\n\r\n").encode() + encoded
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    ).encode() + encoded
 
 
 def build_message(mail: Email, sender: str) -> bytes:
@@ -63,8 +66,16 @@ def build_message(mail: Email, sender: str) -> bytes:
     ]
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode()
     separator = f"--{boundary}\r\n".encode()
-    return (head + b"\r\n" + separator + _part("text/plain", mail.text) + b"\r\n" + separator
-            + _part("text/html", mail.html) + f"\r\n--{boundary}--\r\n".encode())
+    return (
+        head
+        + b"\r\n"
+        + separator
+        + _part("text/plain", mail.text)
+        + b"\r\n"
+        + separator
+        + _part("text/html", mail.html)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
 
 
 class FileSender:
@@ -97,29 +108,31 @@ class ConsoleSender:
 class SmtpSender:
     """SMTP with STARTTLS, implicit TLS or neither; one connection kept and reused per thread."""
 
-    PORTS = {"tls": 465, "starttls": 587, "none": 25}
+    PORTS: ClassVar[dict[str, int]] = {"tls": 465, "starttls": 587, "none": 25}
 
     def __init__(self, settings: Settings):
         if settings.smtp_tls not in self.PORTS:
-            raise ConfigurationError(f"ATS_SMTP_TLS must be one of {', '.join(self.PORTS)}, "
-                                     f"not {settings.smtp_tls!r}.")
+            raise ConfigurationError(f"ATS_SMTP_TLS must be one of {', '.join(self.PORTS)}, not {settings.smtp_tls!r}.")
         self.settings = settings
         self.port = settings.smtp_port or self.PORTS[settings.smtp_tls]
         self._local = threading.local()
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        password = (s.smtp_password or "") if s.smtp_user else None  # read before any connection is open
+        # The password is read (perhaps from SSM) before any connection is open.
+        credentials = (s.smtp_user, s.smtp_password or "") if s.smtp_user else None
+        conn: smtplib.SMTP
         if s.smtp_tls == "tls":
-            conn = smtplib.SMTP_SSL(s.smtp_host, self.port, timeout=s.smtp_timeout,
-                                    context=ssl.create_default_context())
+            conn = smtplib.SMTP_SSL(
+                s.smtp_host, self.port, timeout=s.smtp_timeout, context=ssl.create_default_context()
+            )
         else:
             conn = smtplib.SMTP(s.smtp_host, self.port, timeout=s.smtp_timeout)
             if s.smtp_tls == "starttls":
                 conn.starttls(context=ssl.create_default_context())
         try:
-            if s.smtp_user:
-                conn.login(s.smtp_user, password)
+            if credentials:
+                conn.login(*credentials)
         except BaseException as error:
             conn.close()
             if isinstance(error, smtplib.SMTPAuthenticationError) and s.smtp_password_parameter:
@@ -169,8 +182,7 @@ def _classified(error: BaseException) -> BaseException:
         codes = [error.smtp_code]
     elif isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
-    if codes and all(500 <= code < 600 for code in codes) \
-            and not isinstance(error, smtplib.SMTPAuthenticationError):
+    if codes and all(500 <= code < 600 for code in codes) and not isinstance(error, smtplib.SMTPAuthenticationError):
         return PermanentSendError(f"{type(error).__name__}: {error}")
     return error
 
@@ -191,10 +203,17 @@ class SesSender:
             self.client.send_email(
                 FromEmailAddress=self.sender,
                 Destination={"ToAddresses": [email.utils.formataddr((mail.to_name, mail.to))]},
-                Content={"Simple": {"Subject": {"Data": mail.subject, "Charset": "UTF-8"},
-                                    "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"},
-                                             "Html": {"Data": mail.html, "Charset": "UTF-8"}},
-                                    "Headers": [{"Name": "X-ATS-Event-Id", "Value": mail.event_id}]}})
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": mail.subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": mail.text, "Charset": "UTF-8"},
+                            "Html": {"Data": mail.html, "Charset": "UTF-8"},
+                        },
+                        "Headers": [{"Name": "X-ATS-Event-Id", "Value": mail.event_id}],
+                    }
+                },
+            )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"):
@@ -210,11 +229,22 @@ _cache_lock = threading.Lock()
 def get_sender(settings: Settings):
     """The configured sender, kept per configuration so connections are reused across emails."""
     if settings.email_backend not in SENDERS:
-        raise ConfigurationError(f"Unknown ATS_EMAIL_BACKEND {settings.email_backend!r}: "
-                                 f"use one of {', '.join(SENDERS)}.")
-    key = (settings.email_backend, settings.state_dir, settings.email_from, settings.smtp_host, settings.smtp_port,
-           settings.smtp_tls, settings.smtp_user, settings.smtp_password_value, settings.smtp_password_parameter,
-           settings.smtp_timeout, settings.aws_region)
+        raise ConfigurationError(
+            f"Unknown ATS_EMAIL_BACKEND {settings.email_backend!r}: use one of {', '.join(SENDERS)}."
+        )
+    key = (
+        settings.email_backend,
+        settings.state_dir,
+        settings.email_from,
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_tls,
+        settings.smtp_user,
+        settings.smtp_password_value,
+        settings.smtp_password_parameter,
+        settings.smtp_timeout,
+        settings.aws_region,
+    )
     with _cache_lock:
         if key not in _cache:
             _cache[key] = SENDERS[settings.email_backend](settings)

@@ -1,4 +1,5 @@
 """The worker's one task: deliver an outbox event (render + send). The work is in delivery.py."""
+
 import logging
 
 from ..config import get_settings
@@ -19,7 +20,7 @@ def deliver_event(self, event_id: str) -> int:
         # Not a failure: another worker holds the claim; look again once its lease is over.
         if self.request.retries >= settings.email_max_retries * 4:
             raise
-        raise self.retry(countdown=min(busy.retry_after, settings.email_retry_max))
+        raise self.retry(countdown=min(busy.retry_after, settings.email_retry_max)) from busy
     except Exception as error:
         final = is_permanent(error) or self.request.retries >= settings.email_max_retries
         if isinstance(error, EventMissing):
@@ -30,4 +31,4 @@ def deliver_event(self, event_id: str) -> int:
             record_attempt(uow, event_id, error, final=final)
         if final:
             return 0
-        raise self.retry(countdown=backoff(self.request.retries, settings))
+        raise self.retry(countdown=backoff(self.request.retries, settings)) from error

@@ -8,9 +8,13 @@ a field or parameter the model does not declare is refused (422 naming it), so a
 a field a client may not set (id, version, owner, the status of an application...) is an error,
 never silently dropped. Every string refuses control characters (tab and newline only in long text).
 """
-import re
-from typing import Annotated, Literal
 
+import re
+from collections.abc import Iterator
+from dataclasses import KW_ONLY, dataclass
+from typing import Annotated, Any, Literal
+
+from annotated_types import GroupedMetadata
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ..domain.ids import is_id
@@ -26,8 +30,9 @@ def _refusing(control: str, allowed: str):
     def check(value):
         match = found(value) if isinstance(value, str) else None  # not a string: the type check says so
         if match:
-            raise ValueError(f"must not contain control characters{allowed} "
-                             f"(U+{ord(match.group()):04X} at position {match.start()})")
+            raise ValueError(
+                f"must not contain control characters{allowed} (U+{ord(match.group()):04X} at position {match.start()})"
+            )
         return value
 
     return check
@@ -37,20 +42,34 @@ _SINGLE_LINE = BeforeValidator(_refusing(_CONTROL, " such as NUL, tab or newline
 _MULTILINE = BeforeValidator(_refusing(_CONTROL_BUT_LINES, " other than tab and newline"))
 
 
-def Text(max_length: int, min_length: int = 0, *, multiline: bool = False, strip: bool = True):
-    """A string with bounded length and no control characters: every string the API takes is one.
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """A string with bounded length and no control characters: every string the API takes is one,
+    `Annotated[str, Text(200)]`.
 
     Checked before stripping, so that a control character is refused, not silently trimmed; the
     OpenAPI document carries the same rule as a pattern.
     """
-    control, check = (_CONTROL_BUT_LINES, _MULTILINE) if multiline else (_CONTROL, _SINGLE_LINE)
-    return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length, max_length=max_length),
-                     check, Field(json_schema_extra={"pattern": f"^[^{control}]*$"})]
+
+    max_length: int
+    min_length: int = 0
+    _: KW_ONLY
+    multiline: bool = False
+    strip: bool = True
+
+    def __iter__(self) -> Iterator[Any]:
+        control, check = (_CONTROL_BUT_LINES, _MULTILINE) if self.multiline else (_CONTROL, _SINGLE_LINE)
+        yield StringConstraints(strip_whitespace=self.strip, min_length=self.min_length, max_length=self.max_length)
+        yield check
+        yield Field(json_schema_extra={"pattern": f"^[^{control}]*$"})
 
 
 # A ULID (chalicelib.domain.ids): what check_id accepts, for the OpenAPI document.
-Id = Annotated[str, StringConstraints(min_length=26, max_length=26),
-               Field(json_schema_extra={"pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"})]
+Id = Annotated[
+    str,
+    StringConstraints(min_length=26, max_length=26),
+    Field(json_schema_extra={"pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"}),
+]
 JobStatusName = Literal["draft", "open", "closed"]
 ApplicationStatusName = Literal["applied", "screening", "shortlisted", "selected", "hired", "rejected", "withdrawn"]
 
@@ -74,7 +93,7 @@ class Query(QueryString):
     """The query of a list: a page of it."""
 
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Text(200) | None = None
+    cursor: Annotated[str, Text(200)] | None = None
 
 
 # Responses: every response wraps its resource (an envelope, or a page of items).

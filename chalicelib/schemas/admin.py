@@ -1,4 +1,5 @@
 """The outbox, as admins see it."""
+
 from typing import Annotated, Literal
 
 from pydantic import Field

@@ -1,4 +1,5 @@
 """Applications: applying, moving through the pipeline, the list's filters, and the history."""
+
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -8,7 +9,7 @@ from . import ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, 
 
 class ApplicationCreateRequest(Body):
     job_id: Id
-    cover_letter: Text(10000, multiline=True) | None = None
+    cover_letter: Annotated[str, Text(10000, multiline=True)] | None = None
 
     _id = field_validator("job_id")(check_id)
 
@@ -18,7 +19,7 @@ class TransitionRequest(Body):
 
     status: ApplicationStatusName | None = None
     to_state: ApplicationStatusName | None = None
-    reason: Text(1000, multiline=True) | None = None
+    reason: Annotated[str, Text(1000, multiline=True)] | None = None
     expected_version: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
@@ -30,8 +31,10 @@ class TransitionRequest(Body):
         return self
 
     @property
-    def target(self) -> str:
-        return self.status or self.to_state
+    def target(self) -> ApplicationStatusName:
+        target = self.status or self.to_state
+        assert target is not None  # _one_target refused a body with neither
+        return target
 
 
 class ChangeStatusRequest(TransitionRequest):
@@ -89,7 +92,8 @@ class ApplicationOut(Out):
     created_at: str
     updated_at: str
     allowed_transitions: list[ApplicationStatusName] = Field(
-        description="the statuses this caller may move the application to next")
+        description="the statuses this caller may move the application to next"
+    )
     candidate: PersonOut | None
     job: JobSummaryOut | None
 

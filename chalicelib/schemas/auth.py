@@ -1,4 +1,5 @@
 """Accounts: registration, login, and the user as the API shows it."""
+
 import re
 from typing import Annotated, Literal
 
@@ -9,8 +10,10 @@ from . import Body, Out, Text
 
 # The HTML living standard's valid e-mail address: ASCII only, so every mail server takes it as it is
 # (an internationalised address needs SMTPUTF8 all the way to the recipient's server).
-EMAIL_PATTERN = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                 r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+")
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -33,8 +36,10 @@ def _what_is_wrong(email: str) -> str:
     if len(labels) < 2:
         return "the domain after the @ needs a dot, as in example.com"
     if not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
-        return ("each part of the domain between dots must be 1 to 63 letters, digits or hyphens, "
-                "not starting or ending with a hyphen")
+        return (
+            "each part of the domain between dots must be 1 to 63 letters, digits or hyphens, "
+            "not starting or ending with a hyphen"
+        )
     return "this is not a valid email address"
 
 
@@ -44,7 +49,7 @@ def _valid_email(email: str) -> str:
     return email
 
 
-Email = Annotated[Text(254, 3), AfterValidator(_valid_email), Field(json_schema_extra={"pattern": EMAIL_PATTERN})]
+Email = Annotated[str, Text(254, 3), AfterValidator(_valid_email), Field(json_schema_extra={"pattern": EMAIL_PATTERN})]
 
 
 def _not_common(password: str) -> str:
@@ -54,20 +59,20 @@ def _not_common(password: str) -> str:
 
 
 # Not stripped: spaces are part of a password.
-Password = Annotated[Text(MAX_LENGTH, MIN_LENGTH, strip=False), AfterValidator(_not_common)]
+Password = Annotated[str, Text(MAX_LENGTH, MIN_LENGTH, strip=False), AfterValidator(_not_common)]
 
 
 class RegisterRequest(Body):
     email: Email
     password: Password
-    name: Text(200, 1) | None = None
+    name: Annotated[str, Text(200, 1)] | None = None
     role: Literal["candidate", "recruiter"] = "candidate"
 
 
 class LoginRequest(Body):
-    email: Text(254, 1)
+    email: Annotated[str, Text(254, 1)]
     # Not stripped: registration keeps spaces that are part of a password, so login must too.
-    password: Text(1024, 1, strip=False)
+    password: Annotated[str, Text(1024, 1, strip=False)]
 
 
 class UserOut(Out):

@@ -1,25 +1,33 @@
 """Jobs: what a recruiter publishes and changes, the list's filters, and the job as shown."""
-from pydantic import field_validator
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from . import Body, JobStatusName, Out, Query, Text
 
 
 class JobCreateRequest(Body):
-    title: Text(200, 1)
-    description: Text(20000, multiline=True) | None = None
-    location: Text(200) | None = None
-    department: Text(200) | None = None
-    employment_type: Text(50) | None = None
+    title: Annotated[str, Text(200, 1)]
+    description: Annotated[str, Text(20000, multiline=True)] | None = None
+    location: Annotated[str, Text(200)] | None = None
+    department: Annotated[str, Text(200)] | None = None
+    employment_type: Annotated[str, Text(50)] | None = None
     status: JobStatusName = "open"
 
 
+def _value_only(schema: dict) -> None:
+    """A field that may be absent (None: no change) but not null: the document shows the value alone."""
+    schema.update(schema.pop("anyOf")[0])
+
+
 class JobUpdateRequest(Body):
-    title: Text(200, 1) = None
-    description: Text(20000, multiline=True) | None = None
-    location: Text(200) | None = None
-    department: Text(200) | None = None
-    employment_type: Text(50) | None = None
-    status: JobStatusName = None
+    title: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=_value_only)
+    description: Annotated[str, Text(20000, multiline=True)] | None = None
+    location: Annotated[str, Text(200)] | None = None
+    department: Annotated[str, Text(200)] | None = None
+    employment_type: Annotated[str, Text(50)] | None = None
+    status: JobStatusName | None = Field(None, json_schema_extra=_value_only)
 
     @field_validator("title", "status", mode="before")
     @classmethod
@@ -35,9 +43,9 @@ class JobUpdateRequest(Body):
 
 class JobListQuery(Query):
     status: JobStatusName | None = None
-    q: Text(200) | None = None
-    location: Text(200) | None = None
-    department: Text(200) | None = None
+    q: Annotated[str, Text(200)] | None = Field(None, description="a part of the title, in any case")
+    location: Annotated[str, Text(200)] | None = Field(None, description="the whole location, in any case")
+    department: Annotated[str, Text(200)] | None = Field(None, description="the whole department, in any case")
     mine: bool = False
 
 

@@ -1,5 +1,6 @@
 """Liveness, readiness, and the one error shape (which only the OpenAPI document needs as a model:
 errors are rendered in ats_functions/http.py)."""
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict

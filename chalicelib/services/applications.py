@@ -1,4 +1,5 @@
 """Applications: apply, move through the pipeline, read, list, history."""
+
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -41,14 +42,21 @@ def _read_through(seen, inner: str, name: str):
     return getattr(object.__getattribute__(seen, inner), name)
 
 
-def present(uow: UnitOfWork, who: Principal, applications: list[Application], *,
-            jobs: dict[str, Job] | None = None) -> list[ApplicationSeen]:
+def present(
+    uow: UnitOfWork, who: Principal, applications: list[Application], *, jobs: dict[str, Job] | None = None
+) -> list[ApplicationSeen]:
     """The applications as `who` sees them; their candidates and jobs in one batch read each."""
     candidates = uow.users.get_many(a.candidate_id for a in applications)
     jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in (jobs or {})), **(jobs or {})}
-    return [ApplicationSeen(application, _allowed(application, who, jobs.get(application.job_id)),
-                            candidates.get(application.candidate_id), jobs.get(application.job_id))
-            for application in applications]
+    return [
+        ApplicationSeen(
+            application,
+            _allowed(application, who, jobs.get(application.job_id)),
+            candidates.get(application.candidate_id),
+            jobs.get(application.job_id),
+        )
+        for application in applications
+    ]
 
 
 def _allowed(application: Application, who: Principal, job: Job | None) -> list[ApplicationStatus]:
@@ -59,8 +67,9 @@ def _no_open_job() -> NotFound:
     return NotFound("Job not found.", details=[{"field": "job_id", "message": "no open job with this id"}])
 
 
-def apply(uow: UnitOfWork, settings: Settings, who: Principal, *, job_id: str,
-          cover_letter: str | None = None) -> ApplicationSeen:
+def apply(
+    uow: UnitOfWork, settings: Settings, who: Principal, *, job_id: str, cover_letter: str | None = None
+) -> ApplicationSeen:
     if who.role != Role.CANDIDATE:
         raise PermissionDenied("Only candidates apply to jobs.")
 
@@ -93,32 +102,48 @@ def get_application(uow: UnitOfWork, application_id: str, who: Principal) -> App
         return present(uow, who, [_visible_application(uow, application_id, who)])[0]
 
 
-def get_history(uow: UnitOfWork, settings: Settings, application_id: str, who: Principal, *, limit: int,
-                cursor: str | None = None) -> Page[HistoryEntrySeen]:
+def get_history(
+    uow: UnitOfWork, settings: Settings, application_id: str, who: Principal, *, limit: int, cursor: str | None = None
+) -> Page[HistoryEntrySeen]:
     """The application's status changes, oldest first, a page at a time, each with its actor."""
     with uow:
         _visible_application(uow, application_id, who)
-        page = paginate(lambda n, last: uow.applications.history(application_id, limit=n, after=last),
-                        limit=limit, cursor=cursor, secret=settings.jwt_secret)
+        page = paginate(
+            lambda n, last: uow.applications.history(application_id, limit=n, after=last),
+            limit=limit,
+            cursor=cursor,
+            secret=settings.jwt_secret,
+        )
         actors = uow.users.get_many(entry.actor_id for entry in page.items)
     return Page([HistoryEntrySeen(entry, actors.get(entry.actor_id)) for entry in page.items], page.next_cursor)
 
 
-def change_status(uow: UnitOfWork, settings: Settings, who: Principal, *, application_id: str,
-                  status: ApplicationStatus, reason: str | None = None, expected_version: int | None = None,
-                  if_match: int | None = None) -> ApplicationSeen:
+def change_status(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal,
+    *,
+    application_id: str,
+    status: ApplicationStatus,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    if_match: int | None = None,
+) -> ApplicationSeen:
     """A move; without a version to hold it to (If-Match, expected_version), decided again on a conflict."""
+
     def write() -> tuple[Application, Job]:
         with uow:
             uow.begin_write()
             application = _visible_application(uow, application_id, who)
             check_version(application.version, if_match)
             if expected_version is not None and expected_version != application.version:
-                raise ConcurrencyError(
-                    f"The application is at version {application.version}, not {expected_version}.")
+                raise ConcurrencyError(f"The application is at version {application.version}, not {expected_version}.")
             job = uow.jobs.get(application.job_id)
-            application.change_status(to=status, actor=who, reason=reason, job_title=job.title,
-                                      job_deleted=job.deleted_at is not None)
+            if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
+                raise NotFound("Job not found.")
+            application.change_status(
+                to=status, actor=who, reason=reason, job_title=job.title, job_deleted=job.deleted_at is not None
+            )
             if not allowed_after_job_deleted(status):  # deleted since it was read: refused
                 uow.jobs.require(job.id, failure=JobDeleted())
             uow.applications.save(application)
@@ -129,9 +154,16 @@ def change_status(uow: UnitOfWork, settings: Settings, who: Principal, *, applic
     return present(uow, who, [application], jobs={job.id: job})[0]
 
 
-def list_applications(uow: UnitOfWork, settings: Settings, who: Principal | None, *, limit: int,
-                      cursor: str | None = None, job_id: str | None = None,
-                      status: str | None = None) -> Page[ApplicationSeen]:
+def list_applications(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal | None,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    job_id: str | None = None,
+    status: str | None = None,
+) -> Page[ApplicationSeen]:
     """A candidate's own applications; a recruiter's jobs' applications; an admin's: all."""
     if who is None:
         raise AuthenticationFailed("Sign in to list applications.", code="not_authenticated")
@@ -147,6 +179,10 @@ def list_applications(uow: UnitOfWork, settings: Settings, who: Principal | None
             query = ApplicationQuery(recruiter_id=who.user_id, status=status)
         else:
             query = ApplicationQuery(status=status)
-        page = paginate(lambda n, before: uow.applications.page(query, limit=n, before=before),
-                        limit=limit, cursor=cursor, secret=settings.jwt_secret)
+        page = paginate(
+            lambda n, before: uow.applications.page(query, limit=n, before=before),
+            limit=limit,
+            cursor=cursor,
+            secret=settings.jwt_secret,
+        )
         return Page(present(uow, who, page.items), page.next_cursor)

@@ -1,4 +1,5 @@
 """Readiness: can the configured storage (and broker, when there is one) be reached?"""
+
 from ..config import Settings
 from ..storage import unit_of_work
 

@@ -29,6 +29,7 @@ How the HTTP layer uses it, around a view whose request carries the header:
 The records are written at once, outside any unit of work's commit (uow.idempotency), so `begin`
 may run before the view's own unit of work and `finish` after it committed.
 """
+
 import hashlib
 import json
 import logging
@@ -74,8 +75,10 @@ def record_key(scope: str, key: str) -> str:
 def validate_key(key) -> str:
     """The Idempotency-Key header's value, if it is 1-255 printable ASCII characters."""
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
-        raise ValidationFailed(f"Invalid {HEADER} header.", details=[
-            {"field": HEADER, "message": f"1 to {MAX_KEY_LENGTH} printable ASCII characters"}])
+        raise ValidationFailed(
+            f"Invalid {HEADER} header.",
+            details=[{"field": HEADER, "message": f"1 to {MAX_KEY_LENGTH} printable ASCII characters"}],
+        )
     return key
 
 
@@ -91,12 +94,15 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     if record is None:
         return Claim(stored, None, token)
     if record.fingerprint != fingerprint:
-        raise ValidationFailed(f"This {HEADER} was already used for a different request.",
-                               code="idempotency_key_reused",
-                               details=[{"field": HEADER, "message": "use a new key for a new request"}])
-    if record.state != "done":
-        raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.",
-                       code="idempotency_in_progress")
+        raise ValidationFailed(
+            f"This {HEADER} was already used for a different request.",
+            code="idempotency_key_reused",
+            details=[{"field": HEADER, "message": "use a new key for a new request"}],
+        )
+    if record.state != "done" or record.status is None:  # a done record always has its status
+        raise Conflict(
+            f"A request with this {HEADER} is still being processed; retry shortly.", code="idempotency_in_progress"
+        )
     replay = Replay(status=int(record.status), body=record.body or "", headers=dict(record.headers))
     return Claim(stored, replay, None)
 
@@ -107,6 +113,7 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
     Never raises: the request has succeeded by now, and failing its answer would invite the
     very retry the key is for. If the record cannot be written, the claim's lease runs out.
     """
+    assert claim.token is not None  # begin gave this request the claim: it has no replay
     if not 200 <= int(status) < 300:
         abandon(uow, settings, claim)
         return
@@ -114,17 +121,18 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
         body = body.decode()
     elif not isinstance(body, str):
         body = "" if body is None else json.dumps(body)
-    kept = {name: str(value) for name, value in dict(headers or {}).items()
-            if name.lower() not in NOT_REPLAYED_HEADERS}
+    kept = {name: str(value) for name, value in dict(headers or {}).items() if name.lower() not in NOT_REPLAYED_HEADERS}
     try:
         stored = uow.idempotency.complete(claim.record_key, claim.token, status=int(status), body=body, headers=kept)
     except DomainError as error:
-        log.warning("could not store the response for an %s (%s): a retry runs once the lease ends",
-                    HEADER, error.code)
+        log.warning("could not store the response for an %s (%s): a retry runs once the lease ends", HEADER, error.code)
         return
     if not stored:
-        log.warning("a request under an %s outlived its lease and a retry took its claim over: the create "
-                    "may have run twice, and this response was not stored", HEADER)
+        log.warning(
+            "a request under an %s outlived its lease and a retry took its claim over: the create "
+            "may have run twice, and this response was not stored",
+            HEADER,
+        )
 
 
 def abandon(uow: UnitOfWork, settings: Settings, claim: Claim) -> None:
@@ -132,6 +140,7 @@ def abandon(uow: UnitOfWork, settings: Settings, claim: Claim) -> None:
 
     Never raises: it runs on an error path, whose own error is the one to report.
     """
+    assert claim.token is not None  # begin gave this request the claim: it has no replay
     try:
         uow.idempotency.release(claim.record_key, claim.token)
     except DomainError as error:

@@ -1,7 +1,9 @@
 """Jobs: publish, read, list, change, delete."""
+
 import random
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..config import Settings
 from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PreconditionFailed
@@ -41,7 +43,7 @@ def versioned_write(write: Callable[[], T], *, if_match: int | None = None, retr
                 raise PreconditionFailed(f"The resource was changed after version {if_match}; reload it.") from None
             if not retry:
                 raise
-        time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, RETRY_PAUSE * 2 ** attempt)))
+        time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, RETRY_PAUSE * 2**attempt)))
     return write()  # the last attempt: a conflict now is the caller's (409)
 
 
@@ -70,13 +72,24 @@ def get_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
 
 
 def _applied_to(uow: UnitOfWork, who: Principal | None, job: Job) -> bool:
-    return (who is not None and who.role == Role.CANDIDATE and job.deleted_at is None
-            and uow.applications.has_applied(who.user_id, job.id))
+    return (
+        who is not None
+        and who.role == Role.CANDIDATE
+        and job.deleted_at is None
+        and uow.applications.has_applied(who.user_id, job.id)
+    )
 
 
-def _change_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, if_match: int | None,
-                change: Callable[[Job], None] | None) -> Job:
+def _change_job(
+    uow: UnitOfWork,
+    settings: Settings,
+    job_id: str,
+    who: Principal,
+    if_match: int | None,
+    change: Callable[[Job], None] | None,
+) -> Job:
     """Read the job, check who asks and If-Match, apply `change` (None: nothing to write) and save it."""
+
     def write() -> Job:
         with uow:
             uow.begin_write()
@@ -92,33 +105,44 @@ def _change_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal
     return versioned_write(write, if_match=if_match)
 
 
-def update_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, changes: dict,
-               if_match: int | None = None) -> Job:
+def update_job(
+    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, changes: dict, if_match: int | None = None
+) -> Job:
     return _change_job(uow, settings, job_id, who, if_match, (lambda job: job.update(changes)) if changes else None)
 
 
-def delete_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal,
-               if_match: int | None = None) -> None:
+def delete_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, if_match: int | None = None) -> None:
     _change_job(uow, settings, job_id, who, if_match, Job.delete)
 
 
-def list_jobs(uow: UnitOfWork, settings: Settings, who: Principal | None, *, limit: int,
-              cursor: str | None = None, status: str | None = None, mine: bool = False,
-              q: str | None = None, location: str | None = None, department: str | None = None) -> Page[Job]:
+def list_jobs(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal | None,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    mine: bool = False,
+    q: str | None = None,
+    location: str | None = None,
+    department: str | None = None,
+) -> Page[Job]:
     """Open jobs for everyone; a recruiter also sees own drafts and closed jobs; an admin sees all."""
     filters = dict(q=q, location=location, department=department)
     statuses = (status,) if status else None
-    if mine and who is None:
-        raise AuthenticationFailed("Sign in to list your own jobs.", code="not_authenticated")
-
     if mine:
+        if who is None:
+            raise AuthenticationFailed("Sign in to list your own jobs.", code="not_authenticated")
         queries = [JobQuery(owner_id=who.user_id, statuses=statuses, **filters)]
     elif who is not None and who.role == Role.ADMIN:
         queries = [JobQuery(statuses=statuses, **filters)]
     elif who is not None and who.role == Role.RECRUITER and status != JobStatus.OPEN:
         # One query per status: each is one index range, already newest first.
-        queries = [JobQuery(owner_id=who.user_id, statuses=(hidden,), **filters)
-                   for hidden in statuses or (JobStatus.DRAFT, JobStatus.CLOSED)]
+        queries = [
+            JobQuery(owner_id=who.user_id, statuses=(hidden,), **filters)
+            for hidden in statuses or (JobStatus.DRAFT, JobStatus.CLOSED)
+        ]
         if status is None:  # open jobs (anyone's) merged with the recruiter's own others
             queries.append(JobQuery(statuses=(JobStatus.OPEN,), **filters))
     elif status in (None, JobStatus.OPEN):

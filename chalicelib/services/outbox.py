@@ -5,6 +5,7 @@ time bound and marked published; whatever is not stays pending for the relay, an
 never waits on a dead broker. With no broker (the embedded default), a thread of this process
 delivers them right away. Either way a delivery problem never fails the change: it is committed.
 """
+
 import logging
 
 from ..config import Settings
@@ -47,7 +48,8 @@ def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 10
     if not who.is_admin:
         raise PermissionDenied("Only admins see the outbox.")
     if status not in OUTBOX_STATUSES:
-        raise ValidationFailed("Unknown outbox status.", details=[
-            {"field": "status", "message": f"one of {', '.join(OUTBOX_STATUSES)}"}])
+        raise ValidationFailed(
+            "Unknown outbox status.", details=[{"field": "status", "message": f"one of {', '.join(OUTBOX_STATUSES)}"}]
+        )
     with uow:
         return uow.outbox.list(status=status, limit=limit)

@@ -1,14 +1,22 @@
 """Cursor pages, newest first (a history: oldest first). A cursor is the last id served, signed against forgery."""
+
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ..domain.errors import BadRequest
 from ..domain.ids import is_id
 
-T = TypeVar("T")
+
+class Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=Identified)  # a page holds items named by an id, its order and its cursor
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
@@ -35,13 +43,15 @@ def decode_cursor(secret: str, cursor: str) -> str:
     except ValueError:
         last_id, signature = "", ""
     if not (is_id(last_id) and hmac.compare_digest(signature, _signature(secret, last_id))):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor",
-                         details=[{"field": "cursor", "message": "not a cursor this API issued"}])
+        raise BadRequest(
+            "The cursor is not valid.",
+            code="invalid_cursor",
+            details=[{"field": "cursor", "message": "not a cursor this API issued"}],
+        )
     return last_id
 
 
-def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor: str | None,
-             secret: str) -> Page[T]:
+def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor: str | None, secret: str) -> Page[T]:
     """fetch(n, last_id): up to n items following the last one served. One more than asked tells
     whether a next page exists."""
     last_id = decode_cursor(secret, cursor) if cursor else None

@@ -25,12 +25,15 @@ otherwise. When Redis cannot be reached the storage counters serve, with a warni
 Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
 Keys carry an HMAC of the email (case-folded) and address under the JWT secret, never the values.
 """
+
+import contextlib
 import hashlib
 import hmac
 import logging
 import math
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..backoff import Pause
 from ..config import Settings
@@ -39,6 +42,9 @@ from ..domain.models import email_key
 from ..storage import UnitOfWork
 from ..storage.base import CounterRepository, Window
 
+if TYPE_CHECKING:
+    from redis import Redis
+
 log = logging.getLogger("ats.auth")
 
 REDIS_TIMEOUT = 0.25  # seconds to connect to / hear from Redis before falling back to storage
@@ -46,11 +52,12 @@ REDIS_PREFIX = "ats:throttle:"
 
 clock = time.time  # epoch seconds; tests replace it
 _lock = threading.Lock()
-_clients: dict[str, object] = {}
+_clients: dict[str, "Redis"] = {}
 _pause = Pause(5.0)  # seconds during which Redis is not tried after it failed
 
 
 # --- The checks, in the order users.login calls them --------------------------------------------
+
 
 def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
     """Refuse the attempt (RateLimited) when its address, pair or email is locked; count it for the
@@ -82,8 +89,10 @@ def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str, source_i
 
 def _attempt_counters(settings: Settings, email: str, source_ip: str | None) -> list[tuple[str, str, int]]:
     """(what, key, limit) of the counters hit per attempt, the pair first; a limit of 0 is off."""
-    counters = [("pair", _pair_key(settings, email, source_ip), settings.login_max_failures_per_pair),
-                ("email", _email_key(settings, email), settings.login_max_failures_per_email)]
+    counters = [
+        ("pair", _pair_key(settings, email, source_ip), settings.login_max_failures_per_pair),
+        ("email", _email_key(settings, email), settings.login_max_failures_per_email),
+    ]
     return [counter for counter in counters if counter[2] > 0]
 
 
@@ -99,6 +108,7 @@ def _refuse(what: str, window: Window) -> None:
 
 
 # --- Keys -----------------------------------------------------------------------------------------
+
 
 def _digest(settings: Settings, kind: str, value: str) -> str:
     mac = hmac.new(settings.jwt_secret.encode(), f"{kind}\0{value}".encode(), hashlib.sha256)
@@ -124,6 +134,7 @@ def _pair_key(settings: Settings, email: str, source_ip: str | None) -> str:
 
 
 # --- Where the counters live ----------------------------------------------------------------------
+
 
 def _counters(uow: UnitOfWork, settings: Settings) -> CounterRepository:
     if settings.redis_url:
@@ -163,7 +174,7 @@ class RedisCounters(CounterRepository):
         self._client.delete(REDIS_PREFIX + key)
 
 
-def _redis_client(url: str):
+def _redis_client(url: str) -> "Redis":
     with _lock:
         client = _clients.get(url)
         if client is None:
@@ -171,8 +182,13 @@ def _redis_client(url: str):
             from redis.backoff import NoBackoff
             from redis.retry import Retry
 
-            client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT,
-                                          retry=Retry(NoBackoff(), 0), health_check_interval=30)
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=REDIS_TIMEOUT,
+                socket_timeout=REDIS_TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=30,
+            )
             _clients[url] = client
         return client
 
@@ -192,8 +208,12 @@ class _RedisOrStorage(CounterRepository):
                 raise
             except Exception as error:  # unreachable, timed out, refused, not installed: use storage
                 _pause.start(self._url)
-                log.warning("login throttling: Redis unavailable (%s: %s); counting in storage for %.0f s",
-                            type(error).__name__, error, _pause.seconds)
+                log.warning(
+                    "login throttling: Redis unavailable (%s: %s); counting in storage for %.0f s",
+                    type(error).__name__,
+                    error,
+                    _pause.seconds,
+                )
         return getattr(self._storage, operation)(*args, **kwargs)
 
     def hit(self, key: str, *, window_seconds: int) -> Window:
@@ -210,9 +230,7 @@ def reset() -> None:
     """Forget Redis clients and pauses (tests)."""
     with _lock:
         for client in _clients.values():
-            try:
+            with contextlib.suppress(Exception):
                 client.close()
-            except Exception:
-                pass
         _clients.clear()
         _pause.clear()

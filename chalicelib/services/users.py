@@ -1,4 +1,5 @@
 """Accounts: register, log in, who am I, and the first admin."""
+
 import time
 from dataclasses import dataclass
 
@@ -22,8 +23,15 @@ class LoginResult:
     user: User
 
 
-def register(uow: UnitOfWork, settings: Settings, *, email: str, password: str, name: str | None = None,
-             role: Role = Role.CANDIDATE) -> User:
+def register(
+    uow: UnitOfWork,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    name: str | None = None,
+    role: Role = Role.CANDIDATE,
+) -> User:
     if role == Role.ADMIN:
         raise PermissionDenied("Admins are created with the create-admin command.")
     if role == Role.RECRUITER and not settings.allow_recruiter_signup:
@@ -36,16 +44,21 @@ def create_admin(uow: UnitOfWork, settings: Settings, *, email: str, password: s
 
 
 def _create_user(uow, settings, *, email, password, name, role) -> User:
-    user = User.register(email=email, name=name or email.split("@")[0], role=role,
-                         password_hash=hash_password(password, settings.password_hash_profile))
+    user = User.register(
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password, settings.password_hash_profile),
+    )
     with uow:
         uow.users.add(user)
         commit(uow, settings)
     return user
 
 
-def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str,
-          source_ip: str | None = None) -> LoginResult:
+def login(
+    uow: UnitOfWork, settings: Settings, *, email: str, password: str, source_ip: str | None = None
+) -> LoginResult:
     """A token for the right email and password; RateLimited after too many failures (throttle.py)."""
     throttle.before_login(uow, settings, email=email, source_ip=source_ip)  # before any hashing
     with uow:
@@ -56,8 +69,13 @@ def login(uow: UnitOfWork, settings: Settings, *, email: str, password: str,
         throttle.login_failed(uow, settings, email=email, source_ip=source_ip)
         raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
     throttle.login_succeeded(uow, settings, email=email, source_ip=source_ip)
-    token = issue_token(user_id=user.id, role=user.role, secret=settings.jwt_secret,
-                        ttl_seconds=settings.jwt_ttl_seconds, issuer=settings.jwt_issuer)
+    token = issue_token(
+        user_id=user.id,
+        role=user.role,
+        secret=settings.jwt_secret,
+        ttl_seconds=settings.jwt_ttl_seconds,
+        issuer=settings.jwt_issuer,
+    )
     return LoginResult(access_token=token, token_type="Bearer", expires_in=settings.jwt_ttl_seconds, user=user)
 
 

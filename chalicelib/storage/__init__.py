@@ -1,4 +1,5 @@
 """Storage: the repository + unit-of-work interface and its backends."""
+
 from ..config import Settings
 from ..domain.errors import ConfigurationError
 from .base import ApplicationQuery, JobQuery, UnitOfWork

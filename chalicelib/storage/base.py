@@ -10,8 +10,9 @@ them in the same transaction, so a write decided on a state that changed meanwhi
 No write stores an actor (a job's owner, an application's candidate, a history entry's actor)
 whose account does not exist: it raises UnknownActor.
 """
+
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..domain.errors import DomainError
@@ -119,8 +120,7 @@ class ApplicationRepository(ABC):
         """Whether the candidate applied to the job (its uniqueness guard exists)."""
 
     @abstractmethod
-    def history(self, application_id: str, *, limit: int | None = None,
-                after: str | None = None) -> list[HistoryEntry]:
+    def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
         """Status changes oldest first: up to `limit` (None: all) with id > after."""
 
 
@@ -151,7 +151,7 @@ class OutboxRepository(ABC):
         """Set the event's status (and last_error); `attempted` adds one to its attempts."""
 
     @abstractmethod
-    def mark_published(self, event_ids: "list[str]") -> None:
+    def mark_published(self, event_ids: Sequence[str]) -> None:
         """Move those of these events still 'pending' to 'published', at once (outside commit).
 
         Conditional, because a fast worker may already have marked an event 'sent'.
@@ -225,8 +225,9 @@ class IdempotencyRepository(ABC):
     """
 
     @abstractmethod
-    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
-              ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(
+        self, key: str, fingerprint: str, token: str, *, lease_seconds: int, ttl_seconds: int
+    ) -> IdempotencyRecord | None:
         """Take the key under `token` for a new request and return None; or return the record that holds it.
 
         A pending record whose lease ran out (its request died) is taken over; a record is
@@ -260,7 +261,7 @@ class UnitOfWork(ABC):
     def __exit__(self, *exc_info) -> None:
         self.rollback()
 
-    def begin_write(self) -> None:
+    def begin_write(self) -> None:  # noqa: B027  (a hook: only a backend with a write lock overrides it)
         """Called before the reads a write is decided on. A backend with a write lock (SQLite)
         takes it now, so concurrent writers queue rather than conflict; the others decide at
         commit, by their conditions."""

@@ -5,6 +5,7 @@
 
 Development tooling only: nothing in the deployed functions imports it.
 """
+
 import glob
 import os
 import shutil
@@ -54,11 +55,19 @@ class DynamoDBLocal:
             raise RuntimeError(reason)
         port = port or free_port()
         directory = jar_dir()
+        assert directory is not None  # missing_reason() looked for it
         # -sharedDb: one database whatever the credentials and region of the caller.
-        command = ["java", f"-Djava.library.path={os.path.join(directory, 'DynamoDBLocal_lib')}",
-                   "-jar", os.path.join(directory, "DynamoDBLocal.jar"), "-inMemory", "-sharedDb",
-                   "-port", str(port)]
-        log = tempfile.TemporaryFile()
+        command = [
+            "java",
+            f"-Djava.library.path={os.path.join(directory, 'DynamoDBLocal_lib')}",
+            "-jar",
+            os.path.join(directory, "DynamoDBLocal.jar"),
+            "-inMemory",
+            "-sharedDb",
+            "-port",
+            str(port),
+        ]
+        log = tempfile.TemporaryFile()  # noqa: SIM115  (the server holds it open; stop() closes it)
         process = subprocess.Popen(command, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
         server = cls(process, port, log)
         server._wait_until_listening(timeout)

@@ -5,24 +5,30 @@ project ALL attributes and sort on the entity's ULID, so "newest first" is a des
 An index key is set only on the items that belong in that index (sparse indexes): a deleted
 job drops its GSI keys and so leaves every list.
 
-| entity            | PK                       | SK          | GSI keys (PK -> SK = id)                                  | access pattern                                   |
-|-------------------|--------------------------|-------------|-----------------------------------------------------------|--------------------------------------------------|
-| user              | USER#<id>                | USER        | -                                                         | user by id (GetItem)                             |
-| email guard       | EMAIL#<email_key>        | EMAIL       | -                                                         | user by email (GetItem, then the user); unique email |
-| job               | JOB#<id>                 | JOB         | GSI1 JOBS#<status>                                        | open (or any status) jobs newest first           |
-|                   |                          |             | GSI2 OWNER#<owner_id>#<status>                            | a recruiter's jobs by status                     |
-| application       | APP#<id>                 | APP         | GSI1 JOBAPPS#<job_id>                                     | applications of a job                            |
-|                   |                          |             | GSI2 JOBAPPS#<job_id>#<status>                            | applications of a job by status                  |
-|                   |                          |             | GSI3 CANDAPPS#<candidate_id>                              | a candidate's applications                       |
-|                   |                          |             | GSI4 RECAPPS#<recruiter_id>                               | a recruiter's applications                       |
-|                   |                          |             | GSI5 RECAPPS#<recruiter_id>#<status>                      | a recruiter's applications by status             |
-|                   |                          |             | GSI6 APPS#<status>                                        | applications by status (admin; all = 7 merged)   |
-| application guard | APPLIED#<candidate>#<job>| APPLIED     | -                                                         | one application per candidate per job            |
-| history entry     | APP#<application_id>     | HIST#<id>   | -                                                         | an application's history, oldest first (Query)   |
-| outbox event      | EVENT#<id>               | EVENT       | GSI1 OUTBOX#<status>                                      | events by status, oldest first                   |
-| delivery          | DELIVERY#<event_id>      | TO#<recipient> | -                                                      | the ledger: one email per (event, recipient)     |
-| counter           | COUNTER#<key>            | COUNTER     | -                                                         | a fixed-window counter (login throttling); TTL   |
-| idempotency record| IDEMPOTENCY#<key>        | IDEMPOTENCY | -                                                         | the first response to an Idempotency-Key; TTL    |
+| entity             | PK                        | SK             | read by key                                    |
+|--------------------|---------------------------|----------------|------------------------------------------------|
+| user               | USER#<id>                 | USER           | user by id (GetItem)                           |
+| email guard        | EMAIL#<email_key>         | EMAIL          | user by email (GetItem); unique email          |
+| job                | JOB#<id>                  | JOB            | job by id                                      |
+| application        | APP#<id>                  | APP            | application by id                              |
+| application guard  | APPLIED#<candidate>#<job> | APPLIED        | one application per candidate per job          |
+| history entry      | APP#<application_id>      | HIST#<id>      | an application's history, oldest first         |
+| outbox event       | EVENT#<id>                | EVENT          | event by id                                    |
+| delivery           | DELIVERY#<event_id>       | TO#<recipient> | the ledger: one email per (event, recipient)   |
+| counter            | COUNTER#<key>             | COUNTER        | a fixed-window counter (login throttling); TTL |
+| idempotency record | IDEMPOTENCY#<key>         | IDEMPOTENCY    | the first response to an Idempotency-Key; TTL  |
+
+| index | entity       | index PK (SK = id)              | access pattern                                 |
+|-------|--------------|---------------------------------|------------------------------------------------|
+| GSI1  | job          | JOBS#<status>                   | open (or any status) jobs newest first         |
+| GSI2  | job          | OWNER#<owner_id>#<status>       | a recruiter's jobs by status                   |
+| GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
+| GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
+| GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
+| GSI4  | application  | RECAPPS#<recruiter_id>          | a recruiter's applications                     |
+| GSI5  | application  | RECAPPS#<recruiter_id>#<status> | a recruiter's applications by status           |
+| GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
+| GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
 
 Several entity types share GSI1 and GSI2 and the APP#<id> partition; the `type` discriminator
 makes every item come back as its own class, and queries through a subclass filter on it.
@@ -31,9 +37,12 @@ Counters and idempotency records carry `ttl` (epoch seconds), the table's TimeTo
 (set by create_table): DynamoDB deletes them some time after they expire. Deletion lags, so
 the backend also compares the times itself and treats an expired item as absent.
 """
+
+from typing import Any
+
 from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import MetaModel, Model
 
 GSI_COUNT = 6
 
@@ -41,15 +50,20 @@ GSI_COUNT = 6
 def _index_class(number: int) -> type:
     """GSI<n>: hash key GSI<n>PK, range key GSI<n>SK, all attributes projected."""
     meta = type("Meta", (), {"index_name": f"GSI{number}", "projection": AllProjection()})
-    return type(f"GSI{number}", (GlobalSecondaryIndex,), {
-        "Meta": meta,
-        "pk": UnicodeAttribute(hash_key=True, attr_name=f"GSI{number}PK"),
-        "sk": UnicodeAttribute(range_key=True, attr_name=f"GSI{number}SK"),
-    })
+    return type(
+        f"GSI{number}",
+        (GlobalSecondaryIndex,),
+        {
+            "Meta": meta,
+            "pk": UnicodeAttribute(hash_key=True, attr_name=f"GSI{number}PK"),
+            "sk": UnicodeAttribute(range_key=True, attr_name=f"GSI{number}SK"),
+        },
+    )
 
 
-def build_models(*, table_name: str, region: str, host: str | None, connect_timeout: float,
-                 read_timeout: float, max_retries: int) -> dict:
+def build_models(
+    *, table_name: str, region: str, host: str | None, connect_timeout: float, read_timeout: float, max_retries: int
+) -> dict:
     """The model classes of one table at one endpoint (PynamoDB binds a model class to a table)."""
     table_name_, region_, host_ = table_name, region, host
     connect_timeout_, read_timeout_, max_retries_ = connect_timeout, read_timeout, max_retries
@@ -66,7 +80,8 @@ def build_models(*, table_name: str, region: str, host: str | None, connect_time
         max_pool_connections = 32  # the threads of one process share one client
 
     namespace = {
-        "__module__": __name__, "__qualname__": "Item",
+        "__module__": __name__,
+        "__qualname__": "Item",
         "__doc__": "Every item: the keys, the generic GSI keys and the type discriminator.",
         "Meta": TableMeta,
         "pk": UnicodeAttribute(hash_key=True, attr_name="PK"),
@@ -79,7 +94,8 @@ def build_models(*, table_name: str, region: str, host: str | None, connect_time
         namespace[f"gsi{number}"] = _index_class(number)()
         namespace[f"gsi{number}pk"] = UnicodeAttribute(null=True, attr_name=f"GSI{number}PK")
         namespace[f"gsi{number}sk"] = UnicodeAttribute(null=True, attr_name=f"GSI{number}SK")
-    Item = type(Model)("Item", (Model,), namespace)
+    # Any: a class made by a call, which a type checker cannot follow.
+    Item: Any = MetaModel("Item", (Model,), namespace)
 
     class UserItem(Item, discriminator="User"):
         id = UnicodeAttribute()
@@ -167,10 +183,19 @@ def build_models(*, table_name: str, region: str, host: str | None, connect_time
 
     # One connection (one botocore client) for the whole table, instead of one per class.
     connection = Item._get_connection()
-    models = dict(Item=Item, UserItem=UserItem, EmailGuard=EmailGuard, JobItem=JobItem,
-                  ApplicationItem=ApplicationItem, ApplicationGuard=ApplicationGuard, HistoryItem=HistoryItem,
-                  OutboxItem=OutboxItem, DeliveryItem=DeliveryItem, CounterItem=CounterItem,
-                  IdempotencyItem=IdempotencyItem)
+    models = dict(
+        Item=Item,
+        UserItem=UserItem,
+        EmailGuard=EmailGuard,
+        JobItem=JobItem,
+        ApplicationItem=ApplicationItem,
+        ApplicationGuard=ApplicationGuard,
+        HistoryItem=HistoryItem,
+        OutboxItem=OutboxItem,
+        DeliveryItem=DeliveryItem,
+        CounterItem=CounterItem,
+        IdempotencyItem=IdempotencyItem,
+    )
     for model in models.values():
         model._connection = connection
     return models

@@ -5,21 +5,34 @@ before the reads a write is decided on) opens `BEGIN IMMEDIATE`, so two writers 
 SQLite's lock instead of failing a lock upgrade, and a write that was decided on a stale read
 is refused by its version condition. What `require` checks is read under that lock.
 """
+
 import dataclasses
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from ..domain.errors import ConcurrencyError, Conflict, DomainError, Unavailable, UnknownActor
 from ..domain.events import Event
 from ..domain.ids import utc_now
 from ..domain.models import Application, HistoryEntry, Job, User, email_key
-from .base import (ApplicationQuery, ApplicationRepository, CounterRepository, IdempotencyRecord,
-                   IdempotencyRepository, JobQuery, JobRepository, OutboxRecord, OutboxRepository, UnitOfWork,
-                   UserRepository, Window)
+from .base import (
+    ApplicationQuery,
+    ApplicationRepository,
+    CounterRepository,
+    IdempotencyRecord,
+    IdempotencyRepository,
+    JobQuery,
+    JobRepository,
+    OutboxRecord,
+    OutboxRepository,
+    UnitOfWork,
+    UserRepository,
+    Window,
+)
 
 MIGRATIONS = [
     # 1: the first schema
@@ -131,17 +144,18 @@ MIGRATIONS = [
 ]
 
 USER_COLUMNS = "id, email, name, role, password_hash, created_at"
-JOB_COLUMNS = ("id, owner_id, title, description, location, department, employment_type, status, "
-               "version, created_at, updated_at, deleted_at")
-APPLICATION_COLUMNS = ("id, job_id, candidate_id, recruiter_id, status, cover_letter, version, "
-                       "created_at, updated_at")
+JOB_COLUMNS = (
+    "id, owner_id, title, description, location, department, employment_type, status, "
+    "version, created_at, updated_at, deleted_at"
+)
+APPLICATION_COLUMNS = "id, job_id, candidate_id, recruiter_id, status, cover_letter, version, created_at, updated_at"
 HISTORY_COLUMNS = "id, application_id, from_status, to_status, actor_id, reason, created_at"
 
 
 class Database:
     """One SQLite file: migrated once per process, one connection per thread."""
 
-    _instances: dict[str, "Database"] = {}
+    _instances: ClassVar[dict[str, "Database"]] = {}
     _instances_lock = threading.Lock()
 
     def __init__(self, path: str):
@@ -214,7 +228,7 @@ class _Repository:
 # Rows become entities positionally (7x cheaper than Job(**dict(row)), which lists feel): each
 # *_COLUMNS names its entity's leading fields in declaration order, as checked here at import.
 for _entity, _columns in ((User, USER_COLUMNS), (Job, JOB_COLUMNS), (Application, APPLICATION_COLUMNS)):
-    if [f.name for f in dataclasses.fields(_entity)][:len(_columns.split(", "))] != _columns.split(", "):
+    if [f.name for f in dataclasses.fields(_entity)][: len(_columns.split(", "))] != _columns.split(", "):
         raise RuntimeError(f"{_entity.__name__}: the column list is not in the order of its fields")
 
 
@@ -235,18 +249,19 @@ class SqliteUsers(_Repository, UserRepository):
         try:
             self._uow.write(
                 f"INSERT INTO users ({USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user.id, user.email, user.name, user.role, user.password_hash, user.created_at, user.email_key))
+                (user.id, user.email, user.name, user.role, user.password_hash, user.created_at, user.email_key),
+            )
         except sqlite3.IntegrityError:
             raise Conflict("An account with this email already exists.", code="email_taken") from None
         self._uow.track(user)
 
     def get(self, user_id: str) -> User | None:
         row = self._one(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
-        return row and _user(row)
+        return None if row is None else _user(row)
 
     def get_by_email(self, email: str) -> User | None:
         row = self._one(f"SELECT {USER_COLUMNS} FROM users WHERE email_key = ?", (email_key(email),))
-        return row and _user(row)
+        return None if row is None else _user(row)
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
         return {user.id: user for user in map(_user, self._many(USER_COLUMNS, "users", user_ids))}
@@ -262,14 +277,27 @@ class SqliteJobs(_Repository, JobRepository):
         self._uow.users.require(job.owner_id)
         self._uow.write(
             f"INSERT INTO jobs ({JOB_COLUMNS}, title_key) VALUES ({_placeholders(range(13))})",
-            (job.id, job.owner_id, job.title, job.description, job.location, job.department,
-             job.employment_type, job.status, job.version, job.created_at, job.updated_at, job.deleted_at,
-             job.title.casefold()))
+            (
+                job.id,
+                job.owner_id,
+                job.title,
+                job.description,
+                job.location,
+                job.department,
+                job.employment_type,
+                job.status,
+                job.version,
+                job.created_at,
+                job.updated_at,
+                job.deleted_at,
+                job.title.casefold(),
+            ),
+        )
         self._uow.track(job)
 
     def get(self, job_id: str) -> Job | None:
         row = self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
-        return row and _job(row)
+        return None if row is None else _job(row)
 
     def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
         return {job.id: job for job in map(_job, self._many(JOB_COLUMNS, "jobs", job_ids))}
@@ -279,9 +307,21 @@ class SqliteJobs(_Repository, JobRepository):
             "UPDATE jobs SET title = ?, title_key = ?, description = ?, location = ?, department = ?, "
             "employment_type = ?, status = ?, version = ?, updated_at = ?, deleted_at = ? "
             "WHERE id = ? AND version = ?",
-            (job.title, job.title.casefold(), job.description, job.location, job.department,
-             job.employment_type, job.status, job.version, job.updated_at, job.deleted_at,
-             job.id, job.version - 1))
+            (
+                job.title,
+                job.title.casefold(),
+                job.description,
+                job.location,
+                job.department,
+                job.employment_type,
+                job.status,
+                job.version,
+                job.updated_at,
+                job.deleted_at,
+                job.id,
+                job.version - 1,
+            ),
+        )
         if cursor.rowcount != 1:
             raise ConcurrencyError("The job was changed by someone else; reload it and try again.")
         self._uow.track(job)
@@ -312,8 +352,8 @@ class SqliteJobs(_Repository, JobRepository):
             where.append("id < ?")
             params.append(before)
         rows = self._all(
-            f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-            (*params, limit))
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
         return [_job(row) for row in rows]
 
 
@@ -323,9 +363,18 @@ class SqliteApplications(_Repository, ApplicationRepository):
         try:
             self._uow.write(
                 f"INSERT INTO applications ({APPLICATION_COLUMNS}) VALUES ({_placeholders(range(9))})",
-                (application.id, application.job_id, application.candidate_id, application.recruiter_id,
-                 application.status, application.cover_letter, application.version,
-                 application.created_at, application.updated_at))
+                (
+                    application.id,
+                    application.job_id,
+                    application.candidate_id,
+                    application.recruiter_id,
+                    application.status,
+                    application.cover_letter,
+                    application.version,
+                    application.created_at,
+                    application.updated_at,
+                ),
+            )
         except sqlite3.IntegrityError as error:
             if "UNIQUE" in str(error):
                 raise Conflict("You have already applied to this job.", code="already_applied") from None
@@ -334,15 +383,22 @@ class SqliteApplications(_Repository, ApplicationRepository):
 
     def get(self, application_id: str) -> Application | None:
         row = self._one(f"SELECT {APPLICATION_COLUMNS} FROM applications WHERE id = ?", (application_id,))
-        return row and _application(row)
+        return None if row is None else _application(row)
 
     def save(self, application: Application) -> None:
         self._require_actors(application)
         cursor = self._uow.write(
             "UPDATE applications SET status = ?, cover_letter = ?, version = ?, updated_at = ? "
             "WHERE id = ? AND version = ?",
-            (application.status, application.cover_letter, application.version, application.updated_at,
-             application.id, application.version - 1))
+            (
+                application.status,
+                application.cover_letter,
+                application.version,
+                application.updated_at,
+                application.id,
+                application.version - 1,
+            ),
+        )
         if cursor.rowcount != 1:
             raise ConcurrencyError("The application was changed by someone else; reload it and try again.")
         self._write_history(application)
@@ -356,8 +412,16 @@ class SqliteApplications(_Repository, ApplicationRepository):
         for entry in application.new_history:
             self._uow.write(
                 f"INSERT INTO application_history ({HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.application_id, entry.from_status, entry.to_status, entry.actor_id,
-                 entry.reason, entry.created_at))
+                (
+                    entry.id,
+                    entry.application_id,
+                    entry.from_status,
+                    entry.to_status,
+                    entry.actor_id,
+                    entry.reason,
+                    entry.created_at,
+                ),
+            )
         self._uow.track(application)
 
     def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]:
@@ -371,19 +435,22 @@ class SqliteApplications(_Repository, ApplicationRepository):
             params.append(before)
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._all(
-            f"SELECT {APPLICATION_COLUMNS} FROM applications {condition} ORDER BY id DESC LIMIT ?",
-            (*params, limit))
+            f"SELECT {APPLICATION_COLUMNS} FROM applications {condition} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
         return [_application(row) for row in rows]
 
     def has_applied(self, candidate_id: str, job_id: str) -> bool:
-        return self._one("SELECT 1 FROM applications WHERE candidate_id = ? AND job_id = ?",
-                         (candidate_id, job_id)) is not None
+        return (
+            self._one("SELECT 1 FROM applications WHERE candidate_id = ? AND job_id = ?", (candidate_id, job_id))
+            is not None
+        )
 
-    def history(self, application_id: str, *, limit: int | None = None,
-                after: str | None = None) -> list[HistoryEntry]:
-        rows = self._all(f"SELECT {HISTORY_COLUMNS} FROM application_history "
-                         "WHERE application_id = ? AND id > ? ORDER BY id LIMIT ?",
-                         (application_id, after or "", -1 if limit is None else limit))
+    def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
+        rows = self._all(
+            f"SELECT {HISTORY_COLUMNS} FROM application_history "
+            "WHERE application_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (application_id, after or "", -1 if limit is None else limit),
+        )
         return [HistoryEntry(**dict(row)) for row in rows]
 
 
@@ -401,17 +468,21 @@ class SqliteOutbox(_Repository, OutboxRepository):
 
     def get(self, event_id: str) -> OutboxRecord | None:
         row = self._one(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (event_id,))
-        return row and _outbox_record(row)
+        return None if row is None else _outbox_record(row)
 
     def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
-        self._uow.write("UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ? "
-                        "WHERE id = ?", (status, error, int(attempted), utc_now(), event_id))
+        self._uow.write(
+            "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?",
+            (status, error, int(attempted), utc_now(), event_id),
+        )
 
-    def mark_published(self, event_ids: "list[str]") -> None:
+    def mark_published(self, event_ids: Sequence[str]) -> None:
         if event_ids:
-            self._uow.write_now(f"UPDATE outbox SET status = 'published', updated_at = ? "
-                                f"WHERE status = 'pending' AND id IN ({_placeholders(event_ids)})",
-                                (utc_now(), *event_ids))
+            self._uow.write_now(
+                f"UPDATE outbox SET status = 'published', updated_at = ? "
+                f"WHERE status = 'pending' AND id IN ({_placeholders(event_ids)})",
+                (utc_now(), *event_ids),
+            )
 
     def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
         now = time.time()
@@ -420,20 +491,24 @@ class SqliteOutbox(_Repository, OutboxRepository):
             "VALUES (?, ?, 'sending', ?, ?) "
             "ON CONFLICT (event_id, recipient) DO UPDATE SET lease_until = excluded.lease_until, "
             "updated_at = excluded.updated_at WHERE state = 'sending' AND lease_until < ?",
-            (event_id, recipient, now + lease_seconds, utc_now(), now))
+            (event_id, recipient, now + lease_seconds, utc_now(), now),
+        )
         return cursor.rowcount == 1
 
     def complete_delivery(self, event_id: str, recipient: str) -> None:
-        self._uow.write_now("UPDATE deliveries SET state = 'sent', updated_at = ? WHERE event_id = ? AND recipient = ?",
-                            (utc_now(), event_id, recipient))
+        self._uow.write_now(
+            "UPDATE deliveries SET state = 'sent', updated_at = ? WHERE event_id = ? AND recipient = ?",
+            (utc_now(), event_id, recipient),
+        )
 
     def release_delivery(self, event_id: str, recipient: str) -> None:
-        self._uow.write_now("DELETE FROM deliveries WHERE event_id = ? AND recipient = ? AND state = 'sending'",
-                            (event_id, recipient))
+        self._uow.write_now(
+            "DELETE FROM deliveries WHERE event_id = ? AND recipient = ? AND state = 'sending'", (event_id, recipient)
+        )
 
     def delivery_state(self, event_id: str, recipient: str) -> str | None:
         row = self._one("SELECT state FROM deliveries WHERE event_id = ? AND recipient = ?", (event_id, recipient))
-        return row and row["state"]
+        return None if row is None else row["state"]
 
 
 SWEEP_INTERVAL = 60.0  # seconds between deletions of expired counters and idempotency records
@@ -463,7 +538,8 @@ class SqliteCounters(_Repository, CounterRepository):
             "hits = CASE WHEN counters.ends_at <= ? THEN 1 ELSE counters.hits + 1 END, "
             "ends_at = CASE WHEN counters.ends_at <= ? THEN excluded.ends_at ELSE counters.ends_at END "
             "RETURNING hits, ends_at",
-            (key, now + window_seconds, now, now)).fetchall()[0]
+            (key, now + window_seconds, now, now),
+        ).fetchall()[0]
         return Window(row["hits"], row["ends_at"])
 
     def peek(self, key: str) -> Window:
@@ -475,27 +551,36 @@ class SqliteCounters(_Repository, CounterRepository):
 
 
 def _idempotency_record(row) -> IdempotencyRecord:
-    return IdempotencyRecord(key=row["key"], fingerprint=row["fingerprint"], state=row["state"],
-                             status=row["status"], body=row["body"], headers=json.loads(row["headers"]))
+    return IdempotencyRecord(
+        key=row["key"],
+        fingerprint=row["fingerprint"],
+        state=row["state"],
+        status=row["status"],
+        body=row["body"],
+        headers=json.loads(row["headers"]),
+    )
 
 
 class SqliteIdempotency(_Repository, IdempotencyRepository):
     clock = staticmethod(time.time)  # tests move time by replacing it
 
-    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
-              ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(
+        self, key: str, fingerprint: str, token: str, *, lease_seconds: int, ttl_seconds: int
+    ) -> IdempotencyRecord | None:
         for _ in range(3):  # the holder may release or expire between our claim and our read
             now = self.clock()
             _sweep(self._uow, "idempotency", "expires_at", now)
             # New, forgotten (expired) or abandoned (pending past its lease): ours.
             cursor = self._uow.write_now(
-                "INSERT INTO idempotency (key, fingerprint, token, state, status, body, headers, lease_until, expires_at) "
+                "INSERT INTO idempotency "
+                "(key, fingerprint, token, state, status, body, headers, lease_until, expires_at) "
                 "VALUES (?, ?, ?, 'pending', NULL, NULL, '{}', ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, token = excluded.token, "
                 "state = 'pending', status = NULL, body = NULL, headers = '{}', lease_until = excluded.lease_until, "
                 "expires_at = excluded.expires_at "
                 "WHERE idempotency.expires_at <= ? OR (idempotency.state = 'pending' AND idempotency.lease_until <= ?)",
-                (key, fingerprint, token, now + lease_seconds, now + ttl_seconds, now, now))
+                (key, fingerprint, token, now + lease_seconds, now + ttl_seconds, now, now),
+            )
             if cursor.rowcount == 1:
                 return None
             row = self._one("SELECT * FROM idempotency WHERE key = ? AND expires_at > ?", (key, now))
@@ -506,7 +591,9 @@ class SqliteIdempotency(_Repository, IdempotencyRepository):
     def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
         cursor = self._uow.write_now(
             "UPDATE idempotency SET state = 'done', status = ?, body = ?, headers = ? "
-            "WHERE key = ? AND token = ? AND state = 'pending'", (status, body, json.dumps(headers), key, token))
+            "WHERE key = ? AND token = ? AND state = 'pending'",
+            (status, body, json.dumps(headers), key, token),
+        )
         return cursor.rowcount == 1
 
     def release(self, key: str, token: str) -> None:
@@ -554,9 +641,11 @@ class SqliteUnitOfWork(UnitOfWork):
 
     def _commit(self, events: list[Event]) -> None:
         for event in events:
-            self.write("INSERT INTO outbox (id, type, payload, status, created_at, updated_at) "
-                       "VALUES (?, ?, ?, 'pending', ?, ?)",
-                       (event.id, event.type, json.dumps(event.payload()), event.occurred_at, event.occurred_at))
+            self.write(
+                "INSERT INTO outbox (id, type, payload, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                (event.id, event.type, json.dumps(event.payload()), event.occurred_at, event.occurred_at),
+            )
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
 

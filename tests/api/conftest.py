@@ -1,4 +1,5 @@
 """People and things most API tests start from, all made through the API itself."""
+
 import pytest
 
 from .helpers import Actor
@@ -38,8 +39,7 @@ def admin(api, uow_factory, settings):
 
 @pytest.fixture
 def job(api, recruiter):
-    return api.create_job(recruiter.token, title="Platform Engineer", location="Berlin",
-                          department="Infrastructure")
+    return api.create_job(recruiter.token, title="Platform Engineer", location="Berlin", department="Infrastructure")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Assertions and small helpers the API tests share."""
+
 from dataclasses import dataclass
 from urllib.parse import urlencode
 

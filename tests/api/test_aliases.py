@@ -1,4 +1,5 @@
 """The original spec's routes and their REST aliases answer identically."""
+
 import pytest
 
 from .helpers import ids
@@ -32,8 +33,9 @@ def test_applications_create_and_post_applications_make_the_same_application(api
     first = api.post("/applications/create", {"job_id": jobs[0], "cover_letter": "x"}, token=candidate.token)
     second = api.post("/applications", {"job_id": jobs[1], "cover_letter": "x"}, token=candidate.token)
     assert first.status == second.status == 201
-    assert without_volatile({**first.body["application"], "job_id": None}) == \
-        without_volatile({**second.body["application"], "job_id": None})
+    assert without_volatile({**first.body["application"], "job_id": None}) == without_volatile(
+        {**second.body["application"], "job_id": None}
+    )
 
 
 @pytest.mark.parametrize("body", [{"to_state": "screening", "reason": "r"}, {"status": "screening", "reason": "r"}])
@@ -50,5 +52,8 @@ def test_transition_and_change_status_move_the_same_way(api, recruiter, candidat
 
 
 def test_applications_list_and_job_applications_agree(api, recruiter, candidate, job, application):
-    assert ids(api.get("/applications", token=recruiter.token)) == \
-        ids(api.get(f"/jobs/{job['id']}/applications", token=recruiter.token)) == [application["id"]]
+    assert (
+        ids(api.get("/applications", token=recruiter.token))
+        == ids(api.get(f"/jobs/{job['id']}/applications", token=recruiter.token))
+        == [application["id"]]
+    )

@@ -1,4 +1,5 @@
 """GET /applications and GET /jobs/{id}/applications: who sees which, filters, cursor pages."""
+
 import pytest
 
 from .helpers import MISSING_ID, assert_error, ids, walk, with_query
@@ -16,8 +17,11 @@ def applications(api, recruiter, other_recruiter, candidate, other_candidate):
         "carl_olga": api.apply(candidate.token, olga_job)["id"],
         "carl_rita_other": api.apply(candidate.token, rita_other_job)["id"],
     }
-    reply = api.post("/applications/change-status", {"application_id": made["cleo_rita"], "status": "screening"},
-                     token=recruiter.token)
+    reply = api.post(
+        "/applications/change-status",
+        {"application_id": made["cleo_rita"], "status": "screening"},
+        token=recruiter.token,
+    )
     assert reply.status == 200
     return {**made, "rita_job": rita_job, "rita_other_job": rita_other_job, "olga_job": olga_job}
 
@@ -26,13 +30,16 @@ def newest_first(made, *names):
     return sorted((made[name] for name in names), reverse=True)
 
 
-@pytest.mark.parametrize("who,expected", [
-    ("candidate", ("carl_rita", "carl_olga", "carl_rita_other")),
-    ("other_candidate", ("cleo_rita",)),
-    ("recruiter", ("carl_rita", "cleo_rita", "carl_rita_other")),
-    ("other_recruiter", ("carl_olga",)),
-    ("admin", ("carl_rita", "cleo_rita", "carl_olga", "carl_rita_other")),
-])
+@pytest.mark.parametrize(
+    "who,expected",
+    [
+        ("candidate", ("carl_rita", "carl_olga", "carl_rita_other")),
+        ("other_candidate", ("cleo_rita",)),
+        ("recruiter", ("carl_rita", "cleo_rita", "carl_rita_other")),
+        ("other_recruiter", ("carl_olga",)),
+        ("admin", ("carl_rita", "cleo_rita", "carl_olga", "carl_rita_other")),
+    ],
+)
 def test_each_caller_lists_exactly_the_applications_theirs_to_see(api, request, applications, who, expected):
     token = request.getfixturevalue(who).token
     assert ids(api.get("/applications", token=token)) == newest_first(applications, *expected)
@@ -43,28 +50,36 @@ def test_listing_applications_without_a_token_is_401(api, applications):
     assert_error(api.get(f"/jobs/{applications['rita_job']}/applications"), 401)
 
 
-@pytest.mark.parametrize("who,job,status,expected", [
-    ("recruiter", "rita_job", None, ("carl_rita", "cleo_rita")),
-    ("recruiter", "rita_job", "screening", ("cleo_rita",)),
-    ("recruiter", "rita_job", "applied", ("carl_rita",)),
-    ("recruiter", None, "applied", ("carl_rita", "carl_rita_other")),
-    ("recruiter", None, "hired", ()),
-    ("candidate", "rita_job", None, ("carl_rita",)),
-    ("candidate", "olga_job", None, ("carl_olga",)),
-    ("candidate", None, "screening", ()),
-    ("other_candidate", None, "screening", ("cleo_rita",)),
-    ("admin", "rita_job", "screening", ("cleo_rita",)),
-])
+@pytest.mark.parametrize(
+    "who,job,status,expected",
+    [
+        ("recruiter", "rita_job", None, ("carl_rita", "cleo_rita")),
+        ("recruiter", "rita_job", "screening", ("cleo_rita",)),
+        ("recruiter", "rita_job", "applied", ("carl_rita",)),
+        ("recruiter", None, "applied", ("carl_rita", "carl_rita_other")),
+        ("recruiter", None, "hired", ()),
+        ("candidate", "rita_job", None, ("carl_rita",)),
+        ("candidate", "olga_job", None, ("carl_olga",)),
+        ("candidate", None, "screening", ()),
+        ("other_candidate", None, "screening", ("cleo_rita",)),
+        ("admin", "rita_job", "screening", ("cleo_rita",)),
+    ],
+)
 def test_job_id_and_status_filters(api, request, applications, who, job, status, expected):
     token = request.getfixturevalue(who).token
     params = {"job_id": applications[job] if job else None, "status": status}
     assert ids(api.get(with_query("/applications", **params), token=token)) == newest_first(applications, *expected)
 
 
-@pytest.mark.parametrize("who,job,status", [
-    ("recruiter", "rita_job", None), ("recruiter", "rita_job", "screening"), ("candidate", "olga_job", None),
-    ("admin", "rita_job", None),
-])
+@pytest.mark.parametrize(
+    "who,job,status",
+    [
+        ("recruiter", "rita_job", None),
+        ("recruiter", "rita_job", "screening"),
+        ("candidate", "olga_job", None),
+        ("admin", "rita_job", None),
+    ],
+)
 def test_the_job_applications_alias_equals_the_job_id_filter(api, request, applications, who, job, status):
     token = request.getfixturevalue(who).token
     by_filter = api.get(with_query("/applications", job_id=applications[job], status=status), token=token)
@@ -83,10 +98,16 @@ def test_listing_an_absent_jobs_applications_is_404_for_a_recruiter(api, recruit
     assert_error(api.get(path.format(job=MISSING_ID), token=recruiter.token), 404)
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"status": "promoted"}, "status"), ({"job_id": "short"}, "job_id"), ({"limit": "0"}, "limit"),
-    ({"limit": "101"}, "limit"), ({"limit": "x"}, "limit"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"status": "promoted"}, "status"),
+        ({"job_id": "short"}, "job_id"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "x"}, "limit"),
+    ],
+)
 def test_invalid_query_parameters_are_422(api, candidate, params, field):
     reply = api.get(with_query("/applications", **params), token=candidate.token)
     assert_error(reply, 422)
@@ -118,8 +139,16 @@ def test_default_page_is_20(api, recruiter):
     assert reply.body["next_cursor"] is not None
 
 
-@pytest.mark.parametrize("path,limit", [("/applications", 1), ("/applications", 4), ("/applications", 100),
-                                        ("/applications?job_id={job}", 4), ("/jobs/{job}/applications", 9)])
+@pytest.mark.parametrize(
+    "path,limit",
+    [
+        ("/applications", 1),
+        ("/applications", 4),
+        ("/applications", 100),
+        ("/applications?job_id={job}", 4),
+        ("/jobs/{job}/applications", 9),
+    ],
+)
 def test_cursor_walks_every_application_once_newest_first(api, recruiter, crowd, path, limit):
     job, made = crowd
     pages = walk(api, path.format(job=job), token=recruiter.token, limit=limit)

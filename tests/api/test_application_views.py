@@ -1,5 +1,6 @@
 """What an application shows its readers: its candidate, its job, the history's actors, the moves the
 caller may make, and the history paged like every list."""
+
 import pytest
 
 from .helpers import assert_error, walk, with_query
@@ -13,8 +14,9 @@ def test_staff_see_the_candidate_and_the_candidate_sees_the_job(api, recruiter, 
 
 
 @pytest.mark.parametrize("change", ["close", "delete"])
-def test_the_candidate_keeps_seeing_the_job_after_it_closed_or_was_deleted(api, recruiter, candidate, job,
-                                                                          application, change):
+def test_the_candidate_keeps_seeing_the_job_after_it_closed_or_was_deleted(
+    api, recruiter, candidate, job, application, change
+):
     if change == "close":
         assert api.put(f"/jobs/{job['id']}", {"status": "closed"}, token=recruiter.token).status == 200
     else:
@@ -29,8 +31,7 @@ def test_the_candidate_keeps_seeing_the_job_after_it_closed_or_was_deleted(api, 
         assert api.get(f"/jobs/{job['id']}", token=candidate.token).body["job"]["status"] == "closed"
 
 
-def test_a_closed_job_stays_hidden_from_candidates_who_did_not_apply(api, recruiter, other_candidate, job,
-                                                                    application):
+def test_a_closed_job_stays_hidden_from_candidates_who_did_not_apply(api, recruiter, other_candidate, job, application):
     assert api.put(f"/jobs/{job['id']}", {"status": "closed"}, token=recruiter.token).status == 200
     assert_error(api.get(f"/jobs/{job['id']}", token=other_candidate.token), 404)
     assert_error(api.get(f"/jobs/{job['id']}"), 404)
@@ -47,12 +48,16 @@ def test_list_pages_show_each_application_with_its_candidate_and_job(api, recrui
 
 
 def test_history_shows_who_made_each_change(api, recruiter, candidate, application):
-    api.post("/applications/change-status", {"application_id": application["id"], "status": "screening"},
-             token=recruiter.token)
+    api.post(
+        "/applications/change-status",
+        {"application_id": application["id"], "status": "screening"},
+        token=recruiter.token,
+    )
     items = api.get(f"/applications/{application['id']}/history", token=candidate.token).body["items"]
     assert [item["actor"] for item in items] == [
         {"id": candidate.id, "name": "carl", "role": "candidate"},
-        {"id": recruiter.id, "name": "rita", "role": "recruiter"}]
+        {"id": recruiter.id, "name": "rita", "role": "recruiter"},
+    ]
 
 
 @pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)  # SQLite has no round trips
@@ -75,10 +80,14 @@ def test_a_list_page_reads_its_people_and_jobs_in_batches(api, recruiter, no_dyn
 
 # --- the history, paged ------------------------------------------------------------------------
 
+
 def test_history_pages_oldest_first(api, recruiter, candidate, application):
     for status in ("screening", "shortlisted", "selected", "hired"):
-        api.post("/applications/change-status", {"application_id": application["id"], "status": status},
-                 token=recruiter.token)
+        api.post(
+            "/applications/change-status",
+            {"application_id": application["id"], "status": status},
+            token=recruiter.token,
+        )
     pages = walk(api, f"/applications/{application['id']}/history", token=candidate.token, limit=2)
     assert [len(page) for page in pages] == [2, 2, 1]
     every = [entry_id for page in pages for entry_id in page]
@@ -87,10 +96,15 @@ def test_history_pages_oldest_first(api, recruiter, candidate, application):
     assert [item["id"] for item in whole["items"]] == every and whole["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query,status,field", [
-    ({"limit": 0}, 422, "limit"), ({"limit": 101}, 422, "limit"), ({"limit": "many"}, 422, "limit"),
-    ({"cursor": "zzz"}, 400, "cursor"),
-])
+@pytest.mark.parametrize(
+    "query,status,field",
+    [
+        ({"limit": 0}, 422, "limit"),
+        ({"limit": 101}, 422, "limit"),
+        ({"limit": "many"}, 422, "limit"),
+        ({"cursor": "zzz"}, 400, "cursor"),
+    ],
+)
 def test_history_refuses_a_bad_limit_or_cursor(api, candidate, application, query, status, field):
     reply = api.get(with_query(f"/applications/{application['id']}/history", **query), token=candidate.token)
     error = assert_error(reply, status)

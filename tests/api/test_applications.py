@@ -1,14 +1,27 @@
 """POST /applications/create (and POST /applications), GET /applications/{id} and its history."""
+
 import pytest
 
 from .helpers import MISSING_ID, assert_error, error_fields
 
-APPLICATION_KEYS = {"id", "job_id", "candidate_id", "status", "cover_letter", "version", "created_at",
-                    "updated_at", "allowed_transitions", "candidate", "job"}
+APPLICATION_KEYS = {
+    "id",
+    "job_id",
+    "candidate_id",
+    "status",
+    "cover_letter",
+    "version",
+    "created_at",
+    "updated_at",
+    "allowed_transitions",
+    "candidate",
+    "job",
+}
 HISTORY_KEYS = {"id", "application_id", "from_status", "to_status", "actor_id", "actor", "reason", "created_at"}
 
 
 # --- apply --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/applications/create", "/applications"])
 def test_candidate_applies(api, candidate, job, path):
@@ -17,7 +30,11 @@ def test_candidate_applies(api, candidate, job, path):
     application = reply.body["application"]
     assert set(application) == APPLICATION_KEYS
     assert (application["job_id"], application["candidate_id"], application["status"], application["version"]) == (
-        job["id"], candidate.id, "applied", 1)
+        job["id"],
+        candidate.id,
+        "applied",
+        1,
+    )
     assert application["cover_letter"] == "I run platforms."
     assert application["allowed_transitions"] == ["withdrawn"]  # what the candidate may do
     assert application["candidate"] == {"id": candidate.id, "name": "carl", "email": "carl@example.com"}
@@ -59,12 +76,19 @@ def test_applying_to_an_absent_job_is_404(api, candidate):
     assert_error(api.post("/applications/create", {"job_id": MISSING_ID}, token=candidate.token), 404)
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "job_id"), ({"job_id": None}, "job_id"), ({"job_id": 42}, "job_id"), ({"job_id": "short"}, "job_id"),
-    ({"job_id": "x" * 26}, "job_id"), ({"job_id": "J" * 27}, "job_id"),
-    ({"job_id": MISSING_ID, "cover_letter": 7}, "cover_letter"),
-    ({"job_id": MISSING_ID, "cover_letter": "c" * 10001}, "cover_letter"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "job_id"),
+        ({"job_id": None}, "job_id"),
+        ({"job_id": 42}, "job_id"),
+        ({"job_id": "short"}, "job_id"),
+        ({"job_id": "x" * 26}, "job_id"),
+        ({"job_id": "J" * 27}, "job_id"),
+        ({"job_id": MISSING_ID, "cover_letter": 7}, "cover_letter"),
+        ({"job_id": MISSING_ID, "cover_letter": "c" * 10001}, "cover_letter"),
+    ],
+)
 def test_apply_with_invalid_fields_is_422(api, candidate, body, field):
     reply = api.post("/applications/create", body, token=candidate.token)
     assert_error(reply, 422)
@@ -73,8 +97,11 @@ def test_apply_with_invalid_fields_is_422(api, candidate, body, field):
 
 # --- read ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("who,allowed", [("candidate", ["withdrawn"]), ("recruiter", ["screening", "rejected"]),
-                                         ("admin", ["screening", "rejected"])])
+
+@pytest.mark.parametrize(
+    "who,allowed",
+    [("candidate", ["withdrawn"]), ("recruiter", ["screening", "rejected"]), ("admin", ["screening", "rejected"])],
+)
 def test_candidate_job_owner_and_admin_read_an_application(api, request, application, who, allowed):
     reply = api.get(f"/applications/{application['id']}", token=request.getfixturevalue(who).token)
     assert (reply.status, reply.headers["etag"]) == (200, '"1"')
@@ -105,7 +132,12 @@ def test_history_starts_with_the_creation_by_the_candidate(api, candidate, appli
     [entry] = reply.body["items"]
     assert set(entry) == HISTORY_KEYS
     assert (entry["application_id"], entry["from_status"], entry["to_status"], entry["actor_id"], entry["reason"]) == (
-        application["id"], None, "applied", candidate.id, None)
+        application["id"],
+        None,
+        "applied",
+        candidate.id,
+        None,
+    )
     assert entry["actor"] == {"id": candidate.id, "name": "carl", "role": "candidate"}
     assert entry["created_at"].endswith("Z")
 

@@ -1,4 +1,5 @@
 """POST /auth/register, POST /auth/login, GET /auth/me."""
+
 import pytest
 
 from .conftest import PASSWORD
@@ -12,6 +13,7 @@ def register(api, **body):
 
 
 # --- register -------------------------------------------------------------------------------
+
 
 def test_register_creates_a_candidate_by_default(api):
     reply = register(api, name="Dana")
@@ -51,28 +53,50 @@ def test_register_as_admin_is_refused(api):
     assert api.post("/auth/login", {"email": "dana@example.com", "password": PASSWORD}).status == 401
 
 
-@pytest.mark.parametrize("field,value", [
-    ("email", 5), ("email", None), ("email", ["a@b.co"]), ("password", 12345678), ("password", None),
-    ("name", 5), ("name", {"first": "D"}), ("role", 1), ("role", "superuser"), ("role", None),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("email", 5),
+        ("email", None),
+        ("email", ["a@b.co"]),
+        ("password", 12345678),
+        ("password", None),
+        ("name", 5),
+        ("name", {"first": "D"}),
+        ("role", 1),
+        ("role", "superuser"),
+        ("role", None),
+    ],
+)
 def test_register_with_a_wrong_type_is_422_naming_the_field(api, field, value):
     reply = register(api, **{field: value})
     assert_error(reply, 422)
     assert field in error_fields(reply)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("email", "a" * 250 + "@example.com"), ("password", "p" * 129), ("name", "n" * 201),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("email", "a" * 250 + "@example.com"),
+        ("password", "p" * 129),
+        ("name", "n" * 201),
+    ],
+)
 def test_register_with_an_over_long_string_is_422_naming_the_field(api, field, value):
     reply = register(api, **{field: value})
     assert_error(reply, 422)
     assert field in error_fields(reply)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("email", "not-an-email"), ("email", ""), ("password", "short"), ("name", "   "),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("email", "not-an-email"),
+        ("email", ""),
+        ("password", "short"),
+        ("name", "   "),
+    ],
+)
 def test_register_with_an_invalid_value_is_422_naming_the_field(api, field, value):
     reply = register(api, **{field: value})
     assert_error(reply, 422)
@@ -92,6 +116,7 @@ def test_recruiter_signup_switched_off_is_403(api, monkeypatch):
 
 
 # --- login --------------------------------------------------------------------------------------
+
 
 def test_login_answers_a_bearer_token_and_the_user(api, candidate):
     reply = api.post("/auth/login", {"email": "carl@example.com", "password": PASSWORD})
@@ -122,12 +147,17 @@ def test_wrong_password_and_unknown_email_give_the_same_401(api, candidate):
     assert wrong_password.body == unknown_email.body
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"password": PASSWORD}, "email"), ({"email": "carl@example.com"}, "password"),
-    ({"email": 1, "password": PASSWORD}, "email"), ({"email": "carl@example.com", "password": 1}, "password"),
-    ({"email": "x" * 255, "password": PASSWORD}, "email"),
-    ({"email": "carl@example.com", "password": "p" * 1025}, "password"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"password": PASSWORD}, "email"),
+        ({"email": "carl@example.com"}, "password"),
+        ({"email": 1, "password": PASSWORD}, "email"),
+        ({"email": "carl@example.com", "password": 1}, "password"),
+        ({"email": "x" * 255, "password": PASSWORD}, "email"),
+        ({"email": "carl@example.com", "password": "p" * 1025}, "password"),
+    ],
+)
 def test_login_with_invalid_fields_is_422(api, body, field):
     reply = api.post("/auth/login", body)
     assert_error(reply, 422)
@@ -162,8 +192,7 @@ def test_five_wrong_guesses_lock_their_pair_and_the_owner_still_signs_in_elsewhe
     assert_error(from_address("203.0.113.7", "carl@example.com", PASSWORD), 429, "rate_limited")
 
 
-def test_behind_one_shared_address_twenty_failures_lock_no_one_else_out(api, candidate, other_candidate,
-                                                                      from_address):
+def test_behind_one_shared_address_twenty_failures_lock_no_one_else_out(api, candidate, other_candidate, from_address):
     for n in range(20):  # every caller here has the same address, as under `chalice local`
         assert_error(from_address("127.0.0.1", f"guess{n % 4}@example.com", WRONG), 401)
     for email in ("carl@example.com", "cleo@example.com"):
@@ -179,8 +208,9 @@ def test_guesses_spread_over_addresses_meet_the_emails_ceiling(api, candidate, f
     assert from_address("192.0.2.99", "cleo@example.com", WRONG).status == 401  # other emails are not affected
 
 
-def test_failures_from_one_address_meet_its_ceiling_and_other_addresses_sign_in(api, candidate, from_address,
-                                                                               monkeypatch):
+def test_failures_from_one_address_meet_its_ceiling_and_other_addresses_sign_in(
+    api, candidate, from_address, monkeypatch
+):
     monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "4")
     for n in range(4):
         assert_error(from_address("203.0.113.7", f"guess{n}@example.com", WRONG), 401)
@@ -196,6 +226,7 @@ def test_a_successful_login_gives_the_pair_a_fresh_allowance(api, candidate, fro
 
 
 # --- me -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["candidate", "recruiter", "admin"])
 def test_me_is_the_caller(api, request, who):

@@ -1,4 +1,5 @@
 """POST /applications/change-status and POST /applications/{id}/transition: the pipeline over HTTP."""
+
 import pytest
 
 from .helpers import MISSING_ID, assert_error, error_fields
@@ -9,8 +10,9 @@ ROUTES = ["change-status", "transition"]
 def move(api, route: str, application_id: str, token: str | None, headers=None, **body):
     """Both routes with one call: change-status takes the id in the body, transition in the path."""
     if route == "change-status":
-        return api.post("/applications/change-status", {"application_id": application_id, **body}, token=token,
-                        headers=headers)
+        return api.post(
+            "/applications/change-status", {"application_id": application_id, **body}, token=token, headers=headers
+        )
     return api.post(f"/applications/{application_id}/transition", body, token=token, headers=headers)
 
 
@@ -20,8 +22,10 @@ def walk_to(api, recruiter, application, *statuses):
 
 
 def history(api, application, token):
-    return [(e["from_status"], e["to_status"], e["actor_id"], e["reason"])
-            for e in api.get(f"/applications/{application['id']}/history", token=token).body["items"]]
+    return [
+        (e["from_status"], e["to_status"], e["actor_id"], e["reason"])
+        for e in api.get(f"/applications/{application['id']}/history", token=token).body["items"]
+    ]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -40,8 +44,12 @@ def test_the_job_owner_moves_an_application(api, recruiter, candidate, applicati
 def test_the_whole_pipeline_to_hired_is_recorded_in_order(api, recruiter, candidate, application):
     walk_to(api, recruiter, application, "screening", "shortlisted", "selected", "hired")
     assert [(frm, to) for frm, to, _, _ in history(api, application, recruiter.token)] == [
-        (None, "applied"), ("applied", "screening"), ("screening", "shortlisted"), ("shortlisted", "selected"),
-        ("selected", "hired")]
+        (None, "applied"),
+        ("applied", "screening"),
+        ("screening", "shortlisted"),
+        ("shortlisted", "selected"),
+        ("selected", "hired"),
+    ]
     final = api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]
     assert (final["status"], final["allowed_transitions"]) == ("hired", [])
 
@@ -62,8 +70,9 @@ def test_nobody_but_the_candidate_withdraws(api, request, application, who):
     assert_error(reply, 403, "forbidden")
 
 
-@pytest.mark.parametrize("route,status", [("change-status", "screening"), ("transition", "rejected"),
-                                          ("change-status", "hired")])
+@pytest.mark.parametrize(
+    "route,status", [("change-status", "screening"), ("transition", "rejected"), ("change-status", "hired")]
+)
 def test_the_candidate_cannot_move_own_application_forward(api, candidate, application, route, status):
     assert_error(move(api, route, application["id"], candidate.token, status=status), 403)
     assert api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["version"] == 1
@@ -86,18 +95,22 @@ def test_moving_without_a_token_is_401(api, application, route):
     assert_error(move(api, route, application["id"], None, status="screening"), 401)
 
 
-@pytest.mark.parametrize("route,walked,target,allowed", [
-    ("change-status", (), "shortlisted", ["rejected", "screening"]),
-    ("transition", (), "hired", ["rejected", "screening"]),
-    ("change-status", (), "applied", ["rejected", "screening"]),
-    ("transition", ("screening",), "selected", ["rejected", "shortlisted"]),
-    ("change-status", ("screening", "shortlisted"), "screening", ["rejected", "selected"]),
-    ("change-status", ("screening", "shortlisted", "selected"), "applied", ["hired", "rejected"]),
-    ("transition", ("rejected",), "screening", []),
-    ("change-status", ("screening", "shortlisted", "selected", "hired"), "rejected", []),
-])
-def test_an_invalid_transition_is_409_naming_the_allowed_targets(api, recruiter, candidate, application, route,
-                                                                 walked, target, allowed):
+@pytest.mark.parametrize(
+    "route,walked,target,allowed",
+    [
+        ("change-status", (), "shortlisted", ["rejected", "screening"]),
+        ("transition", (), "hired", ["rejected", "screening"]),
+        ("change-status", (), "applied", ["rejected", "screening"]),
+        ("transition", ("screening",), "selected", ["rejected", "shortlisted"]),
+        ("change-status", ("screening", "shortlisted"), "screening", ["rejected", "selected"]),
+        ("change-status", ("screening", "shortlisted", "selected"), "applied", ["hired", "rejected"]),
+        ("transition", ("rejected",), "screening", []),
+        ("change-status", ("screening", "shortlisted", "selected", "hired"), "rejected", []),
+    ],
+)
+def test_an_invalid_transition_is_409_naming_the_allowed_targets(
+    api, recruiter, candidate, application, route, walked, target, allowed
+):
     walk_to(api, recruiter, application, *walked)
     reply = move(api, route, application["id"], recruiter.token, status=target)
     error = assert_error(reply, 409, "invalid_transition")
@@ -111,10 +124,12 @@ def test_an_invalid_transition_is_409_naming_the_allowed_targets(api, recruiter,
 
 def test_a_withdrawn_application_cannot_move_again(api, recruiter, candidate, application):
     move(api, "change-status", application["id"], candidate.token, status="withdrawn")
-    assert_error(move(api, "change-status", application["id"], recruiter.token, status="screening"), 409,
-                 "invalid_transition")
-    assert_error(move(api, "change-status", application["id"], candidate.token, status="withdrawn"), 409,
-                 "invalid_transition")
+    assert_error(
+        move(api, "change-status", application["id"], recruiter.token, status="screening"), 409, "invalid_transition"
+    )
+    assert_error(
+        move(api, "change-status", application["id"], candidate.token, status="withdrawn"), 409, "invalid_transition"
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -127,8 +142,10 @@ def test_a_stale_expected_version_is_409(api, recruiter, candidate, application,
     walk_to(api, recruiter, application, "screening")
     reply = move(api, route, application["id"], recruiter.token, status="shortlisted", expected_version=1)
     assert_error(reply, 409, "stale_version")
-    assert api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["status"] == \
-        "screening"
+    assert (
+        api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["status"]
+        == "screening"
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -145,29 +162,39 @@ def test_a_stale_if_match_is_412(api, recruiter, candidate, application, route):
     assert api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["version"] == 2
 
 
-@pytest.mark.parametrize("route,body,field", [
-    ("change-status", {}, "body"), ("transition", {}, "body"), ("transition", {"reason": "no target"}, "body"),
-    ("change-status", {"status": "promoted"}, "status"), ("transition", {"to_state": "promoted"}, "to_state"),
-    ("change-status", {"status": 3}, "status"), ("transition", {"status": None, "to_state": None}, "body"),
-    ("change-status", {"status": "screening", "to_state": "rejected"}, "body"),
-    ("transition", {"to_state": "screening", "reason": "r" * 1001}, "reason"),
-    ("change-status", {"status": "screening", "reason": "r" * 1001}, "reason"),
-    ("change-status", {"status": "screening", "reason": 5}, "reason"),
-    ("change-status", {"status": "screening", "expected_version": 0}, "expected_version"),
-    ("transition", {"status": "screening", "expected_version": "1"}, "expected_version"),
-    ("change-status", {"status": "screening", "expected_version": 1.5}, "expected_version"),
-])
+@pytest.mark.parametrize(
+    "route,body,field",
+    [
+        ("change-status", {}, "body"),
+        ("transition", {}, "body"),
+        ("transition", {"reason": "no target"}, "body"),
+        ("change-status", {"status": "promoted"}, "status"),
+        ("transition", {"to_state": "promoted"}, "to_state"),
+        ("change-status", {"status": 3}, "status"),
+        ("transition", {"status": None, "to_state": None}, "body"),
+        ("change-status", {"status": "screening", "to_state": "rejected"}, "body"),
+        ("transition", {"to_state": "screening", "reason": "r" * 1001}, "reason"),
+        ("change-status", {"status": "screening", "reason": "r" * 1001}, "reason"),
+        ("change-status", {"status": "screening", "reason": 5}, "reason"),
+        ("change-status", {"status": "screening", "expected_version": 0}, "expected_version"),
+        ("transition", {"status": "screening", "expected_version": "1"}, "expected_version"),
+        ("change-status", {"status": "screening", "expected_version": 1.5}, "expected_version"),
+    ],
+)
 def test_invalid_fields_are_422(api, recruiter, application, route, body, field):
     reply = move(api, route, application["id"], recruiter.token, **body)
     assert_error(reply, 422, "validation_error")
     assert field in error_fields(reply)
 
 
-@pytest.mark.parametrize("application_id,field", [(None, "application_id"), ("x", "application_id"),
-                                                  (42, "application_id"), ("z" * 26, "application_id")])
+@pytest.mark.parametrize(
+    "application_id,field",
+    [(None, "application_id"), ("x", "application_id"), (42, "application_id"), ("z" * 26, "application_id")],
+)
 def test_change_status_needs_a_valid_application_id(api, recruiter, application_id, field):
-    body = {"status": "screening"} if application_id is None else {"application_id": application_id,
-                                                                  "status": "screening"}
+    body = (
+        {"status": "screening"} if application_id is None else {"application_id": application_id, "status": "screening"}
+    )
     reply = api.post("/applications/change-status", body, token=recruiter.token)
     assert_error(reply, 422)
     assert field in error_fields(reply)
@@ -177,5 +204,6 @@ def test_applications_of_a_deleted_job_no_longer_move(api, recruiter, candidate,
     """More in test_deleted_jobs.py: the candidate may still withdraw; a move racing the delete."""
     api.delete(f"/jobs/{job['id']}", token=recruiter.token)
     assert_error(move(api, "change-status", application["id"], recruiter.token, status="rejected"), 409, "job_deleted")
-    assert api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["status"] == \
-        "applied"
+    assert (
+        api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]["status"] == "applied"
+    )

@@ -1,5 +1,6 @@
 """Conditional requests (RFC 9110 §13): If-None-Match on reads (304), If-Match on writes (412 for any
 version this API never issued, however it is written)."""
+
 import pytest
 
 from .helpers import assert_error
@@ -10,12 +11,23 @@ READS = ["job", "application"]
 @pytest.fixture
 def resource(api, recruiter, candidate, job, application):
     """(path of one resource, a token that may read it, its envelope key, a change that bumps its version)."""
+
     def read(kind):
         if kind == "job":
-            return f"/jobs/{job['id']}", recruiter.token, "job", lambda: api.put(
-                f"/jobs/{job['id']}", {"title": "Renamed"}, token=recruiter.token)
-        return f"/applications/{application['id']}", candidate.token, "application", lambda: api.post(
-            f"/applications/{application['id']}/transition", {"to_state": "screening"}, token=recruiter.token)
+            return (
+                f"/jobs/{job['id']}",
+                recruiter.token,
+                "job",
+                lambda: api.put(f"/jobs/{job['id']}", {"title": "Renamed"}, token=recruiter.token),
+            )
+        return (
+            f"/applications/{application['id']}",
+            candidate.token,
+            "application",
+            lambda: api.post(
+                f"/applications/{application['id']}/transition", {"to_state": "screening"}, token=recruiter.token
+            ),
+        )
 
     return read
 
@@ -53,36 +65,55 @@ def test_if_none_match_does_not_reveal_what_the_caller_may_not_see(api, draft_jo
 
 
 def test_if_none_match_is_ignored_on_a_write(api, recruiter, job):
-    reply = api.put(f"/jobs/{job['id']}", {"title": "Renamed"}, token=recruiter.token,
-                    headers={"if-none-match": '"1"'})
+    reply = api.put(f"/jobs/{job['id']}", {"title": "Renamed"}, token=recruiter.token, headers={"if-none-match": '"1"'})
     assert (reply.status, reply.body["job"]["title"]) == (200, "Renamed")
 
 
 # --- If-Match ------------------------------------------------------------------------------------
 
-NEVER_ISSUED = ["5" * 5000, f'"{"9" * 5000}"', "1" * 19, '"0"', '"01"', 'W/"1"', '"1", "2"', '"-1"', '"1.0"',
-                '""', '"', "\x00"]
+NEVER_ISSUED = [
+    "5" * 5000,
+    f'"{"9" * 5000}"',
+    "1" * 19,
+    '"0"',
+    '"01"',
+    'W/"1"',
+    '"1", "2"',
+    '"-1"',
+    '"1.0"',
+    '""',
+    '"',
+    "\x00",
+]
 
 
 @pytest.fixture
 def writes(api, recruiter, job, application):
     """Every write that takes If-Match, as a function of the If-Match header sent."""
     return {
-        "PUT /jobs/{id}": lambda tag: api.put(f"/jobs/{job['id']}", {"title": "Changed"}, token=recruiter.token,
-                                              headers={"if-match": tag}),
-        "DELETE /jobs/{id}": lambda tag: api.delete(f"/jobs/{job['id']}", token=recruiter.token,
-                                                    headers={"if-match": tag}),
-        "transition": lambda tag: api.post(f"/applications/{application['id']}/transition", {"to_state": "screening"},
-                                           token=recruiter.token, headers={"if-match": tag}),
-        "change-status": lambda tag: api.post("/applications/change-status",
-                                              {"application_id": application["id"], "status": "screening"},
-                                              token=recruiter.token, headers={"if-match": tag}),
+        "PUT /jobs/{id}": lambda tag: api.put(
+            f"/jobs/{job['id']}", {"title": "Changed"}, token=recruiter.token, headers={"if-match": tag}
+        ),
+        "DELETE /jobs/{id}": lambda tag: api.delete(
+            f"/jobs/{job['id']}", token=recruiter.token, headers={"if-match": tag}
+        ),
+        "transition": lambda tag: api.post(
+            f"/applications/{application['id']}/transition",
+            {"to_state": "screening"},
+            token=recruiter.token,
+            headers={"if-match": tag},
+        ),
+        "change-status": lambda tag: api.post(
+            "/applications/change-status",
+            {"application_id": application["id"], "status": "screening"},
+            token=recruiter.token,
+            headers={"if-match": tag},
+        ),
     }
 
 
 @pytest.mark.parametrize("write", ["PUT /jobs/{id}", "DELETE /jobs/{id}", "transition", "change-status"])
-def test_an_if_match_this_api_never_issued_is_412_and_changes_nothing(api, writes, recruiter, job, application,
-                                                                       write):
+def test_an_if_match_this_api_never_issued_is_412_and_changes_nothing(api, writes, recruiter, job, application, write):
     for tag in NEVER_ISSUED:
         assert_error(writes[write](tag), 412, "precondition_failed")
     assert api.get(f"/jobs/{job['id']}").body["job"] == job
@@ -90,6 +121,6 @@ def test_an_if_match_this_api_never_issued_is_412_and_changes_nothing(api, write
 
 
 @pytest.mark.parametrize("write", ["PUT /jobs/{id}", "transition"])
-@pytest.mark.parametrize("tag", ['"1"', "1", " \"1\" ", "*"])
+@pytest.mark.parametrize("tag", ['"1"', "1", ' "1" ', "*"])
 def test_the_current_version_quoted_or_bare_or_star_is_accepted(writes, write, tag):
     assert writes[write](tag).status == 200

@@ -1,4 +1,5 @@
 """What every route shares: the error shape, unknown routes, wrong methods, bodies, tokens, liveness."""
+
 import json
 import time
 
@@ -76,8 +77,11 @@ def send_deep(api, method: str, path: str, raw: bytes, token: str | None) -> Rep
     """Straight to the client: the suite's own traffic recorder parses bodies with a parser these overflow."""
     headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
     response = api.client.http.request(method, path, headers=headers, body=raw)
-    return Reply(response.status_code, json.loads(response.body) if response.body else None,
-                 {k.lower(): v for k, v in response.headers.items()})
+    return Reply(
+        response.status_code,
+        json.loads(response.body) if response.body else None,
+        {k.lower(): v for k, v in response.headers.items()},
+    )
 
 
 # 33: one level too deep; 900: deep, yet under what Python's parser takes; 1 000 and 100 000: beyond it.
@@ -105,22 +109,43 @@ def test_a_deep_body_writes_nothing(api, recruiter):
     assert api.get("/jobs/list?mine=true", token=recruiter.token).body["items"] == []
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/nope"), ("POST", "/nope"), ("GET", "/"), ("DELETE", "/nope/nested"),
-    ("GET", "/jobs/create/extra"), ("GET", "/applications/x/y/z"), ("PUT", "/auth/login/x"),
-    ("GET", "/a/b/c/d/e/f"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/nope"),
+        ("POST", "/nope"),
+        ("GET", "/"),
+        ("DELETE", "/nope/nested"),
+        ("GET", "/jobs/create/extra"),
+        ("GET", "/applications/x/y/z"),
+        ("PUT", "/auth/login/x"),
+        ("GET", "/a/b/c/d/e/f"),
+    ],
+)
 def test_unknown_route_is_404_in_the_error_shape(api, method, path):
     assert_error(api.call(method, path), 404, "not_found")
 
 
 WRONG_METHODS = [
-    ("GET", "/auth/register"), ("PUT", "/auth/login"), ("DELETE", "/auth/me"), ("POST", "/auth/me"),
-    ("DELETE", "/jobs/create"), ("POST", "/jobs/list"), ("PATCH", "/jobs"), ("POST", f"/jobs/{MISSING_ID}"),
-    ("PATCH", f"/jobs/{MISSING_ID}"), ("GET", "/applications/create"), ("GET", "/applications/change-status"),
-    ("PUT", "/applications"), ("DELETE", f"/applications/{MISSING_ID}"),
-    ("GET", f"/applications/{MISSING_ID}/transition"), ("POST", f"/applications/{MISSING_ID}/history"),
-    ("POST", f"/jobs/{MISSING_ID}/applications"), ("POST", "/ping"), ("DELETE", "/ping/ping"), ("POST", "/health"),
+    ("GET", "/auth/register"),
+    ("PUT", "/auth/login"),
+    ("DELETE", "/auth/me"),
+    ("POST", "/auth/me"),
+    ("DELETE", "/jobs/create"),
+    ("POST", "/jobs/list"),
+    ("PATCH", "/jobs"),
+    ("POST", f"/jobs/{MISSING_ID}"),
+    ("PATCH", f"/jobs/{MISSING_ID}"),
+    ("GET", "/applications/create"),
+    ("GET", "/applications/change-status"),
+    ("PUT", "/applications"),
+    ("DELETE", f"/applications/{MISSING_ID}"),
+    ("GET", f"/applications/{MISSING_ID}/transition"),
+    ("POST", f"/applications/{MISSING_ID}/history"),
+    ("POST", f"/jobs/{MISSING_ID}/applications"),
+    ("POST", "/ping"),
+    ("DELETE", "/ping/ping"),
+    ("POST", "/health"),
 ]
 
 
@@ -143,18 +168,28 @@ def test_signed_in_route_without_a_token_is_401(api, path):
 
 def _bad_tokens(settings, user_id):
     now = int(time.time())
-    base = {"sub": user_id, "role": "candidate", "iat": now, "nbf": now, "exp": now + 600, "jti": "x",
-            "iss": settings.jwt_issuer}
+    base = {
+        "sub": user_id,
+        "role": "candidate",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": "x",
+        "iss": settings.jwt_issuer,
+    }
     return {
         "garbage": "not-a-token",
-        "expired": issue_token(user_id=user_id, role="candidate", secret=settings.jwt_secret, ttl_seconds=-120,
-                               issuer=settings.jwt_issuer),
+        "expired": issue_token(
+            user_id=user_id, role="candidate", secret=settings.jwt_secret, ttl_seconds=-120, issuer=settings.jwt_issuer
+        ),
         "wrong-secret": jwt.encode(base, "w" * 64, algorithm="HS256"),
         "alg-none": jwt.encode(base, None, algorithm="none"),
-        "missing-exp": jwt.encode({k: v for k, v in base.items() if k != "exp"}, settings.jwt_secret,
-                                  algorithm="HS256"),
-        "missing-sub": jwt.encode({k: v for k, v in base.items() if k != "sub"}, settings.jwt_secret,
-                                  algorithm="HS256"),
+        "missing-exp": jwt.encode(
+            {k: v for k, v in base.items() if k != "exp"}, settings.jwt_secret, algorithm="HS256"
+        ),
+        "missing-sub": jwt.encode(
+            {k: v for k, v in base.items() if k != "sub"}, settings.jwt_secret, algorithm="HS256"
+        ),
         "bad-role": jwt.encode({**base, "role": "root"}, settings.jwt_secret, algorithm="HS256"),
     }
 
@@ -175,12 +210,14 @@ def test_an_authorization_header_that_is_not_bearer_is_401(api, header):
 
 
 def test_a_valid_token_of_the_right_secret_is_accepted(api, settings, candidate):
-    token = issue_token(user_id=candidate.id, role="candidate", secret=settings.jwt_secret, ttl_seconds=60,
-                        issuer=settings.jwt_issuer)
+    token = issue_token(
+        user_id=candidate.id, role="candidate", secret=settings.jwt_secret, ttl_seconds=60, issuer=settings.jwt_issuer
+    )
     assert api.get("/auth/me", token=token).body["user"]["id"] == candidate.id
 
 
 # --- liveness and readiness ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/ping", "/ping/ping"])
 def test_ping_answers_anyone(api, path):

@@ -1,6 +1,7 @@
 """A validly signed token whose account does not exist (never did here, was deleted, or the
 database was reset) speaks for nobody: 401 `invalid_token` on every signed-in route, reads too,
 and no write stores an actor without an account. The role a caller acts with is its account's."""
+
 import pytest
 
 from chalicelib.auth.tokens import issue_token
@@ -27,14 +28,18 @@ def signed_in_routes() -> list[tuple[str, str, bool]]:
     """(method, path, takes a body) of every route that reads a token: required or optional."""
     from ats_functions import resource_routes
 
-    return sorted((method, path, handler.contract.body is not None)
-                  for routes in resource_routes().values()
-                  for (method, path), handler in routes.handlers.items() if handler.contract.auth != "public")
+    return sorted(
+        (method, path, handler.contract.body is not None)
+        for routes in resource_routes().values()
+        for (method, path), handler in routes.handlers.items()
+        if handler.contract.auth != "public"
+    )
 
 
 def token_for(settings, user_id: str, role: str) -> str:
-    return issue_token(user_id=user_id, role=role, secret=settings.jwt_secret, ttl_seconds=600,
-                       issuer=settings.jwt_issuer)
+    return issue_token(
+        user_id=user_id, role=role, secret=settings.jwt_secret, ttl_seconds=600, issuer=settings.jwt_issuer
+    )
 
 
 def call_every_signed_in_route(api, token: str, ids: dict) -> dict:
@@ -57,19 +62,27 @@ def delete_account(uow_factory, user_id: str) -> None:
 def stored_state(uow_factory, job, application) -> tuple:
     with uow_factory() as uow:
         stored_job, stored_application = uow.jobs.get(job["id"]), uow.applications.get(application["id"])
-        return ([j.id for j in uow.jobs.page(JobQuery(), limit=10)], stored_job.version, stored_job.title,
-                stored_job.deleted_at, stored_application.status, stored_application.version,
-                len(uow.applications.history(application["id"])),
-                [a.id for a in uow.applications.page(ApplicationQuery(job_id=job["id"]), limit=10)],
-                sum(len(uow.outbox.list(status=s, limit=1000)) for s in ("pending", "published", "sent", "failed")))
+        return (
+            [j.id for j in uow.jobs.page(JobQuery(), limit=10)],
+            stored_job.version,
+            stored_job.title,
+            stored_job.deleted_at,
+            stored_application.status,
+            stored_application.version,
+            len(uow.applications.history(application["id"])),
+            [a.id for a in uow.applications.page(ApplicationQuery(job_id=job["id"]), limit=10)],
+            sum(len(uow.outbox.list(status=s, limit=1000)) for s in ("pending", "published", "sent", "failed")),
+        )
 
 
 @pytest.mark.parametrize("role", ["candidate", "recruiter", "admin"])
-def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(api, settings, uow_factory, job,
-                                                                             application, role):
+def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(
+    api, settings, uow_factory, job, application, role
+):
     before = stored_state(uow_factory, job, application)
-    replies = call_every_signed_in_route(api, token_for(settings, new_id(), role),
-                                         {"job_id": job["id"], "application_id": application["id"]})
+    replies = call_every_signed_in_route(
+        api, token_for(settings, new_id(), role), {"job_id": job["id"], "application_id": application["id"]}
+    )
     assert {method for method, _ in replies} == {"GET", "POST", "PUT", "DELETE"}  # reads and writes
     for route, reply in replies.items():
         error = assert_error(reply, 401, "invalid_token")
@@ -77,8 +90,9 @@ def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(api,
     assert stored_state(uow_factory, job, application) == before
 
 
-def test_tokens_outlive_a_reset_database_but_speak_for_nobody_in_the_new_one(api, backend, settings, monkeypatch,
-                                                                             tmp_path, recruiter, candidate, job):
+def test_tokens_outlive_a_reset_database_but_speak_for_nobody_in_the_new_one(
+    api, backend, settings, monkeypatch, tmp_path, recruiter, candidate, job
+):
     assert api.get("/auth/me", token=recruiter.token).status == 200  # known to this process now
     if backend == "sqlite":
         monkeypatch.setenv("ATS_SQLITE_PATH", str(tmp_path / "reset.db"))
@@ -86,8 +100,9 @@ def test_tokens_outlive_a_reset_database_but_speak_for_nobody_in_the_new_one(api
         monkeypatch.setenv("ATS_TABLE_NAME", f"{settings.table_name}-reset")
     try:
         assert_error(api.get("/auth/me", token=recruiter.token), 401, "invalid_token")
-        assert_error(api.post("/jobs/create", {"title": "Owned by nobody"}, token=recruiter.token), 401,
-                     "invalid_token")
+        assert_error(
+            api.post("/jobs/create", {"title": "Owned by nobody"}, token=recruiter.token), 401, "invalid_token"
+        )
         assert_error(api.get("/applications", token=candidate.token), 401, "invalid_token")
         assert api.get("/jobs").body["items"] == []  # the reset database has no job, and stored none
     finally:
@@ -99,21 +114,23 @@ def test_tokens_outlive_a_reset_database_but_speak_for_nobody_in_the_new_one(api
             DynamoStore.forget(reset.table_name)
 
 
-def test_an_account_deleted_while_its_token_is_known_can_write_nothing(api, uow_factory, monkeypatch, job,
-                                                                       application, other_recruiter, other_candidate,
-                                                                       admin):
+def test_an_account_deleted_while_its_token_is_known_can_write_nothing(
+    api, uow_factory, monkeypatch, job, application, other_recruiter, other_candidate, admin
+):
     before = stored_state(uow_factory, job, application)
     for actor in (admin, other_recruiter, other_candidate):
         assert api.get("/auth/me", token=actor.token).status == 200  # trusted for a few seconds from now
         delete_account(uow_factory, actor.id)
 
     # Each write checks its actor's account in its own transaction, whatever the process remembers.
-    moved = api.post("/applications/change-status", {"application_id": application["id"], "status": "screening"},
-                     token=admin.token)
+    moved = api.post(
+        "/applications/change-status", {"application_id": application["id"], "status": "screening"}, token=admin.token
+    )
     assert_error(moved, 401, "invalid_token")
     assert_error(api.post("/jobs/create", {"title": "Orphan"}, token=other_recruiter.token), 401, "invalid_token")
-    assert_error(api.post("/applications/create", {"job_id": job["id"]}, token=other_candidate.token), 401,
-                 "invalid_token")
+    assert_error(
+        api.post("/applications/create", {"job_id": job["id"]}, token=other_candidate.token), 401, "invalid_token"
+    )
     assert stored_state(uow_factory, job, application) == before
 
     monkeypatch.setattr(users, "KNOWN_FOR_SECONDS", 0.0)  # the few seconds have passed

@@ -1,4 +1,5 @@
 """Login throttling (429 + Retry-After) and Idempotency-Key on the create routes, through HTTP."""
+
 import pytest
 
 from .conftest import PASSWORD
@@ -93,6 +94,5 @@ def test_a_failed_create_is_not_remembered(api, recruiter):
 
 
 def test_a_malformed_key_is_a_validation_error(api, recruiter):
-    reply = api.post("/jobs/create", {"title": "SRE"}, token=recruiter.token,
-                     headers={"Idempotency-Key": "x" * 300})
+    reply = api.post("/jobs/create", {"title": "SRE"}, token=recruiter.token, headers={"Idempotency-Key": "x" * 300})
     assert_error(reply, 422, "validation_error")

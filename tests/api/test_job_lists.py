@@ -1,4 +1,5 @@
 """GET /jobs/list (and GET /jobs): visibility, filters, cursor pages."""
+
 import pytest
 
 from .helpers import assert_error, ids, walk, with_query
@@ -46,47 +47,56 @@ def test_an_admin_sees_every_job(api, admin, board):
     assert ids(api.get("/jobs/list", token=admin.token)) == newest_first(board, *board)
 
 
-@pytest.mark.parametrize("status,who,expected", [
-    ("open", None, OPEN),
-    ("draft", None, ()),
-    ("closed", None, ()),
-    ("draft", "candidate", ()),
-    ("open", "recruiter", OPEN),
-    ("draft", "recruiter", ("rita_draft",)),
-    ("closed", "recruiter", ("rita_closed",)),
-    ("draft", "other_recruiter", ("olga_draft",)),
-    ("draft", "admin", ("rita_draft", "olga_draft")),
-])
+@pytest.mark.parametrize(
+    "status,who,expected",
+    [
+        ("open", None, OPEN),
+        ("draft", None, ()),
+        ("closed", None, ()),
+        ("draft", "candidate", ()),
+        ("open", "recruiter", OPEN),
+        ("draft", "recruiter", ("rita_draft",)),
+        ("closed", "recruiter", ("rita_closed",)),
+        ("draft", "other_recruiter", ("olga_draft",)),
+        ("draft", "admin", ("rita_draft", "olga_draft")),
+    ],
+)
 def test_status_filter(api, request, board, status, who, expected):
     token = request.getfixturevalue(who).token if who else None
     assert ids(api.get(with_query("/jobs/list", status=status), token=token)) == newest_first(board, *expected)
 
 
-@pytest.mark.parametrize("params,who,expected", [
-    ({"q": "python"}, None, ("rita_open_berlin", "olga_open_berlin")),
-    ({"q": "PyThOn"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
-    ({"q": "nothing like it"}, None, ()),
-    ({"location": "Berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
-    ({"location": "Berlin"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
-    ({"department": "Data"}, None, ("olga_open_paris", "olga_open_berlin")),
-    ({"department": "Data", "location": "Paris"}, None, ("olga_open_paris",)),
-    ({"q": "python", "location": "Berlin", "department": "Platform"}, None, ("rita_open_berlin",)),
-    # Every text filter ignores case alike: location and department match the whole value, q a part of the title.
-    ({"location": "berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
-    ({"location": "BERLIN"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
-    ({"department": "dAtA"}, None, ("olga_open_paris", "olga_open_berlin")),
-    ({"location": "berl"}, None, ()),
-])
+@pytest.mark.parametrize(
+    "params,who,expected",
+    [
+        ({"q": "python"}, None, ("rita_open_berlin", "olga_open_berlin")),
+        ({"q": "PyThOn"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+        ({"q": "nothing like it"}, None, ()),
+        ({"location": "Berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
+        ({"location": "Berlin"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+        ({"department": "Data"}, None, ("olga_open_paris", "olga_open_berlin")),
+        ({"department": "Data", "location": "Paris"}, None, ("olga_open_paris",)),
+        ({"q": "python", "location": "Berlin", "department": "Platform"}, None, ("rita_open_berlin",)),
+        # Every text filter ignores case alike: location and department match the whole value, q a part of the title.
+        ({"location": "berlin"}, None, ("rita_open_berlin", "olga_open_berlin")),
+        ({"location": "BERLIN"}, "recruiter", ("rita_open_berlin", "rita_draft", "olga_open_berlin")),
+        ({"department": "dAtA"}, None, ("olga_open_paris", "olga_open_berlin")),
+        ({"location": "berl"}, None, ()),
+    ],
+)
 def test_q_location_and_department_filters(api, request, board, params, who, expected):
     token = request.getfixturevalue(who).token if who else None
     assert ids(api.get(with_query("/jobs/list", **params), token=token)) == newest_first(board, *expected)
 
 
-@pytest.mark.parametrize("params,expected", [
-    ({}, ("rita_open_berlin", "rita_draft", "rita_closed")),
-    ({"status": "draft"}, ("rita_draft",)),
-    ({"q": "python"}, ("rita_open_berlin", "rita_draft")),
-])
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ({}, ("rita_open_berlin", "rita_draft", "rita_closed")),
+        ({"status": "draft"}, ("rita_draft",)),
+        ({"q": "python"}, ("rita_open_berlin", "rita_draft")),
+    ],
+)
 def test_mine_lists_the_callers_own_jobs_in_every_status(api, recruiter, board, params, expected):
     reply = api.get(with_query("/jobs/list", mine="true", **params), token=recruiter.token)
     assert ids(reply) == newest_first(board, *expected)
@@ -103,13 +113,19 @@ def test_mine_without_a_token_is_401(api, board):
 def test_deleted_jobs_are_gone_from_every_list(api, recruiter, admin, board):
     api.delete(f"/jobs/{board['rita_open_berlin']}", token=recruiter.token)
     api.delete(f"/jobs/{board['rita_draft']}", token=recruiter.token)
-    for token, params in [(None, {}), (recruiter.token, {}), (recruiter.token, {"mine": "true"}),
-                          (admin.token, {}), (None, {"location": "Berlin"})]:
+    for token, params in [
+        (None, {}),
+        (recruiter.token, {}),
+        (recruiter.token, {"mine": "true"}),
+        (admin.token, {}),
+        (None, {"location": "Berlin"}),
+    ]:
         listed = ids(api.get(with_query("/jobs/list", **params), token=token))
         assert board["rita_open_berlin"] not in listed and board["rita_draft"] not in listed
 
 
 # --- pages --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def many_jobs(api, recruiter):
@@ -122,8 +138,9 @@ def test_default_page_is_20_with_a_cursor(api, many_jobs):
     assert isinstance(reply.body["next_cursor"], str)
 
 
-@pytest.mark.parametrize("path,limit", [("/jobs/list", 1), ("/jobs/list", 5), ("/jobs", 22), ("/jobs/list", 23),
-                                        ("/jobs", 100)])
+@pytest.mark.parametrize(
+    "path,limit", [("/jobs/list", 1), ("/jobs/list", 5), ("/jobs", 22), ("/jobs/list", 23), ("/jobs", 100)]
+)
 def test_cursor_walks_every_job_once_newest_first(api, many_jobs, path, limit):
     pages = walk(api, path, limit=limit)
     assert [job for page in pages for job in page] == sorted(many_jobs, reverse=True)
@@ -169,10 +186,17 @@ def test_a_tampered_cursor_is_400(api, many_jobs):
     assert_error(api.get(with_query("/jobs/list", cursor=tampered)), 400)
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"status": "archived"}, "status"), ({"q": "x" * 201}, "q"), ({"location": "x" * 201}, "location"),
-    ({"department": "x" * 201}, "department"), ({"mine": "perhaps"}, "mine"), ({"cursor": "c" * 201}, "cursor"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"status": "archived"}, "status"),
+        ({"q": "x" * 201}, "q"),
+        ({"location": "x" * 201}, "location"),
+        ({"department": "x" * 201}, "department"),
+        ({"mine": "perhaps"}, "mine"),
+        ({"cursor": "c" * 201}, "cursor"),
+    ],
+)
 def test_invalid_query_parameters_are_422(api, params, field):
     reply = api.get(with_query("/jobs/list", **params))
     assert_error(reply, 422)

@@ -1,19 +1,37 @@
 """POST /jobs/create (and POST /jobs), GET/PUT/DELETE /jobs/{id}."""
+
 import pytest
 
 from .helpers import MISSING_ID, assert_error, error_fields, ids
 
-JOB_KEYS = {"id", "owner_id", "title", "description", "location", "department", "employment_type", "status",
-            "version", "created_at", "updated_at"}
+JOB_KEYS = {
+    "id",
+    "owner_id",
+    "title",
+    "description",
+    "location",
+    "department",
+    "employment_type",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+}
 STRING_LIMITS = {"title": 200, "description": 20000, "location": 200, "department": 200, "employment_type": 50}
 
 
 # --- create ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/jobs/create", "/jobs"])
 def test_recruiter_creates_a_job(api, recruiter, path):
-    body = {"title": "Data Engineer", "description": "Pipelines", "location": "Lisbon", "department": "Data",
-            "employment_type": "full-time"}
+    body = {
+        "title": "Data Engineer",
+        "description": "Pipelines",
+        "location": "Lisbon",
+        "department": "Data",
+        "employment_type": "full-time",
+    }
     reply = api.post(path, body, token=recruiter.token)
     assert reply.status == 201
     job = reply.body["job"]
@@ -42,13 +60,22 @@ def test_create_without_a_token_is_401(api):
     assert_error(api.post("/jobs/create", {"title": "x"}), 401)
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "title"), ({"title": ""}, "title"), ({"title": "   "}, "title"), ({"title": None}, "title"),
-    ({"title": 5}, "title"), ({"title": "x", "status": "archived"}, "status"),
-    ({"title": "x", "status": 1}, "status"), ({"title": "x", "description": 5}, "description"),
-    ({"title": "x", "location": ["Berlin"]}, "location"), ({"title": "x", "department": True}, "department"),
-    ({"title": "x", "employment_type": 1.5}, "employment_type"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": None}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": "x", "status": "archived"}, "status"),
+        ({"title": "x", "status": 1}, "status"),
+        ({"title": "x", "description": 5}, "description"),
+        ({"title": "x", "location": ["Berlin"]}, "location"),
+        ({"title": "x", "department": True}, "department"),
+        ({"title": "x", "employment_type": 1.5}, "employment_type"),
+    ],
+)
 def test_create_with_invalid_fields_is_422(api, recruiter, body, field):
     reply = api.post("/jobs/create", body, token=recruiter.token)
     assert_error(reply, 422, "validation_error")
@@ -71,6 +98,7 @@ def test_create_with_a_string_at_its_limit_is_accepted(api, recruiter, field, li
 
 # --- get ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", [None, "candidate", "other_recruiter", "recruiter", "admin"])
 def test_an_open_job_is_visible_to_anyone(api, request, job, who):
     token = request.getfixturevalue(who).token if who else None
@@ -79,8 +107,10 @@ def test_an_open_job_is_visible_to_anyone(api, request, job, who):
 
 
 @pytest.mark.parametrize("status", ["draft", "closed"])
-@pytest.mark.parametrize("who,visible", [(None, False), ("candidate", False), ("other_recruiter", False),
-                                         ("recruiter", True), ("admin", True)])
+@pytest.mark.parametrize(
+    "who,visible",
+    [(None, False), ("candidate", False), ("other_recruiter", False), ("recruiter", True), ("admin", True)],
+)
 def test_a_job_that_is_not_open_is_visible_to_owner_and_admin_only(api, request, recruiter, status, who, visible):
     job = api.create_job(recruiter.token, status=status)
     token = request.getfixturevalue(who).token if who else None
@@ -97,6 +127,7 @@ def test_get_an_absent_job_is_404(api, job_id):
 
 
 # --- update -------------------------------------------------------------------------------------
+
 
 def test_owner_updates_only_the_fields_sent(api, recruiter, job):
     reply = api.put(f"/jobs/{job['id']}", {"title": "Staff Engineer", "description": None}, token=recruiter.token)
@@ -116,7 +147,7 @@ def test_update_with_the_current_if_match_succeeds(api, recruiter, job):
     assert reply.status == 200
 
 
-@pytest.mark.parametrize("if_match", ['"7"', '"0"', "W/\"5\"", "garbage"])
+@pytest.mark.parametrize("if_match", ['"7"', '"0"', 'W/"5"', "garbage"])
 def test_update_with_a_stale_or_bad_if_match_is_412(api, recruiter, job, if_match):
     reply = api.put(f"/jobs/{job['id']}", {"title": "New"}, token=recruiter.token, headers={"if-match": if_match})
     assert_error(reply, 412, "precondition_failed")
@@ -152,11 +183,17 @@ def test_update_an_absent_job_is_404(api, recruiter):
     assert_error(api.put(f"/jobs/{MISSING_ID}", {"title": "x"}, token=recruiter.token), 404)
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"title": None}, "title"), ({"title": ""}, "title"), ({"status": None}, "status"),
-    ({"status": "archived"}, "status"), ({"title": 3}, "title"),
-    *[({name: "y" * (limit + 1)}, name) for name, limit in STRING_LIMITS.items()],
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"title": None}, "title"),
+        ({"title": ""}, "title"),
+        ({"status": None}, "status"),
+        ({"status": "archived"}, "status"),
+        ({"title": 3}, "title"),
+        *[({name: "y" * (limit + 1)}, name) for name, limit in STRING_LIMITS.items()],
+    ],
+)
 def test_update_with_invalid_fields_is_422(api, recruiter, job, body, field):
     reply = api.put(f"/jobs/{job['id']}", body, token=recruiter.token)
     assert_error(reply, 422)
@@ -165,6 +202,7 @@ def test_update_with_invalid_fields_is_422(api, recruiter, job, body, field):
 
 
 # --- delete -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["recruiter", "admin"])
 def test_owner_or_admin_deletes_a_job_which_is_then_gone(api, request, recruiter, job, who):

@@ -3,6 +3,7 @@ and ats_functions/route_table.py, the routes the app registers without importing
 
 That the served document is valid OpenAPI 3.1 and names every route is tests/security's.
 """
+
 import json
 import os
 import subprocess
@@ -25,7 +26,7 @@ def test_the_committed_openapi_json_is_the_generated_one():
 
 
 def test_the_committed_route_table_is_what_the_views_declare():
-    assert ROUTES == declared_routes(), "ats_functions/route_table.py is stale: run `make openapi` and commit it"
+    assert declared_routes() == ROUTES, "ats_functions/route_table.py is stale: run `make openapi` and commit it"
     with open(os.path.join(ROOT, "ats_functions", "route_table.py")) as f:
         assert f.read() == route_table_source()
     assert {resource for resource, *_ in ROUTES} == set(RESOURCES)
@@ -39,8 +40,12 @@ def test_every_module_with_routes_is_a_resource():
     import ats_functions
     from ats_functions.http import Routes
 
-    with_routes = {info.name for info in pkgutil.iter_modules(ats_functions.__path__) if info.name != "__main__"
-                   and isinstance(getattr(importlib.import_module(f"ats_functions.{info.name}"), "routes", None), Routes)}
+    with_routes = {
+        info.name
+        for info in pkgutil.iter_modules(ats_functions.__path__)
+        if info.name != "__main__"
+        and isinstance(getattr(importlib.import_module(f"ats_functions.{info.name}"), "routes", None), Routes)
+    }
     assert with_routes == set(RESOURCES)
 
 
@@ -67,10 +72,14 @@ with Client(app) as client:
     assert client.http.get("/jobs/list").status_code == 200
     print(json.dumps([before, after_ping, loaded()]))
 """
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ATS_")},
-           "ATS_STORAGE": "sqlite", "ATS_STATE_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ATS_")},
+        "ATS_STORAGE": "sqlite",
+        "ATS_STATE_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     before, after_ping, after_jobs = json.loads(result.stdout.strip().splitlines()[-1])
     resources = {f"ats_functions.{name}" for name in RESOURCES}
@@ -91,8 +100,12 @@ def test_no_operation_declares_a_parameter_twice():
 
 def test_every_request_body_refuses_fields_it_does_not_declare():
     document = openapi_document()
-    bodies = {operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-              for methods in document["paths"].values() for operation in methods.values() if "requestBody" in operation}
+    bodies = {
+        operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        if "requestBody" in operation
+    }
     assert len(bodies) >= 6
     for name in bodies:
         assert document["components"]["schemas"][name]["additionalProperties"] is False, name
@@ -112,8 +125,13 @@ def test_every_string_a_client_sends_is_documented_without_control_characters():
     document = openapi_document()
     schemas = document["components"]["schemas"]
     inputs = [schemas[name] for name in schemas if name.endswith("Request")]
-    inputs += [parameter["schema"] for methods in document["paths"].values() for operation in methods.values()
-               for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+    inputs += [
+        parameter["schema"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    ]
     found = [node for schema in inputs for node in strings(schema)]
     assert len(found) >= 15
     for node in found:

@@ -5,6 +5,7 @@ through Chalice's LocalGateway. A write without If-Match is decided again on a f
 another one committed first (all of them land); with If-Match exactly one wins and the others get
 412. An apply or a move depends on its job's state at its commit, not at its read.
 """
+
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -69,15 +70,25 @@ def applications_of(uow_factory, job_id: str) -> set[str]:
 
 
 def move(gateway, application_id: str, token: str, status: str, headers=None):
-    return gateway.call("POST", "/applications/change-status", {"application_id": application_id, "status": status},
-                        token=token, headers=headers)
+    return gateway.call(
+        "POST",
+        "/applications/change-status",
+        {"application_id": application_id, "status": status},
+        token=token,
+        headers=headers,
+    )
 
 
 # --- Versioned writes (item 8) -------------------------------------------------------------------
 
+
 def test_twenty_updates_without_if_match_all_land_one_after_another(api, gateway, recruiter, job):
-    outcomes = race(*(partial(gateway.call, "PUT", f"/jobs/{job['id']}", {"title": f"Title {i}"},
-                              token=recruiter.token) for i in range(CLIENTS)))
+    outcomes = race(
+        *(
+            partial(gateway.call, "PUT", f"/jobs/{job['id']}", {"title": f"Title {i}"}, token=recruiter.token)
+            for i in range(CLIENTS)
+        )
+    )
     assert statuses(outcomes) == [200] * CLIENTS, outcomes
     # Each committed on the version before it, with its own change: none lost, none merged.
     assert sorted(body["job"]["version"] for _, body in outcomes) == list(range(2, CLIENTS + 2))
@@ -85,12 +96,26 @@ def test_twenty_updates_without_if_match_all_land_one_after_another(api, gateway
     last = max((body["job"] for _, body in outcomes), key=lambda changed: changed["version"])
     reply = api.get(f"/jobs/{job['id']}", token=recruiter.token)
     assert (reply.body["job"]["version"], reply.body["job"]["title"], reply.headers["etag"]) == (
-        CLIENTS + 1, last["title"], f'"{CLIENTS + 1}"')
+        CLIENTS + 1,
+        last["title"],
+        f'"{CLIENTS + 1}"',
+    )
 
 
 def test_twenty_updates_with_the_same_if_match_one_wins_the_rest_412(api, gateway, recruiter, job):
-    outcomes = race(*(partial(gateway.call, "PUT", f"/jobs/{job['id']}", {"title": f"Title {i}"},
-                              token=recruiter.token, headers={"if-match": '"1"'}) for i in range(CLIENTS)))
+    outcomes = race(
+        *(
+            partial(
+                gateway.call,
+                "PUT",
+                f"/jobs/{job['id']}",
+                {"title": f"Title {i}"},
+                token=recruiter.token,
+                headers={"if-match": '"1"'},
+            )
+            for i in range(CLIENTS)
+        )
+    )
     assert statuses(outcomes) == [200] + [412] * (CLIENTS - 1), outcomes
     assert codes(outcomes, 412) == {"precondition_failed"}
     [winner] = [body["job"] for status, body in outcomes if status == 200]
@@ -99,8 +124,7 @@ def test_twenty_updates_with_the_same_if_match_one_wins_the_rest_412(api, gatewa
 
 
 def test_twenty_identical_moves_one_lands_the_rest_find_it_moved(api, gateway, recruiter, candidate, application):
-    outcomes = race(*(partial(move, gateway, application["id"], recruiter.token, "screening")
-                      for _ in range(CLIENTS)))
+    outcomes = race(*(partial(move, gateway, application["id"], recruiter.token, "screening") for _ in range(CLIENTS)))
     # A move decided again on a fresh read finds 'screening' already done: an invalid move, not a stale one.
     assert statuses(outcomes) == [200] + [409] * (CLIENTS - 1), outcomes
     assert codes(outcomes, 409) == {"invalid_transition"}
@@ -110,20 +134,29 @@ def test_twenty_identical_moves_one_lands_the_rest_find_it_moved(api, gateway, r
 
 def test_twenty_moves_with_the_same_if_match_one_wins_the_rest_412(api, gateway, recruiter, candidate, application):
     targets = ["screening", "rejected"] * (CLIENTS // 2)
-    outcomes = race(*(partial(move, gateway, application["id"], recruiter.token, target, headers={"if-match": '"1"'})
-                      for target in targets))
+    outcomes = race(
+        *(
+            partial(move, gateway, application["id"], recruiter.token, target, headers={"if-match": '"1"'})
+            for target in targets
+        )
+    )
     assert statuses(outcomes) == [200] + [412] * (CLIENTS - 1), outcomes
     [winner] = [body["application"] for status, body in outcomes if status == 200]
     stored = api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]
     assert (stored["status"], stored["version"]) == (winner["status"], 2)
 
 
-def test_twenty_candidates_apply_at_once_then_their_twenty_applications_move_at_once(api, gateway, uow_factory,
-                                                                                    recruiter, job):
+def test_twenty_candidates_apply_at_once_then_their_twenty_applications_move_at_once(
+    api, gateway, uow_factory, recruiter, job
+):
     """Every apply checks the same job, every move the same recruiter's account: none may fail for it."""
     candidates = [Actor(*api.signup(f"c{i}@example.com")) for i in range(CLIENTS)]
-    applied = race(*(partial(gateway.call, "POST", "/applications/create", {"job_id": job["id"]}, token=c.token)
-                     for c in candidates))
+    applied = race(
+        *(
+            partial(gateway.call, "POST", "/applications/create", {"job_id": job["id"]}, token=c.token)
+            for c in candidates
+        )
+    )
     assert statuses(applied) == [201] * CLIENTS, applied
     ids = [body["application"]["id"] for _, body in applied]
     assert applications_of(uow_factory, job["id"]) == set(ids)
@@ -137,16 +170,23 @@ def test_twenty_candidates_apply_at_once_then_their_twenty_applications_move_at_
 
 # --- An apply or a move depends on the job at its commit (items 9 and 24) -------------------------
 
+
 @pytest.mark.parametrize("change", ["close", "delete"])
-def test_twenty_applies_racing_the_jobs_close_land_before_it_or_not_at_all(api, gateway, uow_factory, recruiter,
-                                                                           job, change):
+def test_twenty_applies_racing_the_jobs_close_land_before_it_or_not_at_all(
+    api, gateway, uow_factory, recruiter, job, change
+):
     candidates = [Actor(*api.signup(f"c{i}@example.com")) for i in range(CLIENTS)]
     if change == "close":
         ending = partial(gateway.call, "PUT", f"/jobs/{job['id']}", {"status": "closed"}, token=recruiter.token)
     else:
         ending = partial(gateway.call, "DELETE", f"/jobs/{job['id']}", token=recruiter.token)
-    *applied, (ended, _) = race(*(partial(gateway.call, "POST", "/applications/create", {"job_id": job["id"]},
-                                          token=c.token) for c in candidates), ending)
+    *applied, (ended, _) = race(
+        *(
+            partial(gateway.call, "POST", "/applications/create", {"job_id": job["id"]}, token=c.token)
+            for c in candidates
+        ),
+        ending,
+    )
 
     assert ended == (200 if change == "close" else 204)
     assert set(statuses(applied)) <= {201, 404}, applied
@@ -173,12 +213,14 @@ def pause_after(monkeypatch, owner, name: str, *, classmethod_: bool = False):
 
 
 @pytest.mark.parametrize("change", ["close", "delete"])
-def test_an_apply_that_read_the_job_open_is_refused_once_the_job_closed(api, gateway, monkeypatch, uow_factory,
-                                                                       recruiter, candidate, job, change):
+def test_an_apply_that_read_the_job_open_is_refused_once_the_job_closed(
+    api, gateway, monkeypatch, uow_factory, recruiter, candidate, job, change
+):
     read, release = pause_after(monkeypatch, Application, "submit", classmethod_=True)
     with ThreadPoolExecutor(1) as pool:
-        applying = pool.submit(gateway.call, "POST", "/applications/create", {"job_id": job["id"]},
-                               token=candidate.token)
+        applying = pool.submit(
+            gateway.call, "POST", "/applications/create", {"job_id": job["id"]}, token=candidate.token
+        )
         assert read.wait(10)  # it read the job open, and decided to apply
         if change == "close":
             assert gateway.call("PUT", f"/jobs/{job['id']}", {"status": "closed"}, token=recruiter.token)[0] == 200
@@ -190,8 +232,9 @@ def test_an_apply_that_read_the_job_open_is_refused_once_the_job_closed(api, gat
     assert applications_of(uow_factory, job["id"]) == set()
 
 
-def test_a_move_racing_the_jobs_deletion_lands_before_it_or_is_refused(api, gateway, monkeypatch, backend, recruiter,
-                                                                       candidate, job, application):
+def test_a_move_racing_the_jobs_deletion_lands_before_it_or_is_refused(
+    api, gateway, monkeypatch, backend, recruiter, candidate, job, application
+):
     decided, release = pause_after(monkeypatch, Application, "change_status")
     with ThreadPoolExecutor(2) as pool:
         moving = pool.submit(move, gateway, application["id"], recruiter.token, "screening")
@@ -208,4 +251,8 @@ def test_a_move_racing_the_jobs_deletion_lands_before_it_or_is_refused(api, gate
     else:
         # DynamoDB decides at commit: the delete committed first, the move's condition on the job failed.
         assert (deleted_meanwhile, moved, body["error"]["code"], stored["status"]) == (
-            True, 409, "job_deleted", "applied")
+            True,
+            409,
+            "job_deleted",
+            "applied",
+        )

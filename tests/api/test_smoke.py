@@ -12,14 +12,20 @@ def test_full_flow(api):
     application = api.apply(candidate_token, job["id"], cover_letter="Hello")
     assert application["status"] == "applied"
     for status in ("screening", "shortlisted", "selected"):
-        reply = api.post("/applications/change-status",
-                         {"application_id": application["id"], "status": status, "reason": f"to {status}"},
-                         token=recruiter_token)
+        reply = api.post(
+            "/applications/change-status",
+            {"application_id": application["id"], "status": status, "reason": f"to {status}"},
+            token=recruiter_token,
+        )
         assert reply.status == 200, reply.body
         assert reply.body["application"]["status"] == status
 
     history = api.get(f"/applications/{application['id']}/history", token=candidate_token)
     assert [(e["from_status"], e["to_status"]) for e in history.body["items"]] == [
-        (None, "applied"), ("applied", "screening"), ("screening", "shortlisted"), ("shortlisted", "selected")]
+        (None, "applied"),
+        ("applied", "screening"),
+        ("screening", "shortlisted"),
+        ("shortlisted", "selected"),
+    ]
     assert history.body["items"][0]["actor_id"] == candidate["id"]
     assert history.body["items"][1]["actor_id"] == recruiter["id"]

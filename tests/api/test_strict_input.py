@@ -2,6 +2,7 @@
 
 Every refusal is the one error shape naming the field, and writes nothing.
 """
+
 import pytest
 
 from .conftest import PASSWORD
@@ -25,25 +26,43 @@ def world(api, recruiter, candidate, job, application):
 def valid_bodies(world, recruiter, candidate):
     """(method, path, token, a body the route takes) for every route with a body."""
     job_id, application_id = world["job"]["id"], world["application"]["id"]
-    job_fields = {"title": "Title", "description": "Text", "location": "Berlin", "department": "Infra",
-                  "employment_type": "full-time"}
+    job_fields = {
+        "title": "Title",
+        "description": "Text",
+        "location": "Berlin",
+        "department": "Infra",
+        "employment_type": "full-time",
+    }
     return [
-        ("POST", "/auth/register", None, {"email": "new@example.com", "password": PASSWORD, "name": "New",
-                                          "role": "candidate"}),
+        (
+            "POST",
+            "/auth/register",
+            None,
+            {"email": "new@example.com", "password": PASSWORD, "name": "New", "role": "candidate"},
+        ),
         ("POST", "/auth/login", None, {"email": "carl@example.com", "password": PASSWORD}),
         ("POST", "/jobs/create", recruiter.token, job_fields),
         ("POST", "/jobs", recruiter.token, job_fields),
         ("PUT", f"/jobs/{job_id}", recruiter.token, job_fields),
         ("POST", "/applications/create", candidate.token, {"job_id": world["other_job"]["id"], "cover_letter": "Hi"}),
         ("POST", "/applications", candidate.token, {"job_id": world["other_job"]["id"], "cover_letter": "Hi"}),
-        ("POST", "/applications/change-status", recruiter.token,
-         {"application_id": application_id, "status": "screening", "reason": "Fine"}),
-        ("POST", f"/applications/{application_id}/transition", recruiter.token,
-         {"to_state": "screening", "reason": "Fine"}),
+        (
+            "POST",
+            "/applications/change-status",
+            recruiter.token,
+            {"application_id": application_id, "status": "screening", "reason": "Fine"},
+        ),
+        (
+            "POST",
+            f"/applications/{application_id}/transition",
+            recruiter.token,
+            {"to_state": "screening", "reason": "Fine"},
+        ),
     ]
 
 
 # --- unknown fields and parameters ----------------------------------------------------------------
+
 
 def test_unknown_body_fields_are_422_naming_each_and_write_nothing(api, world, recruiter, candidate):
     before = world["state"]()
@@ -83,12 +102,19 @@ def test_a_candidate_cannot_set_the_status_on_applying(api, candidate, job):
     assert api.get("/applications", token=candidate.token).body["items"] == []
 
 
-@pytest.mark.parametrize("path,parameter", [
-    ("/jobs?foo=1", "foo"), ("/jobs/list?limit=5&page=2", "page"), ("/jobs?owner_id=x", "owner_id"),
-    ("/applications?to_state=applied", "to_state"), ("/applications?q=x", "q"),
-    ("/jobs/{job}/applications?job_id={job}", "job_id"), ("/jobs/{job}/applications?jobid=x", "jobid"),
-    ("/admin/outbox?cursor=x", "cursor"),
-])
+@pytest.mark.parametrize(
+    "path,parameter",
+    [
+        ("/jobs?foo=1", "foo"),
+        ("/jobs/list?limit=5&page=2", "page"),
+        ("/jobs?owner_id=x", "owner_id"),
+        ("/applications?to_state=applied", "to_state"),
+        ("/applications?q=x", "q"),
+        ("/jobs/{job}/applications?job_id={job}", "job_id"),
+        ("/jobs/{job}/applications?jobid=x", "jobid"),
+        ("/admin/outbox?cursor=x", "cursor"),
+    ],
+)
 def test_unknown_query_parameters_are_422_naming_them(api, admin, job, path, parameter):
     reply = api.get(path.format(job=job["id"]), token=admin.token)
     error = assert_error(reply, 422, "validation_error")
@@ -120,11 +146,12 @@ CONTROL = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\u009f"]
 LINE_BREAKS = ["\t", "\n", "\r", "\r\n"]
 
 
-def test_control_characters_are_422_naming_the_field_in_every_string_and_write_nothing(api, world, recruiter,
-                                                                                        candidate):
+def test_control_characters_are_422_naming_the_field_in_every_string_and_write_nothing(
+    api, world, recruiter, candidate
+):
     before = world["state"]()
     for method, path, token, body in valid_bodies(world, recruiter, candidate):
-        for field, value in body.items():
+        for field in body:
             refused = CONTROL + ([] if field in LONG_TEXT else LINE_BREAKS)
             for char in refused:
                 reply = api.call(method, path, {**body, field: f"a{char}b"}, token=token)
@@ -137,8 +164,12 @@ def test_control_characters_are_422_naming_the_field_in_every_string_and_write_n
 def test_a_name_with_nul_is_refused_and_nothing_is_registered(api):
     reply = api.post("/auth/register", {"email": "nul@example.com", "password": PASSWORD, "name": "nul\x00name"})
     error = assert_error(reply, 422, "validation_error")
-    assert error["details"] == [{"field": "name", "message": "must not contain control characters such as NUL, "
-                                                           "tab or newline (U+0000 at position 3)"}]
+    assert error["details"] == [
+        {
+            "field": "name",
+            "message": "must not contain control characters such as NUL, tab or newline (U+0000 at position 3)",
+        }
+    ]
     assert api.register("nul@example.com", name="Nul")["name"] == "Nul"  # the email was still free
 
 
@@ -154,8 +185,9 @@ def test_long_text_keeps_its_tabs_and_line_breaks(api, recruiter, candidate, job
     assert api.get(f"/jobs/{created['id']}").body["job"]["description"] == text
     applied = api.apply(candidate.token, created["id"], cover_letter=text)
     assert applied["cover_letter"] == text
-    moved = api.post(f"/applications/{applied['id']}/transition", {"to_state": "screening", "reason": text},
-                     token=recruiter.token)
+    moved = api.post(
+        f"/applications/{applied['id']}/transition", {"to_state": "screening", "reason": text}, token=recruiter.token
+    )
     assert moved.status == 200
     history = api.get(f"/applications/{applied['id']}/history", token=recruiter.token).body["items"]
     assert history[-1]["reason"] == text
@@ -171,17 +203,21 @@ def test_control_characters_in_query_strings_are_422(api, recruiter, parameter, 
 
 # --- emails ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("email,words", [
-    ("carl.example.com", "needs an @"),
-    ("carl@@example.com", "one @"),
-    ("@example.com", "before the @ is empty"),
-    ("carl smith@example.com", "before the @ may hold only"),
-    ("carl@localhost", "needs a dot"),
-    ("carl@-example.com", "each part of the domain"),
-    ("carl@example..com", "each part of the domain"),
-    ("jörg@example.com", "only ASCII email addresses are accepted"),
-    ("carl@bücher.example", "only ASCII email addresses are accepted"),
-])
+
+@pytest.mark.parametrize(
+    "email,words",
+    [
+        ("carl.example.com", "needs an @"),
+        ("carl@@example.com", "one @"),
+        ("@example.com", "before the @ is empty"),
+        ("carl smith@example.com", "before the @ may hold only"),
+        ("carl@localhost", "needs a dot"),
+        ("carl@-example.com", "each part of the domain"),
+        ("carl@example..com", "each part of the domain"),
+        ("jörg@example.com", "only ASCII email addresses are accepted"),
+        ("carl@bücher.example", "only ASCII email addresses are accepted"),
+    ],
+)
 def test_an_invalid_email_says_what_is_wrong_in_words(api, email, words):
     reply = api.post("/auth/register", {"email": email, "password": PASSWORD})
     error = assert_error(reply, 422, "validation_error")
@@ -196,11 +232,25 @@ def test_a_valid_email_with_unusual_characters_is_accepted(api):
 
 # --- ids that cannot be ids ----------------------------------------------------------------------
 
-ID_ROUTES = [("GET", "/jobs/{}"), ("PUT", "/jobs/{}"), ("DELETE", "/jobs/{}"), ("GET", "/jobs/{}/applications"),
-             ("GET", "/applications/{}"), ("GET", "/applications/{}/history"),
-             ("POST", "/applications/{}/transition")]
-NOT_IDS = ["x" * 2045, "0" * 3000, MISSING_ID.lower(), "8" + MISSING_ID[1:], MISSING_ID[:-1], MISSING_ID + "0",
-           MISSING_ID[:-1] + "U", "not-an-id"]
+ID_ROUTES = [
+    ("GET", "/jobs/{}"),
+    ("PUT", "/jobs/{}"),
+    ("DELETE", "/jobs/{}"),
+    ("GET", "/jobs/{}/applications"),
+    ("GET", "/applications/{}"),
+    ("GET", "/applications/{}/history"),
+    ("POST", "/applications/{}/transition"),
+]
+NOT_IDS = [
+    "x" * 2045,
+    "0" * 3000,
+    MISSING_ID.lower(),
+    "8" + MISSING_ID[1:],
+    MISSING_ID[:-1],
+    MISSING_ID + "0",
+    MISSING_ID[:-1] + "U",
+    "not-an-id",
+]
 
 
 @pytest.fixture

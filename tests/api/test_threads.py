@@ -1,5 +1,6 @@
 """`chalice local` serves each request on a thread of its own, while Chalice keeps one
 `current_request` on the app: every view must still read its own call's request."""
+
 import json
 import sys
 import threading

@@ -1,4 +1,5 @@
 """The accounts most contract tests start from, made through the repositories themselves."""
+
 import pytest
 
 from .test_repositories import make_user

@@ -7,6 +7,7 @@ use case has written its entity to the unit of work:
 The request answers 500 in the one error shape without a trace of the failure, storage holds
 what it held before, and the same request succeeds once the fault is gone.
 """
+
 import pytest
 
 from chalicelib.domain import events as domain_events
@@ -75,8 +76,11 @@ def test_apply_that_fails_leaves_no_application_history_or_event(api, uow_factor
 
     attempted = []
     submit = models.Application.submit.__func__
-    monkeypatch.setattr(models.Application, "submit",
-                        classmethod(lambda cls, **kw: attempted.append(submit(cls, **kw)) or attempted[-1]))
+    monkeypatch.setattr(
+        models.Application,
+        "submit",
+        classmethod(lambda cls, **kw: attempted.append(submit(cls, **kw)) or attempted[-1]),
+    )
     inject_fault()
 
     reply = api.post("/applications/create", {"job_id": job["id"], "cover_letter": "Hello"}, token=candidate_token)
@@ -95,7 +99,8 @@ def test_apply_that_fails_leaves_no_application_history_or_event(api, uow_factor
 
 @pytest.mark.parametrize("route", ["change-status", "transition"])
 def test_change_status_that_fails_leaves_status_version_history_and_outbox_as_they_were(
-        api, uow_factory, inject_fault, route):
+    api, uow_factory, inject_fault, route
+):
     _, recruiter = api.signup("rita@example.com", "recruiter")
     _, candidate_token = api.signup("carl@example.com")
     application = api.apply(candidate_token, api.create_job(recruiter)["id"])
@@ -105,8 +110,9 @@ def test_change_status_that_fails_leaves_status_version_history_and_outbox_as_th
     inject_fault()
 
     if route == "change-status":
-        reply = api.post("/applications/change-status", {"application_id": application["id"], "status": "screening"},
-                         token=recruiter)
+        reply = api.post(
+            "/applications/change-status", {"application_id": application["id"], "status": "screening"}, token=recruiter
+        )
     else:
         reply = api.post(f"/applications/{application['id']}/transition", {"to_state": "screening"}, token=recruiter)
 
@@ -118,6 +124,7 @@ def test_change_status_that_fails_leaves_status_version_history_and_outbox_as_th
         assert uow.applications.page(ApplicationQuery(job_id=application["job_id"], status="screening"), limit=10) == []
     assert outbox_ids(uow_factory) == before
     inject_fault.undo()
-    moved = api.post("/applications/change-status", {"application_id": application["id"], "status": "screening"},
-                     token=recruiter)
+    moved = api.post(
+        "/applications/change-status", {"application_id": application["id"], "status": "screening"}, token=recruiter
+    )
     assert (moved.status, moved.body["application"]["version"]) == (200, 2)

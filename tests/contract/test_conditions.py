@@ -1,5 +1,6 @@
 """Conditions a commit holds to, the same on every backend: the accounts of a write's actors exist,
 and the job it depends on is as it was read (`require`). A failed condition writes nothing."""
+
 import pytest
 
 from chalicelib.domain.errors import JobDeleted, NotFound, UnknownActor
@@ -7,7 +8,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.models import Application, Job, Principal, Role
 from chalicelib.storage import ApplicationQuery, JobQuery
 
-from .test_repositories import make_application, make_job, make_user, who
+from .test_repositories import make_application, make_job, who
 
 NOBODY = Principal("01HZZZZZZZZZZZZZZZZZZZZZZ7", Role.ADMIN)  # a well-formed id without an account
 
@@ -39,6 +40,7 @@ def delete(uow_factory, job: Job) -> None:
 
 
 # --- The accounts of the actors -------------------------------------------------------------------
+
 
 def test_a_job_whose_owner_has_no_account_is_refused_and_not_stored(uow_factory):
     before = outbox_size(uow_factory)
@@ -95,6 +97,7 @@ def test_writes_by_existing_accounts_commit(uow_factory, recruiter, candidate, j
 
 # --- The job a write depends on ----------------------------------------------------------------
 
+
 def apply_requiring_open(uow_factory, job: Job, candidate, *, read: Job | None = None) -> Application:
     """What apply does: submit to the job as read, on the condition that it is still open at commit."""
     application = Application.submit(job=read or job, candidate=who(candidate), cover_letter=None)
@@ -126,8 +129,9 @@ def test_an_apply_read_while_open_is_refused_once_the_job_closed_or_was_deleted(
         assert not uow.applications.has_applied(candidate.id, job.id)
 
 
-def test_require_without_statuses_holds_for_a_closed_job_but_not_a_deleted_or_missing_one(uow_factory, recruiter,
-                                                                                             candidate, job):
+def test_require_without_statuses_holds_for_a_closed_job_but_not_a_deleted_or_missing_one(
+    uow_factory, recruiter, candidate, job
+):
     application = make_application(uow_factory, job, candidate)
     close(uow_factory, job)
 

@@ -1,4 +1,5 @@
 """What only the DynamoDB backend has: its table, its keys and indexes, its error translation."""
+
 import dataclasses
 
 import boto3
@@ -31,8 +32,10 @@ def test_the_table_is_on_demand_with_a_stream_and_the_designed_indexes(settings,
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
     assert sorted(indexes) == [f"GSI{n}" for n in range(1, 7)]
     for name, index in indexes.items():
-        assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == \
-            {f"{name}PK": "HASH", f"{name}SK": "RANGE"}
+        assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == {
+            f"{name}PK": "HASH",
+            f"{name}SK": "RANGE",
+        }
         assert index["Projection"]["ProjectionType"] == "ALL"
 
 
@@ -69,8 +72,7 @@ def test_a_deleted_job_keeps_no_list_index_keys(uow_factory, store):
     assert item.deleted_at and item.gsi1pk is None and item.gsi2pk is None
 
 
-def test_the_conditions_of_a_write_are_checks_in_its_own_transaction(uow_factory, store, no_dynamodb_scan,
-                                                                     monkeypatch):
+def test_the_conditions_of_a_write_are_checks_in_its_own_transaction(uow_factory, store, no_dynamodb_scan, monkeypatch):
     """The job's state and the actor's account cost no round trip: ConditionChecks beside the writes."""
     recruiter = make_user(uow_factory, "rita@example.com", "recruiter")
     candidate = make_user(uow_factory, "carl@example.com")
@@ -136,9 +138,14 @@ def test_many_outbox_marks_commit_in_chunks(uow_factory):
 
 
 def test_storage_failures_become_unavailable(settings, monkeypatch):
-    down = dataclasses.replace(settings, dynamodb_endpoint=f"http://127.0.0.1:{free_port()}",
-                               dynamodb_create_tables=False, dynamodb_max_retries=0,
-                               dynamodb_connect_timeout=1.0, table_name=settings.table_name + "-down")
+    down = dataclasses.replace(
+        settings,
+        dynamodb_endpoint=f"http://127.0.0.1:{free_port()}",
+        dynamodb_create_tables=False,
+        dynamodb_max_retries=0,
+        dynamodb_connect_timeout=1.0,
+        table_name=settings.table_name + "-down",
+    )
     with unit_of_work(down) as uow:
         with pytest.raises(Unavailable):
             uow.users.get("01HZZZZZZZZZZZZZZZZZZZZZZZ")
@@ -151,8 +158,7 @@ def test_storage_failures_become_unavailable(settings, monkeypatch):
 
 
 def test_a_missing_table_is_unavailable_and_says_how_to_create_it(settings):
-    missing = dataclasses.replace(settings, table_name=settings.table_name + "-missing",
-                                  dynamodb_create_tables=False)
+    missing = dataclasses.replace(settings, table_name=settings.table_name + "-missing", dynamodb_create_tables=False)
     with unit_of_work(missing) as uow:
         with pytest.raises(Unavailable, match="create-tables"):
             uow.jobs.page(JobQuery(), limit=5)
@@ -187,13 +193,13 @@ def test_entities_are_plain_domain_dataclasses(uow_factory):
         assert [type(a) for a in uow.applications.page(ApplicationQuery(), limit=5)] == [Application]
 
 
-def test_filtered_lists_keep_querying_pages_until_the_page_is_full(uow_factory, store, monkeypatch,
-                                                                   no_dynamodb_scan):
+def test_filtered_lists_keep_querying_pages_until_the_page_is_full(uow_factory, store, monkeypatch, no_dynamodb_scan):
     """With one item per Query page, sparse matches need many pages: the result is still exact."""
     monkeypatch.setattr("chalicelib.storage.dynamodb.FILTERED_PAGE_SIZE", 1)
     owner = make_user(uow_factory, "rita@example.com", "recruiter")
-    jobs = [make_job(uow_factory, owner, title=f"J{i}", location="Berlin" if i % 4 == 0 else "Lisbon")
-            for i in range(12)]
+    jobs = [
+        make_job(uow_factory, owner, title=f"J{i}", location="Berlin" if i % 4 == 0 else "Lisbon") for i in range(12)
+    ]
     berlin = [job.id for job in reversed(jobs) if job.location == "Berlin"]
     no_dynamodb_scan.clear()
     with uow_factory() as uow:

@@ -4,6 +4,7 @@ Both repositories write at once, outside commit. Time is moved by replacing the 
 `clock` (the backends compare times they compute themselves), so no test waits for a window,
 a lease or a TTL to run out.
 """
+
 import threading
 
 import boto3
@@ -28,6 +29,7 @@ def uow(uow_factory):
 
 
 # --- Counters ------------------------------------------------------------------------------------
+
 
 def test_hits_count_up_within_a_window_and_a_new_window_starts_after_it_ends(uow, clock):
     assert uow.counters.hit("login:a", window_seconds=60) == Window(1, T0 + 60)
@@ -74,6 +76,7 @@ def test_counters_take_effect_at_once_without_commit(uow_factory, clock):
 
 # --- Idempotency records ---------------------------------------------------------------------------
 
+
 def claim(uow, key="k1", fingerprint="fp1", lease=60, ttl=86400, token="t1"):
     return uow.idempotency.claim(key, fingerprint, token, lease_seconds=lease, ttl_seconds=ttl)
 
@@ -97,12 +100,19 @@ def test_a_pending_record_whose_lease_ran_out_is_taken_over(uow, clock):
 
 def test_a_completed_record_answers_every_later_claim(uow, clock, uow_factory):
     assert claim(uow) is None
-    assert uow.idempotency.complete("k1", "t1", status=201, body='{"job": {"id": "01J"}}',
-                                    headers={"Location": "/jobs/01J", "ETag": '"1"'})
+    assert uow.idempotency.complete(
+        "k1", "t1", status=201, body='{"job": {"id": "01J"}}', headers={"Location": "/jobs/01J", "ETag": '"1"'}
+    )
     clock.advance(3600)  # long past the lease: a done record is never taken over
     done = claim(uow_factory(), fingerprint="other")
-    assert done == IdempotencyRecord(key="k1", fingerprint="fp1", state="done", status=201,
-                                     body='{"job": {"id": "01J"}}', headers={"Location": "/jobs/01J", "ETag": '"1"'})
+    assert done == IdempotencyRecord(
+        key="k1",
+        fingerprint="fp1",
+        state="done",
+        status=201,
+        body='{"job": {"id": "01J"}}',
+        headers={"Location": "/jobs/01J", "ETag": '"1"'},
+    )
     uow.idempotency.release("k1", "t1")  # a done record is not released
     assert claim(uow).state == "done"
 
@@ -205,6 +215,7 @@ def test_concurrent_claims_of_one_key_have_one_winner(uow_factory):
 
 
 # --- DynamoDB: the items expire by the table's TTL ------------------------------------------------
+
 
 @pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)
 def test_dynamodb_items_carry_the_tables_ttl_attribute(settings, uow):

@@ -3,6 +3,7 @@
 Everything here goes through `uow_factory` and the domain's own constructors, so a backend passes
 only by behaving exactly like the others: same errors, same order, same filters, same pages.
 """
+
 from dataclasses import replace
 
 import pytest
@@ -55,6 +56,7 @@ def ids(items):
 
 # --- Users ---------------------------------------------------------------------------------------
 
+
 def test_user_round_trip_and_lookup_by_email(uow_factory):
     user = make_user(uow_factory, "Mixed.Case@Example.com")
     with uow_factory() as uow:
@@ -69,10 +71,9 @@ def test_user_round_trip_and_lookup_by_email(uow_factory):
 def test_email_is_unique_whatever_its_case(uow_factory):
     first = make_user(uow_factory, "ann@example.com")
     second = User.register(email="ANN@Example.com", name="Other", role="recruiter", password_hash="h")
-    with uow_factory() as uow:
-        with pytest.raises(Conflict) as raised:
-            uow.users.add(second)
-            uow.commit()
+    with uow_factory() as uow, pytest.raises(Conflict) as raised:
+        uow.users.add(second)
+        uow.commit()
     assert raised.value.code == "email_taken"
     with uow_factory() as uow:
         assert uow.users.get(second.id) is None
@@ -95,9 +96,18 @@ def test_nothing_is_written_without_commit(uow_factory, recruiter):
 
 # --- Jobs ----------------------------------------------------------------------------------------
 
+
 def test_job_round_trip_keeps_every_field(uow_factory, recruiter):
-    full = make_job(uow_factory, recruiter, title="Straße Engineer", description="", location="Berlin",
-                    department="Infra", employment_type="full-time", status="draft")
+    full = make_job(
+        uow_factory,
+        recruiter,
+        title="Straße Engineer",
+        description="",
+        location="Berlin",
+        department="Infra",
+        employment_type="full-time",
+        status="draft",
+    )
     bare = make_job(uow_factory, recruiter, title="Bare")
     with uow_factory() as uow:
         assert uow.jobs.get(full.id) == full
@@ -116,10 +126,9 @@ def test_job_save_is_conditional_on_the_version(uow_factory, recruiter):
         uow.jobs.save(first)
         uow.commit()
     second.update({"title": "Lost update"})
-    with uow_factory() as uow:
-        with pytest.raises(ConcurrencyError):
-            uow.jobs.save(second)
-            uow.commit()
+    with uow_factory() as uow, pytest.raises(ConcurrencyError):
+        uow.jobs.save(second)
+        uow.commit()
     with uow_factory() as uow:
         stored = uow.jobs.get(job.id)
     assert (stored.title, stored.version) == ("Renamed", 2)
@@ -149,12 +158,22 @@ def test_job_pages_are_newest_first_and_continue_before_an_id(uow_factory, recru
 def test_job_pages_by_status_and_owner(uow_factory, recruiter):
     other = make_user(uow_factory, "olga@example.com", "recruiter")
     made = {}
-    for i, (owner, status) in enumerate([(recruiter, "open"), (other, "open"), (recruiter, "draft"),
-                                         (recruiter, "closed"), (other, "draft"), (recruiter, "open")]):
+    for i, (owner, status) in enumerate(
+        [
+            (recruiter, "open"),
+            (other, "open"),
+            (recruiter, "draft"),
+            (recruiter, "closed"),
+            (other, "draft"),
+            (recruiter, "open"),
+        ]
+    ):
         made[i] = make_job(uow_factory, owner, title=f"Job {i}", status=status)
     with uow_factory() as uow:
+
         def page(**query):
             return ids(uow.jobs.page(JobQuery(**query), limit=50))
+
         assert page(statuses=("open",)) == [made[5].id, made[1].id, made[0].id]
         assert page(statuses=("draft", "closed")) == [made[4].id, made[3].id, made[2].id]
         assert page() == ids(made[i] for i in (5, 4, 3, 2, 1, 0))
@@ -163,8 +182,10 @@ def test_job_pages_by_status_and_owner(uow_factory, recruiter):
         assert page(owner_id=other.id, statuses=("open",)) == [made[1].id]
         assert page(statuses=("archived",)) == []
         # Merged statuses still page exactly.
-        assert ids(uow.jobs.page(JobQuery(owner_id=recruiter.id), limit=2, before=made[3].id)) == \
-            [made[2].id, made[0].id]
+        assert ids(uow.jobs.page(JobQuery(owner_id=recruiter.id), limit=2, before=made[3].id)) == [
+            made[2].id,
+            made[0].id,
+        ]
 
 
 def test_deleted_jobs_leave_every_list_but_can_still_be_read(uow_factory, recruiter):
@@ -198,10 +219,18 @@ def test_a_status_change_moves_the_job_between_lists(uow_factory, recruiter):
 
 def test_job_filters_no_index_serves_give_exact_pages(uow_factory, recruiter):
     """Sparse matches spread over many index pages: every page is still exactly right."""
-    jobs = [make_job(uow_factory, recruiter, title=f"{'Data' if i % 3 == 0 else 'Web'} Engineer {i}",
-                     location="Berlin" if i % 5 == 0 else "Lisbon", department="Eng" if i % 2 else "Ops")
-            for i in range(40)]
+    jobs = [
+        make_job(
+            uow_factory,
+            recruiter,
+            title=f"{'Data' if i % 3 == 0 else 'Web'} Engineer {i}",
+            location="Berlin" if i % 5 == 0 else "Lisbon",
+            department="Eng" if i % 2 else "Ops",
+        )
+        for i in range(40)
+    ]
     with uow_factory() as uow:
+
         def expect(predicate):
             return [job.id for job in reversed(jobs) if predicate(job)]
 
@@ -217,11 +246,13 @@ def test_job_filters_no_index_serves_give_exact_pages(uow_factory, recruiter):
         berlin = expect(lambda j: j.location == "Berlin")
         assert ids(uow.jobs.page(JobQuery(location="Berlin"), limit=3)) == berlin[:3]
         assert all_pages(JobQuery(location="Berlin"), 3) == berlin
-        assert all_pages(JobQuery(location="Berlin", department="Ops"), 2) == \
-            expect(lambda j: j.location == "Berlin" and j.department == "Ops")
+        assert all_pages(JobQuery(location="Berlin", department="Ops"), 2) == expect(
+            lambda j: j.location == "Berlin" and j.department == "Ops"
+        )
         assert all_pages(JobQuery(q="dATA"), 4) == expect(lambda j: "data" in j.title.lower())
-        assert all_pages(JobQuery(q="engineer 1", statuses=("open",)), 5) == \
-            expect(lambda j: "engineer 1" in j.title.lower())
+        assert all_pages(JobQuery(q="engineer 1", statuses=("open",)), 5) == expect(
+            lambda j: "engineer 1" in j.title.lower()
+        )
         assert ids(uow.jobs.page(JobQuery(location="bERLIN"), limit=5)) == berlin[:5]  # whole value, any case
         assert uow.jobs.page(JobQuery(location="berl"), limit=5) == []
         assert uow.jobs.page(JobQuery(q="nothing like it"), limit=5) == []
@@ -246,6 +277,7 @@ def test_q_is_a_casefolded_substring_of_the_title(uow_factory, recruiter):
 
 # --- Applications and history ------------------------------------------------------------------
 
+
 def test_application_round_trip_with_its_first_history_entry(uow_factory, recruiter, candidate):
     job = make_job(uow_factory, recruiter)
     application = make_application(uow_factory, job, candidate, cover_letter=None)
@@ -261,10 +293,9 @@ def test_one_application_per_candidate_per_job(uow_factory, recruiter, candidate
     job = make_job(uow_factory, recruiter)
     first = make_application(uow_factory, job, candidate)
     second = Application.submit(job=job, candidate=who(candidate), cover_letter="Again")
-    with uow_factory() as uow:
-        with pytest.raises(Conflict) as raised:
-            uow.applications.add(second)
-            uow.commit()
+    with uow_factory() as uow, pytest.raises(Conflict) as raised:
+        uow.applications.add(second)
+        uow.commit()
     assert raised.value.code == "already_applied"
     with uow_factory() as uow:
         assert uow.applications.get(second.id) is None
@@ -284,16 +315,17 @@ def test_a_stale_application_write_is_refused_and_leaves_no_history(uow_factory,
     with uow_factory() as uow:
         uow.applications.save(first)
         uow.commit()
-    with uow_factory() as uow:
-        with pytest.raises(ConcurrencyError):
-            uow.applications.save(second)
-            uow.commit()
+    with uow_factory() as uow, pytest.raises(ConcurrencyError):
+        uow.applications.save(second)
+        uow.commit()
     with uow_factory() as uow:
         stored = uow.applications.get(application.id)
         history = uow.applications.history(application.id)
     assert (stored.status, stored.version) == ("screening", 2)
     assert [(e.from_status, e.to_status, e.reason) for e in history] == [
-        (None, "applied", None), ("applied", "screening", "good")]
+        (None, "applied", None),
+        ("applied", "screening", "good"),
+    ]
 
 
 def test_history_is_every_change_oldest_first(uow_factory, recruiter, candidate):
@@ -327,7 +359,9 @@ def test_users_and_jobs_are_read_many_at_once(uow_factory, recruiter, candidate)
     missing = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
     with uow_factory() as uow:
         assert uow.users.get_many([recruiter.id, candidate.id, missing, candidate.id]) == {
-            recruiter.id: recruiter, candidate.id: candidate}
+            recruiter.id: recruiter,
+            candidate.id: candidate,
+        }
         assert uow.jobs.get_many([job.id for job in jobs] + [missing]) == {job.id: job for job in jobs}
         assert uow.users.get_many([]) == {} and uow.jobs.get_many([]) == {}
 
@@ -362,8 +396,10 @@ def test_application_pages_by_every_index(uow_factory, recruiter, candidate):
         return sorted((apps[name].id for name in names), reverse=True)
 
     with uow_factory() as uow:
+
         def page(limit=50, before=None, **query):
             return ids(uow.applications.page(ApplicationQuery(**query), limit=limit, before=before))
+
         assert page(job_id=job_a.id) == expect("carl-a", "cleo-a")
         assert page(job_id=job_a.id, status="screening") == expect("cleo-a")
         assert page(job_id=job_a.id, status="hired") == []
@@ -387,6 +423,7 @@ def test_application_pages_by_every_index(uow_factory, recruiter, candidate):
 
 
 # --- Outbox and the delivery ledger ---------------------------------------------------------------
+
 
 def test_committed_events_land_in_the_outbox_oldest_first(uow_factory, recruiter, candidate):
     job = make_job(uow_factory, recruiter)
@@ -480,6 +517,7 @@ def test_an_expired_lease_can_be_claimed_again(uow_factory):
 
 
 # --- Mixed types on shared indexes ----------------------------------------------------------------
+
 
 def test_lists_return_only_their_own_type_when_everything_shares_the_table(uow_factory, recruiter, candidate):
     """Jobs, applications, history, guards and events share partitions and GSIs on DynamoDB."""

@@ -1,5 +1,6 @@
 """`make dev`: the server restarted when the code changes, and only then. Run in a copy of the
 project (its code is edited), on the project's venv (VENV=), with the state in the copy's own .ats/."""
+
 import os
 import shutil
 import subprocess
@@ -12,8 +13,17 @@ from tests.e2e.test_walkthrough import PASSWORD, STARTUP_SECONDS, Http, _environ
 
 pytestmark = pytest.mark.e2e
 
-COPIED = ("app.py", "Makefile", "requirements.txt", "requirements-local.txt", ".chalice", "chalicelib",
-          "ats_functions", "deploy")
+COPIED = (
+    "app.py",
+    "Makefile",
+    "requirements.txt",
+    "requirements-local.txt",
+    "requirements.lock",
+    ".chalice",
+    "chalicelib",
+    "ats_functions",
+    "deploy",
+)
 
 
 def _wait_for(predicate, seconds: float, what: str, log) -> None:
@@ -47,21 +57,31 @@ def test_make_dev_restarts_on_code_changes_and_on_nothing_else(tmp_path):
     http = Http(port)
     log = tmp_path / "dev.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(["make", "--no-print-directory", "dev", f"PORT={port}",
-                                    f"VENV={os.path.join(ROOT, '.venv')}"],
-                                   cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "dev", f"PORT={port}", f"VENV={os.path.join(ROOT, '.venv')}"],
+            cwd=tree,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def serving() -> list[int]:
-        return [pid for pid, argv in processes_under(process.pid).items()
-                if argv[1:3] == ["-m", "deploy.serve"] and "--reload" not in argv]
+        return [
+            pid
+            for pid, argv in processes_under(process.pid).items()
+            if argv[1:3] == ["-m", "deploy.serve"] and "--reload" not in argv
+        ]
 
     try:
         _wait_for(lambda: _ping(http) == "pong", STARTUP_SECONDS, "make dev did not answer /ping", log)
         (first,) = serving()
 
         # Its own state (SQLite, WAL, an .eml in .ats/), bytecode and other files restart nothing.
-        assert http.call("POST", "/auth/register", {"email": "dev@example.com", "password": PASSWORD,
-                                                    "name": "Dev"})[0] == 201
+        assert (
+            http.call("POST", "/auth/register", {"email": "dev@example.com", "password": PASSWORD, "name": "Dev"})[0]
+            == 201
+        )
         assert (tree / ".ats" / "ats.db").exists()
         (tree / "chalicelib" / "notes.txt").write_text("not code\n")
         (tree / "scratch.py").write_text("x = 1\n")

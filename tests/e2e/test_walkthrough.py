@@ -6,6 +6,7 @@ The only variants of the README's commands, each for a reason:
 - ATS_STATE_DIR in a tmp dir: a fresh store, and the project's .ats/ stays the user's;
 - ATS_PASSWORD_HASH_PROFILE=fast: argon2id's cheap profile, so 20 registrations take no minute.
 """
+
 import http.client
 import json
 import os
@@ -25,8 +26,13 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
 STARTUP_SECONDS = 300  # a first `make run` creates the venv's serving install
-SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "content-security-policy", "cache-control",
-                    "x-request-id")
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "x-frame-options",
+    "content-security-policy",
+    "cache-control",
+    "x-request-id",
+)
 
 
 def free_port() -> int:
@@ -42,8 +48,9 @@ class Http:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
 
-    def request(self, method: str, path: str, body: bytes | dict | None = None,
-                headers: list[tuple[str, str]] = ()) -> tuple[int, dict, dict | None]:
+    def request(
+        self, method: str, path: str, body: bytes | dict | None = None, headers: list[tuple[str, str]] = ()
+    ) -> tuple[int, dict, dict | None]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             connection.putrequest(method, path, skip_accept_encoding=True)
@@ -115,9 +122,13 @@ class Server:
 
 
 def _environment(tmp) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ATS_") and k not in DYNAMODB_ENDPOINT_VARIABLES
-           and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under `make test`: this make is a fresh one
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ATS_")
+        and k not in DYNAMODB_ENDPOINT_VARIABLES
+        and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    }  # under `make test`: this make is a fresh one
     env.update(ATS_STATE_DIR=str(tmp / "state"), ATS_PASSWORD_HASH_PROFILE="fast")
     return env
 
@@ -161,8 +172,9 @@ def server(request, tmp_path_factory):
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
         command = ["make", "--no-print-directory", target, f"PORT={port}", f"DYNAMODB_PORT={free_port()}"]
-        process = subprocess.Popen(command, cwd=ROOT, env=_environment(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=_environment(tmp), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     served = Server(target, process, Http(port), tmp, log_path)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -207,8 +219,10 @@ def test_the_readme_walkthrough_pasted_into_bash(server):
     script, replaced = re.subn(r"^API=.*$", f"API={server.http.base}", readme_walkthrough(), flags=re.M)
     assert replaced == 1
     # After the README's lines: what they left in their variables.
-    script += ('printf \'\\n{"recruiter": "%s", "candidate": "%s", "job": "%s", "application": "%s"}\\n\' '
-               '"$RECRUITER" "$CANDIDATE" "$JOB" "$APP"\n')
+    script += (
+        'printf \'\\n{"recruiter": "%s", "candidate": "%s", "job": "%s", "application": "%s"}\\n\' '
+        '"$RECRUITER" "$CANDIDATE" "$JOB" "$APP"\n'
+    )
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stderr, done.stderr
     rita, carl, jobs, *statuses, history, left = json_values(done.stdout)
@@ -240,8 +254,11 @@ def test_writes_in_the_state_directory_and_the_tree_restart_nothing(server):
         for path in (server.state / "probe.eml", server.state / "ats.db-probe", probe):
             with open(path, "w") as f:
                 f.write("x = 1\n")
-        status, _ = server.http.call("POST", "/auth/register", {"email": f"{uuid.uuid4().hex}@example.com",
-                                                                "password": PASSWORD, "name": "Writer"})
+        status, _ = server.http.call(
+            "POST",
+            "/auth/register",
+            {"email": f"{uuid.uuid4().hex}@example.com", "password": PASSWORD, "name": "Writer"},
+        )
         assert status == 201  # its welcome email is written into the state directory too
         time.sleep(2.5)  # chalice local's reloader polled every second
     finally:
@@ -252,8 +269,9 @@ def test_writes_in_the_state_directory_and_the_tree_restart_nothing(server):
 
 def test_the_idle_server_uses_next_to_no_cpu(server):
     # Every python process under make: a reloader would poll in a parent of the serving process.
-    pythons = [pid for pid, argv in processes_under(server.process.pid).items()
-               if "python" in os.path.basename(argv[0])]
+    pythons = [
+        pid for pid, argv in processes_under(server.process.pid).items() if "python" in os.path.basename(argv[0])
+    ]
     assert server.pid in pythons
     time.sleep(1)  # what the last request started (a delivery) has settled
     before = sum(map(cpu_seconds, pythons))
@@ -282,8 +300,14 @@ def _all_at_once(count: int, work) -> list:
 
 def test_twenty_clients_at_once_each_get_their_answer(server):
     run = uuid.uuid4().hex[:8]
-    results = _all_at_once(20, lambda i: server.http.call("POST", "/auth/register", {
-        "email": f"crowd-{run}-{i}@example.com", "password": PASSWORD, "name": f"Crowd {i}"})[0])
+    results = _all_at_once(
+        20,
+        lambda i: server.http.call(
+            "POST",
+            "/auth/register",
+            {"email": f"crowd-{run}-{i}@example.com", "password": PASSWORD, "name": f"Crowd {i}"},
+        )[0],
+    )
     assert results == [201] * 20
 
 
@@ -303,12 +327,15 @@ def assert_error(answer, status: int, code: str) -> dict:
     return headers
 
 
-@pytest.mark.parametrize("method,path,status,code", [
-    ("GET", "/no/such/route", 404, "not_found"),
-    ("GET", "/a/path/deeper/than/any/route/we/have", 404, "not_found"),
-    ("DELETE", "/jobs/list", 405, "method_not_allowed"),
-    ("GET", "/auth/me", 401, "not_authenticated"),
-])
+@pytest.mark.parametrize(
+    "method,path,status,code",
+    [
+        ("GET", "/no/such/route", 404, "not_found"),
+        ("GET", "/a/path/deeper/than/any/route/we/have", 404, "not_found"),
+        ("DELETE", "/jobs/list", 405, "method_not_allowed"),
+        ("GET", "/auth/me", 401, "not_authenticated"),
+    ],
+)
 def test_errors_over_http_have_the_one_shape(server, method, path, status, code):
     assert_error(server.http.request(method, path), status, code)
 
@@ -352,12 +379,25 @@ def test_an_api_gateway_event_with_two_authorization_headers_is_refused_too():
 
     headers = {"Authorization": "Bearer second", "Host": "abc.execute-api.us-east-1.amazonaws.com"}
     event = {
-        "resource": "/auth/me", "path": "/auth/me", "httpMethod": "GET", "headers": headers,
+        "resource": "/auth/me",
+        "path": "/auth/me",
+        "httpMethod": "GET",
+        "headers": headers,
         "multiValueHeaders": {"Authorization": ["Bearer first", "Bearer second"], "Host": [headers["Host"]]},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
-        "stageVariables": None, "body": None, "isBase64Encoded": False,
-        "requestContext": {"resourcePath": "/auth/me", "httpMethod": "GET", "path": "/api/auth/me", "stage": "api",
-                           "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "203.0.113.9"}},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": "/auth/me",
+            "httpMethod": "GET",
+            "path": "/api/auth/me",
+            "stage": "api",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
     }
     response = app(event, LambdaContext("api_handler", 512))
     assert response["statusCode"] == 400

@@ -4,6 +4,7 @@ an aiosmtpd SMTP server that collects (or refuses, or stalls on) what arrives.
 Each test gets its own Redis on a free port (never the system's 6379), its own SQLite file and
 state directory, shared with its workers through the environment.
 """
+
 import asyncio
 import email
 import os
@@ -65,9 +66,25 @@ class RedisServer:
     def start(self) -> None:
         os.makedirs(self.directory, exist_ok=True)
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", self.directory],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                self.directory,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_for(self.ping, 10, "redis-server to answer")
 
     def ping(self) -> bool:
@@ -190,8 +207,13 @@ def smtp_catcher():
 @pytest.fixture
 def mail_env(tmp_path, monkeypatch):
     """A private SQLite store and state directory, in this process's environment (the API's)."""
-    values = {"ATS_STORAGE": "sqlite", "ATS_SQLITE_PATH": str(tmp_path / "ats.db"),
-              "ATS_STATE_DIR": str(tmp_path / "state"), "ATS_EMAIL_BACKEND": "file", **FAST_EMAIL}
+    values = {
+        "ATS_STORAGE": "sqlite",
+        "ATS_SQLITE_PATH": str(tmp_path / "ats.db"),
+        "ATS_STATE_DIR": str(tmp_path / "state"),
+        "ATS_EMAIL_BACKEND": "file",
+        **FAST_EMAIL,
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ATS_REDIS_URL", raising=False)
@@ -223,22 +245,38 @@ class Worker:
 
     def start(self) -> None:
         self.started += 1
-        log = open(self.log_path, "a")
-        log.write(f"\n===== start {self.started} =====\n")
-        log.flush()
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "chalicelib.messaging.celery_app", "worker", "--pool=solo",
-             "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=INFO",
-             "-n", f"test{self.started}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(self.log_path, "a") as log:  # the worker keeps its own copy of the descriptor
+            log.write(f"\n===== start {self.started} =====\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "chalicelib.messaging.celery_app",
+                    "worker",
+                    "--pool=solo",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--without-heartbeat",
+                    "--loglevel=INFO",
+                    "-n",
+                    f"test{self.started}@%h",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         mark = f"test{self.started}@"
 
         def ready():
             if self.process.poll() is not None:
                 pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.log()[-3000:]}")
             text = self.log()
-            return mark in text and "ready." in text[text.rfind("===== start"):]
+            return mark in text and "ready." in text[text.rfind("===== start") :]
 
         wait_for(ready, 60, "the Celery worker to be ready", interval=0.1)
 
@@ -265,8 +303,12 @@ class Worker:
 def broker_env(mail_env, redis_server, smtp_catcher, monkeypatch):
     """The API publishes to the private Redis; workers send to the catcher by SMTP."""
     monkeypatch.setenv("ATS_REDIS_URL", redis_server.url)
-    for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "127.0.0.1",
-                        "ATS_SMTP_PORT": str(smtp_catcher.port), "ATS_SMTP_TLS": "none"}.items():
+    for name, value in {
+        "ATS_EMAIL_BACKEND": "smtp",
+        "ATS_SMTP_HOST": "127.0.0.1",
+        "ATS_SMTP_PORT": str(smtp_catcher.port),
+        "ATS_SMTP_TLS": "none",
+    }.items():
         monkeypatch.setenv(name, value)
     return dict(os.environ)
 

@@ -5,6 +5,7 @@ One JSON request per stdin line, one JSON reply per stdout line:
   {"handler": "app.app", "event": {...}}  ->  {"result": ...} or {"error": "<traceback>"}
   {"modules": true}                       ->  {"result": {module: file}} of everything not in the stdlib
 """
+
 import importlib
 import json
 import os
@@ -33,8 +34,11 @@ class Context:
 def handle(request: dict):
     if request.get("modules"):
         stdlib = sysconfig.get_paths()["stdlib"]
-        return {name: module.__file__ for name, module in list(sys.modules.items())
-                if getattr(module, "__file__", None) and not module.__file__.startswith(stdlib)}
+        return {
+            name: module.__file__
+            for name, module in list(sys.modules.items())
+            if getattr(module, "__file__", None) and not module.__file__.startswith(stdlib)
+        }
     module_name, attribute = request["handler"].rsplit(".", 1)
     result = getattr(importlib.import_module(module_name), attribute)(request["event"], Context())
     if "chalicelib.messaging.background" in sys.modules:  # let in-process email settle

@@ -1,5 +1,6 @@
 """`python -m chalicelib.cli create-admin`, run as an operator runs it: its welcome email is
 delivered like every other write's, with no relay running."""
+
 import email
 import json
 import os
@@ -9,13 +10,15 @@ from .conftest import PYTHON, ROOT, wait_for
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [PYTHON, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def create_admin(env: dict) -> dict:
-    done = cli(env, "create-admin", "--email", "ada@example.com", "--name", "Ada",
-               "--password", "correct horse battery")
+    done = cli(
+        env, "create-admin", "--email", "ada@example.com", "--name", "Ada", "--password", "correct horse battery"
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -1,5 +1,6 @@
 """docker-compose.yml, checked without Docker: valid against the Compose Specification's JSON
 schema (tests/data/compose-spec.json), and wired consistently between its services."""
+
 import json
 import os
 import re
@@ -12,10 +13,24 @@ import yaml
 
 from tests.conftest import ROOT
 
-STORAGE_SETTINGS = ("ATS_STAGE", "ATS_STORAGE", "ATS_TABLE_NAME", "ATS_SQLITE_PATH", "ATS_STATE_DIR",
-                    "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
-EMAIL_SETTINGS = ("ATS_REDIS_URL", "ATS_EMAIL_BACKEND", "ATS_EMAIL_FROM", "ATS_SMTP_HOST", "ATS_SMTP_PORT",
-                  "ATS_SMTP_TLS")
+STORAGE_SETTINGS = (
+    "ATS_STAGE",
+    "ATS_STORAGE",
+    "ATS_TABLE_NAME",
+    "ATS_SQLITE_PATH",
+    "ATS_STATE_DIR",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+)
+EMAIL_SETTINGS = (
+    "ATS_REDIS_URL",
+    "ATS_EMAIL_BACKEND",
+    "ATS_EMAIL_FROM",
+    "ATS_SMTP_HOST",
+    "ATS_SMTP_PORT",
+    "ATS_SMTP_TLS",
+)
 CONTAINER_PORTS = {"redis": 6379, "dynamodb-local": 8000, "mailpit": 1025}  # what each image listens on
 OUR_SERVICES = ("api", "worker", "relay")  # built from the Dockerfile, on the same store and email settings
 

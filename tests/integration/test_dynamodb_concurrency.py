@@ -1,4 +1,5 @@
 """Concurrent writers on a real DynamoDB Local: guards and version conditions hold under races."""
+
 from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from threading import Barrier
@@ -54,8 +55,9 @@ def test_twenty_candidates_apply_at_once_and_all_succeed(uow_factory, settings, 
 def test_one_candidate_applying_twenty_times_at_once_gets_one_application(uow_factory, settings, job):
     _, posted = job
     candidate = signup(uow_factory, settings, "carl@example.com")
-    outcomes = race(lambda _: applications.apply(uow_factory(), settings, candidate, job_id=posted.id),
-                    list(range(THREADS)))
+    outcomes = race(
+        lambda _: applications.apply(uow_factory(), settings, candidate, job_id=posted.id), list(range(THREADS))
+    )
     assert outcomes.count("ok") == 1
     assert sorted(set(outcomes) - {"ok"}) == ["already_applied"]
     with uow_factory() as uow:
@@ -95,9 +97,12 @@ def test_twenty_status_changes_through_the_service_one_wins(uow_factory, setting
     recruiter, posted = job
     candidate = signup(uow_factory, settings, "carl@example.com")
     application = applications.apply(uow_factory(), settings, candidate, job_id=posted.id)
-    outcomes = race(lambda _: applications.change_status(
-        uow_factory(), settings, recruiter, application_id=application.id, status="screening",
-        expected_version=1), list(range(THREADS)))
+    outcomes = race(
+        lambda _: applications.change_status(
+            uow_factory(), settings, recruiter, application_id=application.id, status="screening", expected_version=1
+        ),
+        list(range(THREADS)),
+    )
     assert outcomes.count("ok") == 1
     assert set(outcomes) - {"ok"} <= {"stale_version", "invalid_transition"}
     with uow_factory() as uow:

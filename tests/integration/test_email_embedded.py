@@ -1,5 +1,6 @@
 """The embedded default (no broker): email delivered in-process right after commit, to .eml files
 by default, or through real SMTP (STARTTLS, implicit TLS, login) and SES (moto) senders."""
+
 import datetime
 import email
 import email.policy
@@ -35,9 +36,11 @@ def test_a_status_change_leaves_an_eml_for_the_candidate_with_nothing_else_runni
     before = set(_eml_files(mail_env["ATS_STATE_DIR"]))
     assert len(before) == 4  # two welcomes, application received, new application
 
-    reply = api_client.post("/applications/change-status", {"application_id": application["id"],
-                                                            "status": "rejected", "reason": "The role was filled."},
-                            token=recruiter)
+    reply = api_client.post(
+        "/applications/change-status",
+        {"application_id": application["id"], "status": "rejected", "reason": "The role was filled."},
+        token=recruiter,
+    )
     assert reply.status == 200
     (new,) = set(_eml_files(mail_env["ATS_STATE_DIR"])) - before
     message = _read(mail_env["ATS_STATE_DIR"], new)
@@ -55,8 +58,11 @@ def test_a_withdrawal_tells_the_candidate_and_the_recruiter(api_client, mail_env
     _, candidate_token = api_client.signup("carl@example.com")
     application = api_client.apply(candidate_token, api_client.create_job(recruiter)["id"])
     before = set(_eml_files(mail_env["ATS_STATE_DIR"]))
-    reply = api_client.post("/applications/change-status", {"application_id": application["id"],
-                                                            "status": "withdrawn"}, token=candidate_token)
+    reply = api_client.post(
+        "/applications/change-status",
+        {"application_id": application["id"], "status": "withdrawn"},
+        token=candidate_token,
+    )
     assert reply.status == 200
     messages = [_read(mail_env["ATS_STATE_DIR"], name) for name in set(_eml_files(mail_env["ATS_STATE_DIR"])) - before]
     assert sorted(m["X-ATS-Template"] for m in messages) == ["candidate_withdrew", "status_withdrawn"]
@@ -64,31 +70,62 @@ def test_a_withdrawal_tells_the_candidate_and_the_recruiter(api_client, mail_env
     assert recruiter_user["email"] in to_recruiter["To"] and "carl" in to_recruiter["Subject"]
 
 
-def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_client, mail_env, monkeypatch):
-    # An SMTP server that is not there: the registration still answers 201, its event stays pending.
+def _no_smtp_server(monkeypatch) -> None:
+    """Send through SMTP to a port nothing listens on: every send fails at once."""
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")
     monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("ATS_SMTP_PORT", "1")
     monkeypatch.setenv("ATS_SMTP_TLS", "none")
+
+
+def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_client, mail_env, monkeypatch):
+    # An SMTP server that is not there: the registration still answers 201, its event stays pending.
+    _no_smtp_server(monkeypatch)
     api_client.register("carl@example.com")
     with unit_of_work(get_settings()) as uow:
         (pending,) = uow.outbox.list(status="pending")
     assert pending.attempts == 1 and "Connection refused" in pending.last_error
 
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
-    relay = subprocess.run([PYTHON, "-m", "chalicelib.cli", "relay", "--once"], cwd=ROOT, env=dict(os.environ),
-                           capture_output=True, text=True, timeout=60)
+    relay = subprocess.run(
+        [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert relay.returncode == 0, relay.stderr
     assert json.loads(relay.stdout) == {"found": 1, "published": 0, "delivered": 1, "left": 0}
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
+
+
+def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monkeypatch):
+    """A relay pass meeting a delivery another sender holds leaves the event as it was, untried."""
+    from chalicelib.messaging.delivery import deliver_in_process
+    from chalicelib.messaging.emails import emails_for
+
+    _no_smtp_server(monkeypatch)
+    api_client.register("carl@example.com")
+    settings = get_settings()
+    with unit_of_work(settings) as uow:
+        (pending,) = uow.outbox.list(status="pending")
+        (mail,) = emails_for(pending, uow.users.get)
+        assert uow.outbox.claim_delivery(pending.id, mail.recipient, lease_seconds=600)  # held elsewhere
+
+    assert deliver_in_process(unit_of_work(settings), settings, pending.id) is False
+    with unit_of_work(settings) as uow:
+        after = uow.outbox.get(pending.id)
+    assert (after.status, after.attempts, after.last_error) == ("pending", 1, pending.last_error)
 
 
 def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypatch):
     from chalicelib.services import users
 
     settings = get_settings()
-    users.create_admin(unit_of_work(settings), settings, email="ada@example.com", password="correct horse battery",
-                       name="Ada")
+    users.create_admin(
+        unit_of_work(settings), settings, email="ada@example.com", password="correct horse battery", name="Ada"
+    )
     admin = api_client.login("ada@example.com")
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")
     monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
@@ -107,11 +144,12 @@ def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypa
 
 
 def test_the_api_imports_no_celery_kombu_or_redis_until_it_publishes():
-    code = ("import sys, app; loaded = [m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'redis')];"
-            "print(loaded); assert not loaded")
+    code = (
+        "import sys, app; loaded = [m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'redis')];"
+        "print(loaded); assert not loaded"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATS_"))}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -127,8 +165,12 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
     assert outbox_counts()["pending"] == 1
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
     with Client(app, stage_name="dev", project_dir=ROOT) as client:
-        scheduled = client.lambda_.invoke("outbox_relay", client.events.generate_cw_event(
-            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+        scheduled = client.lambda_.invoke(
+            "outbox_relay",
+            client.events.generate_cw_event(
+                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+            ),
+        )
         assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0}
         stream = client.lambda_.invoke("outbox_stream", {"Records": []})
         assert stream.payload["found"] == 0
@@ -137,29 +179,39 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
 
 # -- the SMTP sender against a real server: TLS modes, login, one connection for many emails --
 
+
 @pytest.fixture
 def certificate(tmp_path):
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -174,6 +226,7 @@ def _authenticator(accepted: list):
     return check
 
 
+@pytest.mark.network  # an SMTP server of its own (start_smtp)
 @pytest.mark.parametrize("mode", ["starttls", "tls"])
 def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, monkeypatch, certificate, mode):
     import ssl
@@ -190,9 +243,14 @@ def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, mon
         controller = start_smtp(catcher, ssl_context=context, **options)
     try:
         monkeypatch.setenv("SSL_CERT_FILE", cert)  # the sender verifies the server with the default context
-        for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": mode,
-                            "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
-                            "ATS_SMTP_PASSWORD": "s3cret"}.items():
+        for name, value in {
+            "ATS_EMAIL_BACKEND": "smtp",
+            "ATS_SMTP_HOST": "localhost",
+            "ATS_SMTP_TLS": mode,
+            "ATS_SMTP_PORT": str(controller.port),
+            "ATS_SMTP_USER": "ats",
+            "ATS_SMTP_PASSWORD": "s3cret",
+        }.items():
             monkeypatch.setenv(name, value)
         for n in range(3):
             api_client.register(f"user{n}@example.com")
@@ -206,6 +264,7 @@ def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, mon
         controller.stop()
 
 
+@pytest.mark.network  # an SMTP server of its own (start_smtp)
 def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env, monkeypatch):
     """The template passes the SSM parameter's name, never the password; the sender reads it on login."""
     import boto3
@@ -216,10 +275,16 @@ def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env,
     try:
         with mock_aws():
             boto3.client("ssm", region_name="us-east-1").put_parameter(
-                Name="/ats/test/smtp-password", Value="s3cret", Type="SecureString")
-            for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": "none",
-                                "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
-                                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/smtp-password"}.items():
+                Name="/ats/test/smtp-password", Value="s3cret", Type="SecureString"
+            )
+            for name, value in {
+                "ATS_EMAIL_BACKEND": "smtp",
+                "ATS_SMTP_HOST": "localhost",
+                "ATS_SMTP_TLS": "none",
+                "ATS_SMTP_PORT": str(controller.port),
+                "ATS_SMTP_USER": "ats",
+                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/smtp-password",
+            }.items():
                 monkeypatch.setenv(name, value)
             monkeypatch.delenv("ATS_SMTP_PASSWORD", raising=False)
             api_client.register("carl@example.com", name="Carl")
@@ -232,6 +297,7 @@ def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env,
         controller.stop()
 
 
+@pytest.mark.network  # an SMTP server of its own (start_smtp)
 def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch):
     """A warm function keeps the password it read; when the server refuses it, the next try reads SSM again."""
     import boto3
@@ -241,17 +307,31 @@ def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch
     from chalicelib.messaging.senders import get_sender
 
     catcher, logins = Catcher(), []
-    controller = start_smtp(catcher, authenticator=_authenticator(logins), auth_require_tls=False,
-                            auth_exclude_mechanism=["LOGIN"])  # one mechanism: one login try per connection
-    mail = Email(event_id="e1", recipient="u1", to="carl@example.com", to_name="Carl", template="welcome",
-                 subject="Hello", text="Hello", html="<p>Hello</p>")
+    controller = start_smtp(
+        catcher, authenticator=_authenticator(logins), auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]
+    )  # one mechanism: one login try per connection
+    mail = Email(
+        event_id="e1",
+        recipient="u1",
+        to="carl@example.com",
+        to_name="Carl",
+        template="welcome",
+        subject="Hello",
+        text="Hello",
+        html="<p>Hello</p>",
+    )
     try:
         with mock_aws():
             ssm = boto3.client("ssm", region_name="us-east-1")
             ssm.put_parameter(Name="/ats/test/rotated", Value="old-password", Type="SecureString")
-            for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "localhost", "ATS_SMTP_TLS": "none",
-                                "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_USER": "ats",
-                                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/rotated"}.items():
+            for name, value in {
+                "ATS_EMAIL_BACKEND": "smtp",
+                "ATS_SMTP_HOST": "localhost",
+                "ATS_SMTP_TLS": "none",
+                "ATS_SMTP_PORT": str(controller.port),
+                "ATS_SMTP_USER": "ats",
+                "ATS_SMTP_PASSWORD_PARAMETER": "/ats/test/rotated",
+            }.items():
                 monkeypatch.setenv(name, value)
             monkeypatch.delenv("ATS_SMTP_PASSWORD", raising=False)
             sender = get_sender(get_settings())

@@ -1,4 +1,5 @@
 """Rendering, with no services: which emails an event owes and what they say."""
+
 import pytest
 
 from chalicelib.domain.models import Role, User
@@ -6,20 +7,41 @@ from chalicelib.messaging.emails import STATUS_TEMPLATES, emails_for, plan, rend
 from chalicelib.storage.base import OutboxRecord
 
 USERS = {
-    "cand": User(id="cand", email="carl@example.com", name="Carl <b>", role=Role.CANDIDATE, password_hash="", created_at=""),
-    "recr": User(id="recr", email="rita@example.com", name="Rita", role=Role.RECRUITER, password_hash="", created_at=""),
+    "cand": User(
+        id="cand", email="carl@example.com", name="Carl <b>", role=Role.CANDIDATE, password_hash="", created_at=""
+    ),
+    "recr": User(
+        id="recr", email="rita@example.com", name="Rita", role=Role.RECRUITER, password_hash="", created_at=""
+    ),
 }
 
 
 def record(type_, **payload) -> OutboxRecord:
-    return OutboxRecord(id="EVT1", type=type_, payload=payload, status="pending", attempts=0, last_error=None,
-                        created_at="", updated_at="")
+    return OutboxRecord(
+        id="EVT1",
+        type=type_,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        last_error=None,
+        created_at="",
+        updated_at="",
+    )
 
 
 def status_changed(to_status, reason=None, from_status="applied"):
-    return record("ApplicationStatusChanged", application_id="APP1", job_id="JOB1", job_title="Data & ML Lead",
-                  candidate_id="cand", recruiter_id="recr", from_status=from_status, to_status=to_status,
-                  actor_id="recr", reason=reason)
+    return record(
+        "ApplicationStatusChanged",
+        application_id="APP1",
+        job_id="JOB1",
+        job_title="Data & ML Lead",
+        candidate_id="cand",
+        recruiter_id="recr",
+        from_status=from_status,
+        to_status=to_status,
+        actor_id="recr",
+        reason=reason,
+    )
 
 
 def render_status(status, reason=None):
@@ -34,9 +56,16 @@ def test_every_status_has_its_own_subject_and_wording():
     assert all("Data Lead" in r.subject and "Hello Carl" in r.text for r in rendered)
 
 
-@pytest.mark.parametrize("status, words", [
-    ("screening", "reviewing"), ("shortlisted", "shortlist"), ("selected", "selected"),
-    ("hired", "welcome aboard"), ("withdrawn", "withdrawn")])
+@pytest.mark.parametrize(
+    "status, words",
+    [
+        ("screening", "reviewing"),
+        ("shortlisted", "shortlist"),
+        ("selected", "selected"),
+        ("hired", "welcome aboard"),
+        ("withdrawn", "withdrawn"),
+    ],
+)
 def test_each_status_says_what_happened(status, words):
     assert words in render_status(status).text.lower()
 
@@ -65,8 +94,9 @@ def test_names_and_titles_are_plain_in_text_and_escaped_in_html():
 
 def test_which_emails_each_event_owes():
     assert plan(record("UserRegistered", user_id="cand", email="", name="", role="candidate")) == [("cand", "welcome")]
-    submitted = record("ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand",
-                       recruiter_id="recr")
+    submitted = record(
+        "ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand", recruiter_id="recr"
+    )
     assert plan(submitted) == [("cand", "application_received"), ("recr", "new_application")]
     for status in STATUS_TEMPLATES:
         owed = plan(status_changed(status))
@@ -76,8 +106,9 @@ def test_which_emails_each_event_owes():
 
 
 def test_emails_go_to_the_users_current_address_and_skip_a_missing_user():
-    submitted = record("ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand",
-                       recruiter_id="gone")
+    submitted = record(
+        "ApplicationSubmitted", application_id="A", job_id="J", job_title="T", candidate_id="cand", recruiter_id="gone"
+    )
     (mail,) = emails_for(submitted, USERS.get)
     assert (mail.to, mail.recipient, mail.template) == ("carl@example.com", "cand", "application_received")
     assert mail.message_id == "<EVT1.cand@ats>"
@@ -97,8 +128,16 @@ def test_a_title_or_name_cannot_inject_headers():
     from chalicelib.messaging.emails import Email
     from chalicelib.messaging.senders import build_message
 
-    mail = Email(event_id="E", recipient="R", to="carl@example.com", to_name="Carl\r\nBcc: eve@example.com",
-                 template="t", subject="Lead\r\nBcc: eve@example.com", text="héllo", html="<p>héllo</p>")
+    mail = Email(
+        event_id="E",
+        recipient="R",
+        to="carl@example.com",
+        to_name="Carl\r\nBcc: eve@example.com",
+        template="t",
+        subject="Lead\r\nBcc: eve@example.com",
+        text="héllo",
+        html="<p>héllo</p>",
+    )
     parsed = email.message_from_bytes(build_message(mail, "ATS <no-reply@ats.local>"), policy=email.policy.default)
     assert parsed["Bcc"] is None and parsed["Subject"] == "Lead Bcc: eve@example.com"
     assert parsed.get_body(("plain",)).get_content() == "héllo"

@@ -1,4 +1,5 @@
 """Email through the real pipeline: API -> outbox -> Redis -> Celery worker -> SMTP server."""
+
 import asyncio
 import os
 import shlex
@@ -19,28 +20,38 @@ def scenario(api, jobs: int = 1):
     """A recruiter, a candidate, `jobs` jobs, and the candidate's application to each."""
     _, recruiter = api.signup("rita@example.com", "recruiter")
     candidate, candidate_token = api.signup("carl@example.com")
-    applications = [api.apply(candidate_token, api.create_job(recruiter, title=f"Engineer {n}")["id"])
-                    for n in range(jobs)]
+    applications = [
+        api.apply(candidate_token, api.create_job(recruiter, title=f"Engineer {n}")["id"]) for n in range(jobs)
+    ]
     return recruiter, candidate_token, candidate, applications
 
 
 def move(api, token, application_id, status, reason=None):
     started = time.monotonic()
-    reply = api.post("/applications/change-status",
-                     {"application_id": application_id, "status": status, "reason": reason}, token=token)
+    reply = api.post(
+        "/applications/change-status",
+        {"application_id": application_id, "status": status, "reason": reason},
+        token=token,
+    )
     assert reply.status == 200, reply.body
     return time.monotonic() - started
 
 
 def status_events(application_ids) -> set:
     with unit_of_work(get_settings()) as uow:
-        events = [record for status in ("pending", "published", "sent", "failed")
-                  for record in uow.outbox.list(status=status, limit=100000)]
-    return {e.id for e in events if e.type == "ApplicationStatusChanged" and e.payload["application_id"] in application_ids}
+        events = [
+            record
+            for status in ("pending", "published", "sent", "failed")
+            for record in uow.outbox.list(status=status, limit=100000)
+        ]
+    return {
+        e.id for e in events if e.type == "ApplicationStatusChanged" and e.payload["application_id"] in application_ids
+    }
 
 
-def test_a_status_change_reaches_the_candidate_once_even_when_its_task_is_repeated(api_client, worker, smtp_catcher,
-                                                                                   redis_server):
+def test_a_status_change_reaches_the_candidate_once_even_when_its_task_is_repeated(
+    api_client, worker, smtp_catcher, redis_server
+):
     recruiter, _, candidate, (application,) = scenario(api_client)
     wait_for(all_sent, 30, "the set-up emails")
     wait_for(redis_server.drained, 10, "the queue to drain")
@@ -62,15 +73,17 @@ def test_a_status_change_reaches_the_candidate_once_even_when_its_task_is_repeat
         uow.outbox.mark(event_id, status="published")
         uow.commit()
     assert publisher.publish(get_settings(), [event_id, event_id]) == [event_id, event_id]
-    wait_for(lambda: worker.log().count(f"ats.deliver_event[{event_id}] succeeded") == 3, 20,
-             "the repeated tasks to run")
+    wait_for(
+        lambda: worker.log().count(f"ats.deliver_event[{event_id}] succeeded") == 3, 20, "the repeated tasks to run"
+    )
     wait_for(all_sent, 10, "the event to be marked sent again")
     assert smtp_catcher.count() == start + 1
     assert not duplicates(smtp_catcher.messages)
 
 
-def test_redis_down_every_request_succeeds_and_the_relay_delivers_each_email_once(api_client, worker, smtp_catcher,
-                                                                                 redis_server, broker_env):
+def test_redis_down_every_request_succeeds_and_the_relay_delivers_each_email_once(
+    api_client, worker, smtp_catcher, redis_server, broker_env
+):
     recruiter, _, _, applications = scenario(api_client, jobs=25)
     wait_for(all_sent, 60, "the set-up emails")
     wait_for(redis_server.drained, 10, "the queue to drain")
@@ -88,8 +101,14 @@ def test_redis_down_every_request_succeeds_and_the_relay_delivers_each_email_onc
     assert smtp_catcher.count() == start  # nothing could go out
 
     redis_server.start()
-    relay = subprocess.run([PYTHON, "-m", "chalicelib.cli", "relay", "--once"], cwd=ROOT, env=broker_env,
-                           capture_output=True, text=True, timeout=60)
+    relay = subprocess.run(
+        [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
+        cwd=ROOT,
+        env=broker_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert relay.returncode == 0, relay.stderr
     assert '"published": 50' in relay.stdout
     wait_for(all_sent, 60, "the relayed events to be sent")
@@ -110,14 +129,20 @@ PROMISE = 180 / SCALE  # seconds from the worker's restart to the last email
 
 
 def scaled_defaults(monkeypatch) -> dict:
-    names = {"ATS_CELERY_VISIBILITY_TIMEOUT": "celery_visibility_timeout", "ATS_EMAIL_LEASE_SECONDS":
-             "email_lease_seconds", "ATS_EMAIL_RETRY_BASE": "email_retry_base", "ATS_EMAIL_RETRY_MAX":
-             "email_retry_max", "ATS_RELAY_REPUBLISH_SECONDS": "relay_republish_seconds"}
+    names = {
+        "ATS_CELERY_VISIBILITY_TIMEOUT": "celery_visibility_timeout",
+        "ATS_EMAIL_LEASE_SECONDS": "email_lease_seconds",
+        "ATS_EMAIL_RETRY_BASE": "email_retry_base",
+        "ATS_EMAIL_RETRY_MAX": "email_retry_max",
+        "ATS_RELAY_REPUBLISH_SECONDS": "relay_republish_seconds",
+    }
     for name in names:
         monkeypatch.delenv(name, raising=False)
     defaults = get_settings()
-    scaled = {name: str(type(value)(value / SCALE)) for name, value in
-              ((name, getattr(defaults, field)) for name, field in names.items())}
+    scaled = {
+        name: str(type(value)(value / SCALE))
+        for name, value in ((name, getattr(defaults, field)) for name, field in names.items())
+    }
     for name, value in scaled.items():
         monkeypatch.setenv(name, value)
     return scaled
@@ -140,14 +165,20 @@ class MakeWorker(Worker):
         with open(self.log_path, "a") as log:
             log.write(f"\n===== start {self.started} =====\n")
             log.flush()
-            self.process = subprocess.Popen(make_recipe("worker") + ["-n", f"make{self.started}@%h"], cwd=ROOT,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [*make_recipe("worker"), "-n", f"make{self.started}@%h"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
         def ready():
             if self.process.poll() is not None:
                 pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.log()[-3000:]}")
             text = self.log()
-            return f"make{self.started}@" in text and "ready." in text[text.rfind("===== start"):]
+            return f"make{self.started}@" in text and "ready." in text[text.rfind("===== start") :]
 
         wait_for(ready, 60, "the Celery worker to be ready", interval=0.1)
 
@@ -170,8 +201,12 @@ class Gate(Catcher):
 def gate(mail_env, monkeypatch):
     catcher = Gate()
     controller = start_smtp(catcher)
-    for name, value in {"ATS_EMAIL_BACKEND": "smtp", "ATS_SMTP_HOST": "127.0.0.1",
-                        "ATS_SMTP_PORT": str(controller.port), "ATS_SMTP_TLS": "none"}.items():
+    for name, value in {
+        "ATS_EMAIL_BACKEND": "smtp",
+        "ATS_SMTP_HOST": "127.0.0.1",
+        "ATS_SMTP_PORT": str(controller.port),
+        "ATS_SMTP_TLS": "none",
+    }.items():
         monkeypatch.setenv(name, value)
     yield catcher
     catcher.release.set()
@@ -179,14 +214,21 @@ def gate(mail_env, monkeypatch):
 
 
 def test_a_worker_killed_mid_send_gets_every_email_out_within_3_minutes_of_its_restart_none_twice(
-        api_client, gate, redis_server, monkeypatch, tmp_path):
+    api_client, gate, redis_server, monkeypatch, tmp_path
+):
     scaled = scaled_defaults(monkeypatch)
     monkeypatch.setenv("ATS_REDIS_URL", redis_server.url)
     env = {**os.environ, "PYTHONPATH": ROOT}
     worker = MakeWorker(env, tmp_path / "worker.log")
     with open(tmp_path / "relay.log", "w") as relay_log:  # `make relay`, every second
-        relay = subprocess.Popen([PYTHON, "-m", "chalicelib.cli", "relay", "--interval", "1"], cwd=ROOT, env=env,
-                                 stdout=relay_log, stderr=subprocess.STDOUT, start_new_session=True)
+        relay = subprocess.Popen(
+            [PYTHON, "-m", "chalicelib.cli", "relay", "--interval", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=relay_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         worker.start()
         recruiter, _, _, applications = scenario(api_client, jobs=50)
@@ -209,9 +251,12 @@ def test_a_worker_killed_mid_send_gets_every_email_out_within_3_minutes_of_its_r
 
         restarted = time.monotonic()
         worker.start()
-        wait_for(lambda: gate.count() >= start + 200, PROMISE - (time.monotonic() - restarted),
-                 f"every email within {PROMISE:.0f} s of the restart (3 minutes at the default settings, "
-                 f"here scaled by 1/{SCALE}: {scaled})")
+        wait_for(
+            lambda: gate.count() >= start + 200,
+            PROMISE - (time.monotonic() - restarted),
+            f"every email within {PROMISE:.0f} s of the restart (3 minutes at the default settings, "
+            f"here scaled by 1/{SCALE}: {scaled})",
+        )
         wait_for(all_sent, 30, "every event to be marked sent")
         wait_for(redis_server.drained, 30, "the queue to drain, with no task left to repeat an email")
     finally:
@@ -224,15 +269,20 @@ def test_a_worker_killed_mid_send_gets_every_email_out_within_3_minutes_of_its_r
     assert {m["X-ATS-Event-Id"] for m in arrived} == status_events({a["id"] for a in applications})
 
 
-def test_the_relay_republishes_only_what_was_published_longer_ago_than_its_bound(api_client, broker_env,
-                                                                                 redis_server):
+def test_the_relay_republishes_only_what_was_published_longer_ago_than_its_bound(api_client, broker_env, redis_server):
     api_client.register("nina@example.com")  # published, and no worker runs to take it
     assert outbox_counts()["published"] == 1
 
     def relay_once(seconds: str) -> str:
         env = {**broker_env, "ATS_RELAY_REPUBLISH_SECONDS": seconds}
-        done = subprocess.run([PYTHON, "-m", "chalicelib.cli", "relay", "--once"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -248,8 +298,9 @@ def test_the_relay_republishes_only_what_was_published_longer_ago_than_its_bound
     assert outbox_counts()["published"] == 1
 
 
-def test_an_smtp_server_refusing_for_10_seconds_gets_every_email_afterwards_once(api_client, worker, smtp_catcher,
-                                                                                redis_server):
+def test_an_smtp_server_refusing_for_10_seconds_gets_every_email_afterwards_once(
+    api_client, worker, smtp_catcher, redis_server
+):
     recruiter, candidate_token, _, _ = scenario(api_client, jobs=0)
     wait_for(all_sent, 30, "the set-up emails")
     start = smtp_catcher.count()
@@ -272,8 +323,7 @@ def test_an_smtp_server_refusing_for_10_seconds_gets_every_email_afterwards_once
     assert all(r.last_error is None for r in retried)
 
 
-def test_an_email_refused_for_good_marks_its_event_failed_for_operators(api_client, worker, smtp_catcher,
-                                                                         broker_env):
+def test_an_email_refused_for_good_marks_its_event_failed_for_operators(api_client, worker, smtp_catcher, broker_env):
     smtp_catcher.permanent_refusal = True
     api_client.register("nobody@example.com")
     wait_for(lambda: outbox_counts()["failed"] == 1, 30, "the event to be marked failed")
@@ -282,8 +332,14 @@ def test_an_email_refused_for_good_marks_its_event_failed_for_operators(api_clie
     assert failed.type == "UserRegistered" and "550" in failed.last_error and failed.attempts == 1
     assert smtp_catcher.count() == 0
 
-    listed = subprocess.run([PYTHON, "-m", "chalicelib.cli", "outbox", "--failed"], cwd=ROOT, env=broker_env,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [PYTHON, "-m", "chalicelib.cli", "outbox", "--failed"],
+        cwd=ROOT,
+        env=broker_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     assert failed.id in listed.stdout and "550" in listed.stdout
 

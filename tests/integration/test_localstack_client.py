@@ -1,4 +1,5 @@
 """LOCALSTACK_HOST points the backend at an emulator through localstack-client (here: DynamoDB Local)."""
+
 import pytest
 
 from chalicelib.config import get_settings
@@ -25,8 +26,9 @@ def test_localstack_host_resolves_to_the_emulator_endpoint(via_localstack, dynam
 
 def test_the_backend_works_through_localstack_client(via_localstack):
     settings = via_localstack
-    user = users.register(unit_of_work(settings), settings, email="rita@example.com",
-                          password="correct horse battery", role="recruiter")
+    user = users.register(
+        unit_of_work(settings), settings, email="rita@example.com", password="correct horse battery", role="recruiter"
+    )
     job = jobs.create_job(unit_of_work(settings), settings, Principal(user.id, user.role), title="Via LocalStack")
     listed = jobs.list_jobs(unit_of_work(settings), settings, None, limit=10)
     assert [item.id for item in listed.items] == [job.id]

@@ -5,6 +5,7 @@ the libraries the Lambda Python runtime provides (boto3, botocore, s3transfer, t
 venv): no project directory, no venv site-packages. Its handlers get API Gateway proxy events and
 talk to moto_server (DynamoDB, and SSM for the JWT secret) on a free port.
 """
+
 import json
 import os
 import subprocess
@@ -42,9 +43,13 @@ def lambda_layout(built, tmp_path_factory):
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
     port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp_path_factory.mktemp("moto") / "moto.log", "w") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def answers():
         import socket
@@ -60,7 +65,6 @@ def moto_server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(10)
-    log.close()
 
 
 class Lambda:
@@ -70,8 +74,15 @@ class Lambda:
         with open(DRIVER) as f:
             code = f.read()
         self.state_dir = state_dir
-        self.process = subprocess.Popen([*command, "-c", code], cwd=cwd, env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [*command, "-c", code],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -100,15 +111,25 @@ class Lambda:
             headers["authorization"] = f"Bearer {token}"
         real_path = resource.format(**path)
         event = {
-            "resource": resource, "path": real_path, "httpMethod": method, "headers": headers,
+            "resource": resource,
+            "path": real_path,
+            "httpMethod": method,
+            "headers": headers,
             "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": query, "multiValueQueryStringParameters":
-                {k: [v] for k, v in query.items()} if query else None,
-            "pathParameters": path or None, "stageVariables": None,
-            "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/api{real_path}",
-                               "stage": "api", "requestId": str(uuid.uuid4()),
-                               "identity": {"sourceIp": "203.0.113.9"}},
-            "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+            "pathParameters": path or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": resource,
+                "httpMethod": method,
+                "path": f"/api{real_path}",
+                "stage": "api",
+                "requestId": str(uuid.uuid4()),
+                "identity": {"sourceIp": "203.0.113.9"},
+            },
+            "body": None if body is None else json.dumps(body),
+            "isBase64Encoded": False,
         }
         response = self.invoke("app.app", event)
         return response["statusCode"], json.loads(response["body"]) if response["body"] else None
@@ -120,14 +141,23 @@ def function(lambda_layout, moto_server, tmp_path_factory):
 
     parameter = "/ats/test/jwt-secret"
     boto3.client("ssm", endpoint_url=moto_server, region_name="us-east-1").put_parameter(
-        Name=parameter, Value="k" * 48, Type="SecureString", Overwrite=True)
+        Name=parameter, Value="k" * 48, Type="SecureString", Overwrite=True
+    )
     env = {
-        "PATH": os.environ["PATH"], **lambda_layout["env"], "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server,
+        "PATH": os.environ["PATH"],
+        **lambda_layout["env"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
         # The prod stage's settings, as the template sets them, plus a table made on first use.
-        "ATS_STAGE": "prod", "ATS_STORAGE": "dynamodb", "ATS_TABLE_NAME": f"ats-package-{uuid.uuid4().hex[:8]}",
-        "ATS_DYNAMODB_CREATE_TABLES": "true", "ATS_JWT_SECRET_PARAMETER": parameter,
-        "ATS_EMAIL_BACKEND": "file", "ATS_STATE_DIR": str(tmp_path_factory.mktemp("lambda-tmp")),
+        "ATS_STAGE": "prod",
+        "ATS_STORAGE": "dynamodb",
+        "ATS_TABLE_NAME": f"ats-package-{uuid.uuid4().hex[:8]}",
+        "ATS_DYNAMODB_CREATE_TABLES": "true",
+        "ATS_JWT_SECRET_PARAMETER": parameter,
+        "ATS_EMAIL_BACKEND": "file",
+        "ATS_STATE_DIR": str(tmp_path_factory.mktemp("lambda-tmp")),
         "ATS_PASSWORD_HASH_PROFILE": "fast",
     }
     # No site-packages (-S), and an empty current directory.
@@ -162,16 +192,22 @@ def test_the_package_carries_the_bytecode_of_every_module(built):
 
 
 def test_the_unpacked_package_answers_a_hiring_scenario(function, lambda_layout):
-    status, body = function.http("POST", "/auth/register", {"email": "rita@example.com", "name": "Rita",
-                                                           "password": "correct horse battery", "role": "recruiter"})
+    status, body = function.http(
+        "POST",
+        "/auth/register",
+        {"email": "rita@example.com", "name": "Rita", "password": "correct horse battery", "role": "recruiter"},
+    )
     assert status == 201, body
-    status, body = function.http("POST", "/auth/register", {"email": "carl@example.com", "name": "Carl",
-                                                           "password": "correct horse battery"})
+    status, body = function.http(
+        "POST", "/auth/register", {"email": "carl@example.com", "name": "Carl", "password": "correct horse battery"}
+    )
     assert status == 201, body
-    recruiter = function.http("POST", "/auth/login", {"email": "rita@example.com",
-                                                      "password": "correct horse battery"})[1]["access_token"]
-    candidate = function.http("POST", "/auth/login", {"email": "carl@example.com",
-                                                      "password": "correct horse battery"})[1]["access_token"]
+    recruiter = function.http(
+        "POST", "/auth/login", {"email": "rita@example.com", "password": "correct horse battery"}
+    )[1]["access_token"]
+    candidate = function.http(
+        "POST", "/auth/login", {"email": "carl@example.com", "password": "correct horse battery"}
+    )[1]["access_token"]
 
     status, body = function.http("POST", "/jobs/create", {"title": "Platform Engineer"}, token=recruiter)
     assert status == 201, body
@@ -182,24 +218,39 @@ def test_the_unpacked_package_answers_a_hiring_scenario(function, lambda_layout)
     status, body = function.http("POST", "/applications/create", {"job_id": job_id}, token=candidate)
     assert status == 201, body
     application_id = body["application"]["id"]
-    status, body = function.http("POST", "/applications/change-status", {
-        "application_id": application_id, "status": "screening", "reason": "looks good"}, token=recruiter)
+    status, body = function.http(
+        "POST",
+        "/applications/change-status",
+        {"application_id": application_id, "status": "screening", "reason": "looks good"},
+        token=recruiter,
+    )
     assert status == 200 and body["application"]["status"] == "screening", body
-    status, body = function.http("POST", "/applications/{application_id}/transition", {"to_state": "hired"},
-                                 token=recruiter, application_id=application_id)
+    status, body = function.http(
+        "POST",
+        "/applications/{application_id}/transition",
+        {"to_state": "hired"},
+        token=recruiter,
+        application_id=application_id,
+    )
     assert status == 409 and body["error"]["code"] == "invalid_transition"
 
-    status, body = function.http("GET", "/applications/{application_id}/history", token=candidate,
-                                 application_id=application_id)
+    status, body = function.http(
+        "GET", "/applications/{application_id}/history", token=candidate, application_id=application_id
+    )
     assert status == 200
     assert [(entry["from_status"], entry["to_status"]) for entry in body["items"]] == [
-        (None, "applied"), ("applied", "screening")]
+        (None, "applied"),
+        ("applied", "screening"),
+    ]
 
     # Everything came from the unpacked zip or the runtime's libraries, nothing from the project.
     modules = function.ask({"modules": True})
     assert modules["app"] == os.path.join(lambda_layout["task"], "app.py")
-    outside = {name: path for name, path in modules.items()
-               if not path.startswith((lambda_layout["task"], lambda_layout["runtime"]))}
+    outside = {
+        name: path
+        for name, path in modules.items()
+        if not path.startswith((lambda_layout["task"], lambda_layout["runtime"]))
+    }
     assert not outside, outside
     assert not any(path.startswith(ROOT + os.sep) for path in modules.values())
     # No broker configured: the emails went out in-process, and Celery was never imported.
@@ -210,13 +261,18 @@ def test_the_unpacked_package_answers_a_hiring_scenario(function, lambda_layout)
 def test_a_cold_start_on_sqlite_imports_no_aws_or_broker_library(tmp_path):
     """The API function imports what its request path needs: on SQLite, no PynamoDB nor botocore;
     and Celery, kombu, redis only on a first publish (there is no broker here)."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ATS_", "AWS_"))},
-           "ATS_STORAGE": "sqlite", "ATS_STATE_DIR": str(tmp_path), "ATS_PASSWORD_HASH_PROFILE": "fast"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ATS_", "AWS_"))},
+        "ATS_STORAGE": "sqlite",
+        "ATS_STATE_DIR": str(tmp_path),
+        "ATS_PASSWORD_HASH_PROFILE": "fast",
+    }
     function = Lambda([sys.executable], env, ROOT, str(tmp_path))
     try:
         assert function.http("GET", "/ping")[0] == 200
-        status, body = function.http("POST", "/auth/register", {"email": "carl@example.com", "name": "Carl",
-                                                               "password": "correct horse battery"})
+        status, body = function.http(
+            "POST", "/auth/register", {"email": "carl@example.com", "name": "Carl", "password": "correct horse battery"}
+        )
         assert status == 201, body
         assert function.http("GET", "/jobs/list")[0] == 200
         modules = function.ask({"modules": True})
@@ -228,17 +284,42 @@ def test_a_cold_start_on_sqlite_imports_no_aws_or_broker_library(tmp_path):
 
 
 def test_the_relay_functions_answer_their_events(function):
-    scheduled = function.invoke("ats_functions.relay.outbox_relay", {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
-        "resources": [], "detail": {}})
+    scheduled = function.invoke(
+        "ats_functions.relay.outbox_relay",
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "000000000000",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        },
+    )
     assert set(scheduled) == {"found", "published", "delivered", "left"} and scheduled["left"] == 0
-    stream = function.invoke("ats_functions.relay.outbox_stream", {"Records": [{
-        "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/2026",
-        "dynamodb": {"ApproximateCreationDateTime": 1767225600, "SequenceNumber": "1",
-                     "Keys": {"PK": {"S": "EVENT#1"}, "SK": {"S": "EVENT"}},
-                     "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
+    stream = function.invoke(
+        "ats_functions.relay.outbox_stream",
+        {
+            "Records": [
+                {
+                    "eventID": "1",
+                    "eventName": "INSERT",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/2026",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": 1767225600,
+                        "SequenceNumber": "1",
+                        "Keys": {"PK": {"S": "EVENT#1"}, "SK": {"S": "EVENT"}},
+                        "SizeBytes": 10,
+                        "StreamViewType": "NEW_AND_OLD_IMAGES",
+                    },
+                }
+            ]
+        },
+    )
     assert stream["left"] == 0
 
 
@@ -251,16 +332,20 @@ def test_the_template_adds_the_table_its_stream_and_the_relay(built):
     assert properties["TableName"] == {"Ref": "TableName"}
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    assert properties["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
     # The indexes are the backend's own (GSI1..GSI6 on GSI<n>PK/GSI<n>SK, all attributes).
     from chalicelib.storage.dynamodb_models import GSI_COUNT
 
     indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
     assert sorted(indexes) == [f"GSI{n}" for n in range(1, GSI_COUNT + 1)]
     for n in range(1, GSI_COUNT + 1):
-        assert indexes[f"GSI{n}"]["KeySchema"] == [{"AttributeName": f"GSI{n}PK", "KeyType": "HASH"},
-                                                   {"AttributeName": f"GSI{n}SK", "KeyType": "RANGE"}]
+        assert indexes[f"GSI{n}"]["KeySchema"] == [
+            {"AttributeName": f"GSI{n}PK", "KeyType": "HASH"},
+            {"AttributeName": f"GSI{n}SK", "KeyType": "RANGE"},
+        ]
         assert indexes[f"GSI{n}"]["Projection"] == {"ProjectionType": "ALL"}
     assert properties == {"TableName": {"Ref": "TableName"}, **template.table_shape()}
 
@@ -278,7 +363,7 @@ def test_the_template_adds_the_table_its_stream_and_the_relay(built):
 def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(built):
     sam = built["sam"]
     text = json.dumps(sam)
-    assert "ATS_JWT_SECRET\"" not in text and "ATS_SMTP_PASSWORD\"" not in text  # only parameters' names travel
+    assert 'ATS_JWT_SECRET"' not in text and 'ATS_SMTP_PASSWORD"' not in text  # only parameters' names travel
     for name in ("APIHandler", "OutboxRelay", "OutboxStream"):
         variables = sam["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert variables["ATS_TABLE_NAME"] == {"Ref": "Table"}
@@ -289,30 +374,51 @@ def test_the_template_takes_settings_as_parameters_and_never_holds_the_secret(bu
             assert parameter in sam["Parameters"]
     policy = sam["Resources"]["AtsTablePolicy"]["Properties"]
     assert policy["Roles"] == [{"Ref": "DefaultRole"}]
-    actions = {action for statement in policy["PolicyDocument"]["Statement"]
-               for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    actions = {
+        action
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
     assert {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ssm:GetParameter"} <= actions
     assert "dynamodb:Scan" not in actions
     # The functions may read exactly the two secrets' parameters.
-    (ssm,) = [statement for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "ssm:GetParameter"]
+    (ssm,) = [
+        statement for statement in policy["PolicyDocument"]["Statement"] if statement["Action"] == "ssm:GetParameter"
+    ]
     assert [resource["Fn::Sub"].rsplit(":", 1)[1] for resource in ssm["Resource"]] == [
-        "parameter${JwtSecretParameterName}", "parameter${SmtpPasswordParameterName}"]
+        "parameter${JwtSecretParameterName}",
+        "parameter${SmtpPasswordParameterName}",
+    ]
 
 
 def test_the_functions_join_a_vpc_only_when_given_subnets(built):
     """ElastiCache lives in a VPC: with SubnetIds set, every function runs there, with the ENI policy."""
     sam = built["sam"]
-    assert sam["Parameters"]["SubnetIds"] == {"Type": "CommaDelimitedList", "Default": "",
-                                              "Description": template.NETWORK_PARAMETERS["SubnetIds"]}
+    assert sam["Parameters"]["SubnetIds"] == {
+        "Type": "CommaDelimitedList",
+        "Default": "",
+        "Description": template.NETWORK_PARAMETERS["SubnetIds"],
+    }
     assert sam["Parameters"]["SecurityGroupIds"]["Type"] == "CommaDelimitedList"
     assert sam["Conditions"]["InVpc"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
     for name in template.FUNCTIONS:
-        assert sam["Resources"][name]["Properties"]["VpcConfig"] == {"Fn::If": [
-            "InVpc", {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
-            {"Ref": "AWS::NoValue"}]}
+        assert sam["Resources"][name]["Properties"]["VpcConfig"] == {
+            "Fn::If": [
+                "InVpc",
+                {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
     role = sam["Resources"]["DefaultRole"]["Properties"]
-    assert role["ManagedPolicyArns"] == [{"Fn::If": ["InVpc", {"Fn::Sub": (
-        "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}, {"Ref": "AWS::NoValue"}]}]
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::If": [
+                "InVpc",
+                {"Fn::Sub": ("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    ]
     assert role["Policies"][0]["PolicyName"] == "DefaultRolePolicy"  # merged into chalice's role, not replacing it
 
 
@@ -353,6 +459,10 @@ def test_the_terraform_variant_wires_the_same_table(built, tmp_path):
 
 def test_the_template_passes_cfn_lint(built):
     """cfn-lint checks the resources against CloudFormation's own schemas (the table, the IAM policy)."""
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "cfn-lint"), str(built["out"] / "sam.json")],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "cfn-lint"), str(built["out"] / "sam.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

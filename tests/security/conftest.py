@@ -10,16 +10,21 @@ def pytest_terminal_summary(terminalreporter):
 
     if SUITE_FIGURES["tests"]:
         terminalreporter.write_sep("-", "logs")
-        terminalreporter.write_line(f"{SUITE_FIGURES['lines']} log lines of {SUITE_FIGURES['tests']} API tests checked: "
-                                    "no password, token, password hash or JWT secret")
+        terminalreporter.write_line(
+            f"{SUITE_FIGURES['lines']} log lines of {SUITE_FIGURES['tests']} API tests checked: "
+            "no password, token, password hash or JWT secret"
+        )
     if not FIGURES:
         return
     terminalreporter.write_sep("-", "schemathesis")
     terminalreporter.write_line(
         f"{FIGURES['operations']} operations x {len(FIGURES['roles'])} roles ({', '.join(FIGURES['roles'])}): "
-        f"{FIGURES['cases']} generated cases, {FIGURES['requests']} requests, {FIGURES['failures']} failures")
+        f"{FIGURES['cases']} generated cases, {FIGURES['requests']} requests, {FIGURES['failures']} failures"
+    )
     for role, figures in FIGURES["by_role"].items():
-        terminalreporter.write_line(f"  {role}: {figures['cases']} cases, {figures['requests']} requests, "
-                                    f"{figures['failures']} failures")
-    terminalreporter.write_line("  answers by status: " + ", ".join(f"{status}: {n}"
-                                                                   for status, n in FIGURES["statuses"].items()))
+        terminalreporter.write_line(
+            f"  {role}: {figures['cases']} cases, {figures['requests']} requests, {figures['failures']} failures"
+        )
+    terminalreporter.write_line(
+        "  answers by status: " + ", ".join(f"{status}: {n}" for status, n in FIGURES["statuses"].items())
+    )

@@ -8,6 +8,7 @@ that no captured line holds any of them, nor anything shaped like a JWT or an ar
 
 Used by test_headers_and_logs.py, and by tests/api/conftest.py over the whole API suite.
 """
+
 import json
 import logging
 import os
@@ -62,8 +63,9 @@ class LogCapture(logging.Handler):
 
     def requests(self) -> list[dict]:
         """The one line per request the middleware writes."""
-        return [entry for entry in self.entries() if entry.get("logger") == "ats.http"
-                and entry.get("message") == "request"]
+        return [
+            entry for entry in self.entries() if entry.get("logger") == "ats.http" and entry.get("message") == "request"
+        ]
 
 
 class SecretRecorder:
@@ -75,8 +77,9 @@ class SecretRecorder:
         self.hashes: set[str] = set()
 
     # --- gathering ---
-    def saw_request(self, json_body=None, raw: bytes | None = None, headers: dict | None = None,
-                    token: str | None = None) -> None:
+    def saw_request(
+        self, json_body=None, raw: bytes | None = None, headers: dict | None = None, token: str | None = None
+    ) -> None:
         body = json_body
         if raw is not None:
             try:

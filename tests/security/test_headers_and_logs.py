@@ -5,6 +5,7 @@ exception, a preflight), carries the security headers and a request id. CORS ans
 origins of ATS_CORS_ALLOW_ORIGINS. The logs have one JSON line per request, with its id, and never a
 password, a token, a password hash or the signing secret. SQLite only: none of this is storage's.
 """
+
 import json
 import os
 import re
@@ -119,19 +120,37 @@ def test_every_response_carries_the_security_headers_and_a_request_id(api, peopl
 
 @pytest.mark.parametrize("sent", ["abc", "req-123.ABC_def", "0" * 128, "01HZZZZZZZZZZZZZZZZZZZZZZZ"])
 def test_a_valid_incoming_request_id_is_echoed(api, sent):
-    for reply in (api.get("/ping", headers={"x-request-id": sent}), api.get("/nope", headers={"x-request-id": sent}),
-                  api.get("/auth/me", headers={"x-request-id": sent})):
+    for reply in (
+        api.get("/ping", headers={"x-request-id": sent}),
+        api.get("/nope", headers={"x-request-id": sent}),
+        api.get("/auth/me", headers={"x-request-id": sent}),
+    ):
         assert reply.headers["x-request-id"] == sent
 
 
-@pytest.mark.parametrize("sent", ["", " ", "has space", "x" * 129, "<script>alert(1)</script>", "a\tb",
-                                  "id;rm -rf", "ünïcode", '"quoted"', "a/b", "a\\b"])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "",
+        " ",
+        "has space",
+        "x" * 129,
+        "<script>alert(1)</script>",
+        "a\tb",
+        "id;rm -rf",
+        "ünïcode",
+        '"quoted"',
+        "a/b",
+        "a\\b",
+    ],
+)
 def test_an_invalid_incoming_request_id_is_replaced(api, sent):
     reply = api.get("/ping", headers={"x-request-id": sent})
     assert reply.headers["x-request-id"] != sent and REQUEST_ID.match(reply.headers["x-request-id"])
 
 
 # --- CORS ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cors():
@@ -140,10 +159,17 @@ def cors():
     assert "*" not in _stage_origins("dev")
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/jobs/list", 200), ("GET", "/auth/me", 401), ("GET", "/no/such/route", 404),
-    ("PUT", "/auth/login", 405), ("POST", "/auth/login", 422), ("GET", f"/jobs/{MISSING_ID}", 404),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/jobs/list", 200),
+        ("GET", "/auth/me", 401),
+        ("GET", "/no/such/route", 404),
+        ("PUT", "/auth/login", 405),
+        ("POST", "/auth/login", 422),
+        ("GET", f"/jobs/{MISSING_ID}", 404),
+    ],
+)
 def test_an_allowed_origin_gets_cors_headers_on_every_answer(api, cors, method, path, status):
     reply = api.call(method, path, {} if method == "POST" else None, headers={"origin": ALLOWED})
     assert reply.status == status
@@ -155,14 +181,26 @@ def test_an_allowed_origin_gets_cors_headers_on_every_answer(api, cors, method, 
     assert_security_headers(reply)
 
 
-@pytest.mark.parametrize("path,methods", [
-    ("/jobs/create", {"POST"}), ("/jobs", {"GET", "POST"}), (f"/jobs/{MISSING_ID}", {"GET", "PUT", "DELETE"}),
-    (f"/applications/{MISSING_ID}/transition", {"POST"}), ("/auth/login", {"POST"}),
-])
+@pytest.mark.parametrize(
+    "path,methods",
+    [
+        ("/jobs/create", {"POST"}),
+        ("/jobs", {"GET", "POST"}),
+        (f"/jobs/{MISSING_ID}", {"GET", "PUT", "DELETE"}),
+        (f"/applications/{MISSING_ID}/transition", {"POST"}),
+        ("/auth/login", {"POST"}),
+    ],
+)
 def test_a_preflight_from_an_allowed_origin_is_204_with_methods_and_headers(api, cors, path, methods):
-    reply = api.call("OPTIONS", path, headers={
-        "origin": ALLOWED, "access-control-request-method": sorted(methods)[0],
-        "access-control-request-headers": "authorization, content-type"})
+    reply = api.call(
+        "OPTIONS",
+        path,
+        headers={
+            "origin": ALLOWED,
+            "access-control-request-method": sorted(methods)[0],
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
     assert reply.status == 204
     assert reply.headers.get("access-control-allow-origin") == ALLOWED
     allowed_methods = {m.strip() for m in reply.headers["access-control-allow-methods"].split(",")}
@@ -173,14 +211,26 @@ def test_a_preflight_from_an_allowed_origin_is_204_with_methods_and_headers(api,
     assert_security_headers(reply)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example.com", "null", f"{ALLOWED}.evil.com", f"{ALLOWED}/",
-                                    ALLOWED.replace("http://", "https://"), f"{ALLOWED}0", ALLOWED.upper(), "",
-                                    f"{ALLOWED}, https://evil.example.com"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example.com",
+        "null",
+        f"{ALLOWED}.evil.com",
+        f"{ALLOWED}/",
+        ALLOWED.replace("http://", "https://"),
+        f"{ALLOWED}0",
+        ALLOWED.upper(),
+        "",
+        f"{ALLOWED}, https://evil.example.com",
+    ],
+)
 def test_a_foreign_origin_gets_no_cors_headers(api, cors, origin):
-    for reply in (api.get("/jobs/list", headers={"origin": origin}),
-                  api.get("/auth/me", headers={"origin": origin}),
-                  api.call("OPTIONS", "/jobs/create", headers={"origin": origin,
-                                                               "access-control-request-method": "POST"})):
+    for reply in (
+        api.get("/jobs/list", headers={"origin": origin}),
+        api.get("/auth/me", headers={"origin": origin}),
+        api.call("OPTIONS", "/jobs/create", headers={"origin": origin, "access-control-request-method": "POST"}),
+    ):
         assert not any(name.startswith("access-control-") for name in reply.headers), reply.headers
         assert_security_headers(reply)
 
@@ -210,6 +260,7 @@ def test_a_wildcard_allows_any_origin_without_credentials(settings):
 
 # --- logs ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def captured(monkeypatch):
     recorder = SecretRecorder()
@@ -230,25 +281,41 @@ def test_a_full_scenario_logs_one_line_per_request_and_no_secret(api, settings, 
         sent.append((method, path, reply))
         return reply
 
-    passwords = {"candidate": "Candidate pass phrase 1", "recruiter": "Recruiter pass phrase 2",
-                 "wrong": "Totally wrong pass phrase 3"}
+    passwords = {
+        "candidate": "Candidate pass phrase 1",
+        "recruiter": "Recruiter pass phrase 2",
+        "wrong": "Totally wrong pass phrase 3",
+    }
     call("POST", "/auth/register", {"email": "lena@example.com", "password": passwords["candidate"], "name": "Lena"})
-    call("POST", "/auth/register", {"email": "rolf@example.com", "password": passwords["recruiter"],
-                                    "role": "recruiter"})
-    candidate = call("POST", "/auth/login", {"email": "lena@example.com",
-                                             "password": passwords["candidate"]}).body["access_token"]
-    recruiter = call("POST", "/auth/login", {"email": "rolf@example.com",
-                                             "password": passwords["recruiter"]}).body["access_token"]
+    call(
+        "POST", "/auth/register", {"email": "rolf@example.com", "password": passwords["recruiter"], "role": "recruiter"}
+    )
+    candidate = call("POST", "/auth/login", {"email": "lena@example.com", "password": passwords["candidate"]}).body[
+        "access_token"
+    ]
+    recruiter = call("POST", "/auth/login", {"email": "rolf@example.com", "password": passwords["recruiter"]}).body[
+        "access_token"
+    ]
     assert call("POST", "/auth/login", {"email": "lena@example.com", "password": passwords["wrong"]}).status == 401
     assert call("POST", "/auth/login", {"email": "nobody@example.com", "password": passwords["wrong"]}).status == 401
     assert call("GET", "/auth/me", token=candidate).status == 200
     job = call("POST", "/jobs/create", {"title": "Logged Job"}, token=recruiter).body["job"]
-    application = call("POST", "/applications/create", {"job_id": job["id"], "cover_letter": "Hi"},
-                       token=candidate).body["application"]
-    assert call("POST", "/applications/change-status", {"application_id": application["id"], "status": "screening",
-                                                        "reason": "good"}, token=recruiter).status == 200
-    assert call("POST", f"/applications/{application['id']}/transition", {"to_state": "hired"},
-                token=recruiter).status == 409
+    application = call(
+        "POST", "/applications/create", {"job_id": job["id"], "cover_letter": "Hi"}, token=candidate
+    ).body["application"]
+    assert (
+        call(
+            "POST",
+            "/applications/change-status",
+            {"application_id": application["id"], "status": "screening", "reason": "good"},
+            token=recruiter,
+        ).status
+        == 200
+    )
+    assert (
+        call("POST", f"/applications/{application['id']}/transition", {"to_state": "hired"}, token=recruiter).status
+        == 409
+    )
     assert call("POST", "/auth/register", {"email": "bad", "password": passwords["wrong"]}).status == 422
     assert call("GET", "/auth/me", token=candidate + "x").status == 401
     assert call("GET", "/nope/nope").status == 404
@@ -259,13 +326,15 @@ def test_a_full_scenario_logs_one_line_per_request_and_no_secret(api, settings, 
 
     lines = capture.requests()
     assert len(lines) == len(sent), [(line["method"], line["path"]) for line in lines]
-    for line, (method, path, reply) in zip(lines, sent):
+    for line, (method, _, reply) in zip(lines, sent, strict=True):
         assert line["request_id"] == reply.headers["x-request-id"]
         assert (line["method"], line["status"]) == (method, reply.status)
         assert isinstance(line["path"], str) and line["path"].startswith("/")
         assert line["level"] == "INFO" and isinstance(line["duration_ms"], (int, float))
     # A signed-in request names its user; the rest of its lines carry its request id.
-    me = next(line for line, (_, path, reply) in zip(lines, sent) if path == "/auth/me" and reply.status == 200)
+    me = next(
+        line for line, (_, path, reply) in zip(lines, sent, strict=True) if path == "/auth/me" and reply.status == 200
+    )
     assert me["user_id"] == application["candidate_id"]
     ids = {reply.headers["x-request-id"] for _, _, reply in sent}
     failed = [e for e in capture.entries() if e["level"] == "ERROR"]
@@ -286,7 +355,12 @@ def test_the_log_check_finds_what_it_looks_for(backend):
     made = hash_password("Candidate pass phrase 1", "fast")
     recorder.add_hash(made)
     digest = made.rsplit("$", 1)[1]
-    for line in ('{"message": "Candidate pass phrase 1"}', '{"t": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.xyz"}',
-                 f'{{"h": "{made}"}}', f'{{"d": "{digest}"}}', '{"h": "$argon2id$v=19$"}'):
+    for line in (
+        '{"message": "Candidate pass phrase 1"}',
+        '{"t": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.xyz"}',
+        f'{{"h": "{made}"}}',
+        f'{{"d": "{digest}"}}',
+        '{"h": "$argon2id$v=19$"}',
+    ):
         assert recorder.leaks([line]), line
     assert not recorder.leaks(['{"message": "request", "path": "/auth/login", "status": 401}'])

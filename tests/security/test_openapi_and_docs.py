@@ -1,4 +1,5 @@
 """The published contract is valid OpenAPI 3.1 and complete; the docs page loads nothing from elsewhere."""
+
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -37,8 +38,12 @@ def test_every_route_with_a_contract_is_documented_and_nothing_else(document):
     from app import app
 
     # Every route the app answers, but the CORS preflights and the unknown-route catch-alls.
-    routes = {(path, method.lower()) for path, methods in app.routes.items() for method, entry in methods.items()
-              if method != "OPTIONS" and not entry.view_name.startswith("unknown_route_")}
+    routes = {
+        (path, method.lower())
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if method != "OPTIONS" and not entry.view_name.startswith("unknown_route_")
+    }
     documented = {(path, method) for path, methods in document["paths"].items() for method in methods}
     assert routes == documented
     assert len(routes) >= 20
@@ -76,7 +81,9 @@ def test_the_document_describes_no_server_of_another_host(document):
 class _Resources(HTMLParser):
     """Every URL an HTML page makes a browser fetch (or navigate to)."""
 
-    ATTRIBUTES = {"src", "href", "spec-url", "data", "action", "poster", "srcset", "formaction", "background"}
+    ATTRIBUTES = frozenset(
+        ("src", "href", "spec-url", "data", "action", "poster", "srcset", "formaction", "background")
+    )
 
     def __init__(self):
         super().__init__()
@@ -120,7 +127,7 @@ def test_the_docs_page_loads_nothing_from_another_host(api):
 
 def test_the_docs_page_policy_allows_no_other_host(api):
     policy = get_page(api, "/docs").headers["content-security-policy"]
-    directives = dict((part.split()[0], part.split()[1:]) for part in policy.split(";") if part.strip())
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
     assert directives.get("default-src") == ["'none'"]
     assert "'self'" in directives["script-src"] and "'unsafe-inline'" not in directives["script-src"]
     allowed = {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}

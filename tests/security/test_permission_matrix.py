@@ -10,6 +10,7 @@ makes the same call and succeeds, so a refusal is never a typo in the route.
 Runs on SQLite and on DynamoDB Local: who sees what is decided partly by the queries of each
 backend (moto runs the same DynamoDB code as DynamoDB Local, only slower, so it is left out here).
 """
+
 from dataclasses import dataclass
 
 import pytest
@@ -56,11 +57,14 @@ def snapshot(api, w: World) -> dict:
     """Everything an attack could change, as the owner sees it (a deleted job reads as 404)."""
     owner = w.owner.token
     state = {}
-    for name, path in [("job", f"/jobs/{w.job['id']}"), ("draft", f"/jobs/{w.draft['id']}"),
-                       ("application", f"/applications/{w.application['id']}"),
-                       ("history", f"/applications/{w.application['id']}/history"),
-                       ("job applications", f"/jobs/{w.job['id']}/applications"),
-                       ("own jobs", "/jobs/list?mine=true&limit=100")]:
+    for name, path in [
+        ("job", f"/jobs/{w.job['id']}"),
+        ("draft", f"/jobs/{w.draft['id']}"),
+        ("application", f"/applications/{w.application['id']}"),
+        ("history", f"/applications/{w.application['id']}/history"),
+        ("job applications", f"/jobs/{w.job['id']}/applications"),
+        ("own jobs", "/jobs/list?mine=true&limit=100"),
+    ]:
         reply = api.get(path, token=owner)
         state[name] = (reply.status, reply.body, reply.headers.get("etag"))
     candidate_view = api.get("/applications", token=w.candidate.token)
@@ -70,8 +74,8 @@ def snapshot(api, w: World) -> dict:
 
 # --- BOLA ---------------------------------------------------------------------------------------
 # (name, method, path, body, answers to other_candidate / other_recruiter / anonymous,
-#  who succeeds with the same call, with which status, and with which body if another). "list" is a list answered 200 that
-# must hold none of another's objects (a candidate's list is filtered to the candidate's own).
+#  who succeeds with the same call, with which status, and with which body if another). "list" is a list answered 200
+# that must hold none of another's objects (a candidate's list is filtered to the candidate's own).
 OUTSIDERS = ("other_candidate", "other_recruiter", "anonymous")
 NOT_YOURS = {"other_candidate": {404}, "other_recruiter": {404}, "anonymous": {401}}
 PUBLIC_OBJECT = {"other_candidate": {403, 404}, "other_recruiter": {403, 404}, "anonymous": {401}}
@@ -79,32 +83,97 @@ BOLA = [
     ("read a draft", "GET", "/jobs/{draft}", None, {**NOT_YOURS, "anonymous": {404}}, ("owner", 200)),
     ("change a draft", "PUT", "/jobs/{draft}", {"title": "Hacked", "status": "open"}, NOT_YOURS, ("owner", 200)),
     ("delete a draft", "DELETE", "/jobs/{draft}", None, NOT_YOURS, ("owner", 204)),
-    ("change an open job", "PUT", "/jobs/{job}", {"title": "Hacked", "status": "closed"}, PUBLIC_OBJECT,
-     ("owner", 200)),
+    (
+        "change an open job",
+        "PUT",
+        "/jobs/{job}",
+        {"title": "Hacked", "status": "closed"},
+        PUBLIC_OBJECT,
+        ("owner", 200),
+    ),
     ("delete an open job", "DELETE", "/jobs/{job}", None, PUBLIC_OBJECT, ("owner", 204)),
-    ("list a job's applications", "GET", "/jobs/{job}/applications", None,
-     {**NOT_YOURS, "other_candidate": {"list"}}, ("owner", 200)),
-    ("list a draft's applications", "GET", "/jobs/{draft}/applications", None,
-     {**NOT_YOURS, "other_candidate": {"list"}}, ("owner", 200)),
-    ("list applications by job_id", "GET", "/applications?job_id={job}", None,
-     {**NOT_YOURS, "other_candidate": {"list"}}, ("owner", 200)),
+    (
+        "list a job's applications",
+        "GET",
+        "/jobs/{job}/applications",
+        None,
+        {**NOT_YOURS, "other_candidate": {"list"}},
+        ("owner", 200),
+    ),
+    (
+        "list a draft's applications",
+        "GET",
+        "/jobs/{draft}/applications",
+        None,
+        {**NOT_YOURS, "other_candidate": {"list"}},
+        ("owner", 200),
+    ),
+    (
+        "list applications by job_id",
+        "GET",
+        "/applications?job_id={job}",
+        None,
+        {**NOT_YOURS, "other_candidate": {"list"}},
+        ("owner", 200),
+    ),
     ("read an application", "GET", "/applications/{application}", None, NOT_YOURS, ("candidate", 200)),
     ("read its history", "GET", "/applications/{application}/history", None, NOT_YOURS, ("candidate", 200)),
-    ("move it (transition)", "POST", "/applications/{application}/transition", {"to_state": "screening"},
-     NOT_YOURS, ("owner", 200)),
-    ("withdraw it (transition)", "POST", "/applications/{application}/transition",
-     {"to_state": "withdrawn", "reason": "not me"}, NOT_YOURS, ("candidate", 200)),
-    ("move it (change-status)", "POST", "/applications/change-status",
-     {"application_id": "{application}", "status": "rejected", "reason": "x"}, NOT_YOURS, ("owner", 200)),
-    ("withdraw it (change-status)", "POST", "/applications/change-status",
-     {"application_id": "{application}", "status": "withdrawn"}, NOT_YOURS, ("candidate", 200)),
-    ("move it with a version (change-status)", "POST", "/applications/change-status",
-     {"application_id": "{application}", "to_state": "screening", "expected_version": 1}, NOT_YOURS,
-     ("admin", 200)),
-    ("apply to a draft", "POST", "/applications/create", {"job_id": "{draft}"},
-     {**NOT_YOURS, "other_recruiter": {403}}, ("other_candidate", 201, {"job_id": "{job}"})),
-    ("apply to a draft (alias)", "POST", "/applications", {"job_id": "{draft}"},
-     {**NOT_YOURS, "other_recruiter": {403}}, ("other_candidate", 201, {"job_id": "{job}"})),
+    (
+        "move it (transition)",
+        "POST",
+        "/applications/{application}/transition",
+        {"to_state": "screening"},
+        NOT_YOURS,
+        ("owner", 200),
+    ),
+    (
+        "withdraw it (transition)",
+        "POST",
+        "/applications/{application}/transition",
+        {"to_state": "withdrawn", "reason": "not me"},
+        NOT_YOURS,
+        ("candidate", 200),
+    ),
+    (
+        "move it (change-status)",
+        "POST",
+        "/applications/change-status",
+        {"application_id": "{application}", "status": "rejected", "reason": "x"},
+        NOT_YOURS,
+        ("owner", 200),
+    ),
+    (
+        "withdraw it (change-status)",
+        "POST",
+        "/applications/change-status",
+        {"application_id": "{application}", "status": "withdrawn"},
+        NOT_YOURS,
+        ("candidate", 200),
+    ),
+    (
+        "move it with a version (change-status)",
+        "POST",
+        "/applications/change-status",
+        {"application_id": "{application}", "to_state": "screening", "expected_version": 1},
+        NOT_YOURS,
+        ("admin", 200),
+    ),
+    (
+        "apply to a draft",
+        "POST",
+        "/applications/create",
+        {"job_id": "{draft}"},
+        {**NOT_YOURS, "other_recruiter": {403}},
+        ("other_candidate", 201, {"job_id": "{job}"}),
+    ),
+    (
+        "apply to a draft (alias)",
+        "POST",
+        "/applications",
+        {"job_id": "{draft}"},
+        {**NOT_YOURS, "other_recruiter": {403}},
+        ("other_candidate", 201, {"job_id": "{job}"}),
+    ),
 ]
 
 
@@ -128,8 +197,7 @@ def _assert_refused(reply, allowed: set, who: str, w: World) -> None:
         assert secret not in str(reply.body), f"{who} was shown {secret!r}"
 
 
-@pytest.mark.parametrize("name,method,path,body,refusals,allowed",
-                         BOLA, ids=[case[0] for case in BOLA])
+@pytest.mark.parametrize("name,method,path,body,refusals,allowed", BOLA, ids=[case[0] for case in BOLA])
 def test_nobody_reads_or_changes_another_users_object(api, world, name, method, path, body, refusals, allowed):
     path, body = _fill(path, world), _fill(body, world)
     before = snapshot(api, world)
@@ -140,8 +208,7 @@ def test_nobody_reads_or_changes_another_users_object(api, world, name, method, 
 
     # The control: the same call by who may make it is answered as it should be.
     actor, status, *control_body = allowed
-    reply = api.call(method, path, _fill(control_body[0], world) if control_body else body,
-                     token=world.caller(actor))
+    reply = api.call(method, path, _fill(control_body[0], world) if control_body else body, token=world.caller(actor))
     assert reply.status == status, (actor, reply.status, reply.body)
 
 
@@ -240,8 +307,17 @@ def test_register_refuses_id_and_admin_fields_and_cannot_make_an_admin(api):
     assert_error(api.post("/auth/login", {"email": "eve@example.com", "password": PASSWORD}), 401)
 
     forged_hash = hash_password("another password entirely", "fast")
-    protected = {"id": FOREIGN_ID, "version": 7, "created_at": "2000-01-01T00:00:00Z", "password_hash": forged_hash,
-                 "is_admin": True, "roles": ["admin"], "admin": True, "created_by": FOREIGN_ID, "owner_id": FOREIGN_ID}
+    protected = {
+        "id": FOREIGN_ID,
+        "version": 7,
+        "created_at": "2000-01-01T00:00:00Z",
+        "password_hash": forged_hash,
+        "is_admin": True,
+        "roles": ["admin"],
+        "admin": True,
+        "created_by": FOREIGN_ID,
+        "owner_id": FOREIGN_ID,
+    }
     body = {"email": "eve@example.com", "password": PASSWORD, "name": "Eve"}
     refused_naming(api.post("/auth/register", {**body, **protected}), protected)
     assert_error(api.post("/auth/login", {"email": "eve@example.com", "password": PASSWORD}), 401)  # nothing stored
@@ -256,22 +332,35 @@ def test_register_refuses_id_and_admin_fields_and_cannot_make_an_admin(api):
 
 def test_login_refuses_a_role_sent_with_it(api):
     api.register("finn@example.com")
-    refused_naming(api.post("/auth/login", {"email": "finn@example.com", "password": PASSWORD, "role": "admin",
-                                            "scope": "admin"}), {"role", "scope"})
+    refused_naming(
+        api.post("/auth/login", {"email": "finn@example.com", "password": PASSWORD, "role": "admin", "scope": "admin"}),
+        {"role", "scope"},
+    )
     reply = api.post("/auth/login", {"email": "finn@example.com", "password": PASSWORD})
     assert reply.status == 200 and reply.body["user"]["role"] == "candidate"
     assert_error(api.get("/admin/outbox", token=reply.body["access_token"]), 403)
 
 
-PROTECTED_JOB_FIELDS = {"id": FOREIGN_ID, "owner_id": FOREIGN_ID, "created_by": FOREIGN_ID, "version": 99,
-                        "created_at": "2000-01-01T00:00:00Z", "updated_at": "2000-01-01T00:00:00Z",
-                        "deleted_at": "2000-01-01T00:00:00Z", "role": "admin", "recruiter_id": FOREIGN_ID}
+PROTECTED_JOB_FIELDS = {
+    "id": FOREIGN_ID,
+    "owner_id": FOREIGN_ID,
+    "created_by": FOREIGN_ID,
+    "version": 99,
+    "created_at": "2000-01-01T00:00:00Z",
+    "updated_at": "2000-01-01T00:00:00Z",
+    "deleted_at": "2000-01-01T00:00:00Z",
+    "role": "admin",
+    "recruiter_id": FOREIGN_ID,
+}
 
 
 def test_create_job_refuses_id_owner_version_and_dates(api, world):
     before = snapshot(api, world)
-    reply = api.post("/jobs/create", {"title": "Honest", **PROTECTED_JOB_FIELDS,
-                                      "owner_id": world.other_recruiter.id}, token=world.owner.token)
+    reply = api.post(
+        "/jobs/create",
+        {"title": "Honest", **PROTECTED_JOB_FIELDS, "owner_id": world.other_recruiter.id},
+        token=world.owner.token,
+    )
     refused_naming(reply, PROTECTED_JOB_FIELDS)
     assert snapshot(api, world) == before
     assert ids(api.get("/jobs/list?mine=true", token=world.other_recruiter.token)) == []
@@ -279,8 +368,11 @@ def test_create_job_refuses_id_owner_version_and_dates(api, world):
 
 def test_update_job_refuses_fields_that_are_not_editable(api, world):
     before = snapshot(api, world)
-    reply = api.put(f"/jobs/{world.job['id']}", {"title": "Renamed", **PROTECTED_JOB_FIELDS,
-                                                 "owner_id": world.other_recruiter.id}, token=world.owner.token)
+    reply = api.put(
+        f"/jobs/{world.job['id']}",
+        {"title": "Renamed", **PROTECTED_JOB_FIELDS, "owner_id": world.other_recruiter.id},
+        token=world.owner.token,
+    )
     refused_naming(reply, PROTECTED_JOB_FIELDS)
     assert snapshot(api, world) == before
     # The other recruiter did not become its owner.
@@ -291,11 +383,21 @@ def test_update_job_refuses_fields_that_are_not_editable(api, world):
 def test_apply_refuses_status_candidate_recruiter_id_and_version(api, world):
     other_job = api.create_job(world.owner.token, title="Second Role")
     before = snapshot(api, world)
-    protected = {"status": "hired", "to_state": "hired", "candidate_id": world.other_candidate.id,
-                 "recruiter_id": world.other_recruiter.id, "id": FOREIGN_ID, "version": 9,
-                 "created_at": "2000-01-01T00:00:00Z", "allowed_transitions": ["hired"]}
-    reply = api.post("/applications/create", {"job_id": other_job["id"], "cover_letter": "Hi", **protected},
-                     token=world.candidate.token)
+    protected = {
+        "status": "hired",
+        "to_state": "hired",
+        "candidate_id": world.other_candidate.id,
+        "recruiter_id": world.other_recruiter.id,
+        "id": FOREIGN_ID,
+        "version": 9,
+        "created_at": "2000-01-01T00:00:00Z",
+        "allowed_transitions": ["hired"],
+    }
+    reply = api.post(
+        "/applications/create",
+        {"job_id": other_job["id"], "cover_letter": "Hi", **protected},
+        token=world.candidate.token,
+    )
     refused_naming(reply, protected)
     assert snapshot(api, world) == before
     assert ids(api.get(f"/jobs/{other_job['id']}/applications", token=world.owner.token)) == []
@@ -303,11 +405,20 @@ def test_apply_refuses_status_candidate_recruiter_id_and_version(api, world):
 
 def test_change_status_refuses_fields_that_are_not_inputs(api, world):
     before = snapshot(api, world)
-    protected = {"candidate_id": world.other_candidate.id, "job_id": world.draft["id"],
-                 "recruiter_id": world.other_recruiter.id, "version": 42, "id": FOREIGN_ID,
-                 "actor_id": world.other_candidate.id, "from_status": "hired"}
-    reply = api.post("/applications/change-status", {"application_id": world.application["id"], "status": "screening",
-                                                     **protected}, token=world.owner.token)
+    protected = {
+        "candidate_id": world.other_candidate.id,
+        "job_id": world.draft["id"],
+        "recruiter_id": world.other_recruiter.id,
+        "version": 42,
+        "id": FOREIGN_ID,
+        "actor_id": world.other_candidate.id,
+        "from_status": "hired",
+    }
+    reply = api.post(
+        "/applications/change-status",
+        {"application_id": world.application["id"], "status": "screening", **protected},
+        token=world.owner.token,
+    )
     refused_naming(reply, protected)
     assert snapshot(api, world) == before
 
@@ -317,8 +428,11 @@ def test_transition_refuses_an_application_id_in_its_body(api, world):
     other_job = api.create_job(world.other_recruiter.token, title="Elsewhere")
     theirs = api.apply(world.other_candidate.token, other_job["id"])
     before = snapshot(api, world)
-    reply = api.post(f"/applications/{world.application['id']}/transition",
-                     {"to_state": "screening", "application_id": theirs["id"]}, token=world.owner.token)
+    reply = api.post(
+        f"/applications/{world.application['id']}/transition",
+        {"to_state": "screening", "application_id": theirs["id"]},
+        token=world.owner.token,
+    )
     refused_naming(reply, {"application_id"})
     assert snapshot(api, world) == before
     assert api.get(f"/applications/{theirs['id']}", token=world.other_candidate.token).body["application"] == theirs

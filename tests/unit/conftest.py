@@ -1,4 +1,5 @@
 """Fixtures of the service tests: use cases over the in-memory fakes."""
+
 import pytest
 
 from .fakes import FakeStore, FakeUnitOfWork, fake_settings

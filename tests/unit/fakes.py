@@ -4,17 +4,30 @@ Like cosmicpython's FakeRepository/FakeUnitOfWork: every write is staged and onl
 "committed" dictionaries on commit; rollback (or leaving the `with` block without committing)
 drops it. Reads see committed state plus what this unit of work staged, like a transaction.
 """
+
 import copy
 import threading
 import time
+from collections.abc import Sequence
 
 from chalicelib.config import Settings
 from chalicelib.domain.errors import ConcurrencyError, Conflict, DomainError, UnknownActor
 from chalicelib.domain.ids import utc_now
 from chalicelib.domain.models import Application, HistoryEntry, Job, User, email_key
-from chalicelib.storage.base import (ApplicationQuery, ApplicationRepository, CounterRepository, IdempotencyRecord,
-                                     IdempotencyRepository, JobQuery, JobRepository, OutboxRecord, OutboxRepository,
-                                     UnitOfWork, UserRepository, Window)
+from chalicelib.storage.base import (
+    ApplicationQuery,
+    ApplicationRepository,
+    CounterRepository,
+    IdempotencyRecord,
+    IdempotencyRepository,
+    JobQuery,
+    JobRepository,
+    OutboxRecord,
+    OutboxRepository,
+    UnitOfWork,
+    UserRepository,
+    Window,
+)
 
 
 class FakeStore:
@@ -70,8 +83,7 @@ class FakeUsers(_Repository, UserRepository):
         return user and _copy(user)
 
     def get_by_email(self, email: str) -> User | None:
-        return next((_copy(user) for user in self._table("users").values()
-                     if user.email_key == email_key(email)), None)
+        return next((_copy(user) for user in self._table("users").values() if user.email_key == email_key(email)), None)
 
     def get_many(self, user_ids) -> dict[str, User]:
         return _many(self._table("users"), user_ids)
@@ -108,23 +120,28 @@ class FakeJobs(_Repository, JobRepository):
 
     def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
         def matches(job: Job) -> bool:
-            return (job.deleted_at is None
-                    and (query.statuses is None or job.status in query.statuses)
-                    and (query.owner_id is None or job.owner_id == query.owner_id)
-                    and (query.location is None or _same_text(job.location, query.location))
-                    and (query.department is None or _same_text(job.department, query.department))
-                    and (not query.q or query.q.casefold() in job.title.casefold())
-                    and (before is None or job.id < before))
+            return (
+                job.deleted_at is None
+                and (query.statuses is None or job.status in query.statuses)
+                and (query.owner_id is None or job.owner_id == query.owner_id)
+                and (query.location is None or _same_text(job.location, query.location))
+                and (query.department is None or _same_text(job.department, query.department))
+                and (not query.q or query.q.casefold() in job.title.casefold())
+                and (before is None or job.id < before)
+            )
 
-        found = sorted((job for job in self._table("jobs").values() if matches(job)),
-                       key=lambda job: job.id, reverse=True)
+        found = sorted(
+            (job for job in self._table("jobs").values() if matches(job)), key=lambda job: job.id, reverse=True
+        )
         return [_copy(job) for job in found[:limit]]
 
 
 class FakeApplications(_Repository, ApplicationRepository):
     def add(self, application: Application) -> None:
-        if any((other.candidate_id, other.job_id) == (application.candidate_id, application.job_id)
-               for other in self._table("applications").values()):
+        if any(
+            (other.candidate_id, other.job_id) == (application.candidate_id, application.job_id)
+            for other in self._table("applications").values()
+        ):
             raise Conflict("You have already applied to this job.", code="already_applied")
         self._uow.users.require(application.candidate_id)
         self._stage(application)
@@ -149,22 +166,28 @@ class FakeApplications(_Repository, ApplicationRepository):
 
     def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]:
         def matches(application: Application) -> bool:
-            return all(getattr(query, name) is None or getattr(application, name) == getattr(query, name)
-                       for name in ("job_id", "candidate_id", "recruiter_id", "status")) \
-                and (before is None or application.id < before)
+            return all(
+                getattr(query, name) is None or getattr(application, name) == getattr(query, name)
+                for name in ("job_id", "candidate_id", "recruiter_id", "status")
+            ) and (before is None or application.id < before)
 
-        found = sorted((a for a in self._table("applications").values() if matches(a)),
-                       key=lambda a: a.id, reverse=True)
+        found = sorted(
+            (a for a in self._table("applications").values() if matches(a)), key=lambda a: a.id, reverse=True
+        )
         return [_copy(a) for a in found[:limit]]
 
     def has_applied(self, candidate_id: str, job_id: str) -> bool:
         return any((a.candidate_id, a.job_id) == (candidate_id, job_id) for a in self._table("applications").values())
 
-    def history(self, application_id: str, *, limit: int | None = None,
-                after: str | None = None) -> list[HistoryEntry]:
-        entries = sorted((entry for entry in self._table("history").values()
-                          if entry.application_id == application_id and entry.id > (after or "")),
-                         key=lambda entry: entry.id)
+    def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
+        entries = sorted(
+            (
+                entry
+                for entry in self._table("history").values()
+                if entry.application_id == application_id and entry.id > (after or "")
+            ),
+            key=lambda entry: entry.id,
+        )
         return entries[:limit]
 
 
@@ -179,8 +202,14 @@ class FakeOutbox(_Repository, OutboxRepository):
     def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
         record = self._table("outbox")[event_id]
         self._uow.staged["outbox"][event_id] = OutboxRecord(
-            **{**record.__dict__, "status": status, "last_error": error,
-               "attempts": record.attempts + int(attempted), "updated_at": utc_now()})
+            **{
+                **record.__dict__,
+                "status": status,
+                "last_error": error,
+                "attempts": record.attempts + int(attempted),
+                "updated_at": utc_now(),
+            }
+        )
 
     def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
         deliveries = self._uow.store.deliveries
@@ -197,7 +226,7 @@ class FakeOutbox(_Repository, OutboxRepository):
         if self._uow.store.deliveries.get((event_id, recipient), ("",))[0] == "sending":
             del self._uow.store.deliveries[(event_id, recipient)]
 
-    def mark_published(self, event_ids: "list[str]") -> None:
+    def mark_published(self, event_ids: Sequence[str]) -> None:
         for event_id in event_ids:
             record = self._uow.store.outbox.get(event_id)
             if record is not None and record.status == "pending":
@@ -234,8 +263,9 @@ class FakeCounters(_Repository, CounterRepository):
 class FakeIdempotency(_Repository, IdempotencyRepository):
     clock = staticmethod(time.time)  # tests move time by replacing it
 
-    def claim(self, key: str, fingerprint: str, token: str, *, lease_seconds: int,
-              ttl_seconds: int) -> IdempotencyRecord | None:
+    def claim(
+        self, key: str, fingerprint: str, token: str, *, lease_seconds: int, ttl_seconds: int
+    ) -> IdempotencyRecord | None:
         store, now = self._uow.store, self.clock()
         with store.lock:
             held = store.idempotency.get(key)
@@ -243,8 +273,12 @@ class FakeIdempotency(_Repository, IdempotencyRepository):
                 record, _, lease_until, expires_at = held
                 if expires_at > now and (record.state == "done" or lease_until > now):
                     return record
-            store.idempotency[key] = (IdempotencyRecord(key, fingerprint, "pending", None, None, {}), token,
-                                      now + lease_seconds, now + ttl_seconds)
+            store.idempotency[key] = (
+                IdempotencyRecord(key, fingerprint, "pending", None, None, {}),
+                token,
+                now + lease_seconds,
+                now + ttl_seconds,
+            )
             return None
 
     def _holds(self, key: str, token: str) -> bool:
@@ -290,8 +324,15 @@ class FakeUnitOfWork(UnitOfWork):
     def _commit(self, events) -> None:
         for event in events:
             self.staged["outbox"][event.id] = OutboxRecord(
-                id=event.id, type=event.type, payload=event.payload(), status="pending", attempts=0,
-                last_error=None, created_at=event.occurred_at, updated_at=event.occurred_at)
+                id=event.id,
+                type=event.type,
+                payload=event.payload(),
+                status="pending",
+                attempts=0,
+                last_error=None,
+                created_at=event.occurred_at,
+                updated_at=event.occurred_at,
+            )
         for name in TABLES:
             getattr(self.store, name).update(self.staged[name])
         self.staged = {name: {} for name in TABLES}
@@ -305,8 +346,19 @@ class FakeUnitOfWork(UnitOfWork):
 
 
 def fake_settings(**overrides) -> Settings:
-    values = dict(stage="test", state_dir="/nonexistent", storage="fake", sqlite_path=":memory:",
-                  table_name="ats", jwt_secret_value="s" * 48, jwt_ttl_seconds=3600, jwt_issuer="ats",
-                  redis_url=None, email_backend="console", email_from="ATS <no-reply@ats.local>",
-                  allow_recruiter_signup=True, password_hash_profile="fast")
+    values = dict(
+        stage="test",
+        state_dir="/nonexistent",
+        storage="fake",
+        sqlite_path=":memory:",
+        table_name="ats",
+        jwt_secret_value="s" * 48,
+        jwt_ttl_seconds=3600,
+        jwt_issuer="ats",
+        redis_url=None,
+        email_backend="console",
+        email_from="ATS <no-reply@ats.local>",
+        allow_recruiter_signup=True,
+        password_hash_profile="fast",
+    )
     return Settings(**{**values, **overrides})

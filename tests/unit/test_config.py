@@ -1,4 +1,5 @@
 """Settings: secrets never show in a repr (a log line, a traceback, a debugger)."""
+
 from chalicelib.config import get_settings
 
 

@@ -1,4 +1,5 @@
 """The service side of Idempotency-Key (chalicelib/services/idempotency.py), on the fakes."""
+
 import json
 import logging
 
@@ -28,6 +29,7 @@ def begin(uow, settings, key="key-1", fingerprint="fp-1", scope=SCOPE) -> Claim:
 
 # --- begin / finish / abandon ---------------------------------------------------------------------
 
+
 def test_a_new_key_may_run(uow, settings):
     claim = begin(uow, settings)
     assert claim.replay is None
@@ -43,12 +45,21 @@ def test_a_retry_while_the_first_request_runs_is_a_conflict(uow, settings):
 
 def test_a_finished_request_is_replayed_with_its_status_body_and_headers(uow, settings, clock):
     claim = begin(uow, settings)
-    idempotency.finish(uow(), settings, claim, status=201, body='{"job": {"id": "01J"}}',
-                       headers={"Content-Type": "application/json", "ETag": '"1"', "X-Request-Id": "r1"})
+    idempotency.finish(
+        uow(),
+        settings,
+        claim,
+        status=201,
+        body='{"job": {"id": "01J"}}',
+        headers={"Content-Type": "application/json", "ETag": '"1"', "X-Request-Id": "r1"},
+    )
     clock.advance(TTL_SECONDS - 1)
     again = begin(uow, settings)
-    assert again == Claim(claim.record_key, Replay(201, '{"job": {"id": "01J"}}',
-                                                   {"Content-Type": "application/json", "ETag": '"1"'}), None)
+    assert again == Claim(
+        claim.record_key,
+        Replay(201, '{"job": {"id": "01J"}}', {"Content-Type": "application/json", "ETag": '"1"'}),
+        None,
+    )
 
 
 def test_the_same_key_for_a_different_request_is_refused(uow, settings):
@@ -112,8 +123,12 @@ def test_bodies_are_stored_as_text(uow, settings):
 
 # --- The key header -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "line\nbreak", "tab\there", "\x7f", None],
-                         ids=["empty", "too-long", "non-ascii", "newline", "tab", "del", "none"])
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "x" * 256, "caf\u00e9", "line\nbreak", "tab\there", "\x7f", None],
+    ids=["empty", "too-long", "non-ascii", "newline", "tab", "del", "none"],
+)
 def test_a_malformed_key_is_refused_naming_the_header(uow, settings, key, store):
     with pytest.raises(ValidationFailed) as raised:
         begin(uow, settings, key=key)
@@ -143,6 +158,7 @@ def test_a_first_request_that_outlived_its_lease_leaves_the_retrys_claim_alone(u
 
 
 # --- Storage failures -----------------------------------------------------------------------------
+
 
 class BrokenIdempotency(FakeIdempotency):
     def complete(self, *args, **kwargs):
@@ -176,16 +192,19 @@ def test_begin_reports_storage_failures(store, settings):
 
 # --- Around a real create -------------------------------------------------------------------------
 
+
 def test_a_retried_create_returns_the_first_response_and_creates_nothing_more(uow, settings, store):
-    recruiter = users.register(uow(), settings, email="rita@example.com", password="correct horse battery",
-                               role=Role.RECRUITER)
+    recruiter = users.register(
+        uow(), settings, email="rita@example.com", password="correct horse battery", role=Role.RECRUITER
+    )
     who = Principal(recruiter.id, recruiter.role)
 
     def post_job(key: str, body: dict) -> tuple[int, str]:
         """What the HTTP layer does around the create_job view."""
         raw = json.dumps(body)
-        claim = idempotency.begin(uow(), settings, scope=f"{who.user_id}:create_job", key=key,
-                                  fingerprint=str(hash(raw)))
+        claim = idempotency.begin(
+            uow(), settings, scope=f"{who.user_id}:create_job", key=key, fingerprint=str(hash(raw))
+        )
         if claim.replay is not None:
             return claim.replay.status, claim.replay.body
         try:

@@ -1,4 +1,5 @@
 """Ids (ULIDs made by the domain) and signed list cursors."""
+
 import base64
 import re
 from datetime import datetime
@@ -32,8 +33,9 @@ def test_id_time_part_is_the_current_millisecond():
     assert before - 1000 <= decoded <= before + 1000
 
 
-@pytest.mark.parametrize("value", ["", "x" * 26, new_id().lower(), new_id()[:-1], "8" + new_id()[1:],
-                                   new_id()[:-1] + "U", None, 26])
+@pytest.mark.parametrize(
+    "value", ["", "x" * 26, new_id().lower(), new_id()[:-1], "8" + new_id()[1:], new_id()[:-1] + "U", None, 26]
+)
 def test_is_id_refuses_what_is_not_a_ulid(value):
     assert not is_id(value)
 
@@ -53,15 +55,18 @@ def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("forged", [
-    "not-a-cursor",
-    "!!!!",
-    _b64("no-dot-here"),
-    _b64(f"{new_id()}.forgedsignature"),
-    _b64("a.b.c"),
-    _b64("\u00e9t\u00e9.x"),
-    base64.urlsafe_b64encode(b"\xff\xfe.\x00").decode(),
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not-a-cursor",
+        "!!!!",
+        _b64("no-dot-here"),
+        _b64(f"{new_id()}.forgedsignature"),
+        _b64("a.b.c"),
+        _b64("\u00e9t\u00e9.x"),
+        base64.urlsafe_b64encode(b"\xff\xfe.\x00").decode(),
+    ],
+)
 def test_forged_cursor_is_bad_request(forged):
     with pytest.raises(BadRequest) as raised:
         decode_cursor(SECRET, forged)
@@ -104,8 +109,9 @@ def test_paginate_walks_every_item_once_newest_first():
 
 def test_paginate_gives_no_cursor_when_the_page_is_exactly_full():
     items = [Item(new_id()) for _ in range(3)]
-    page = paginate(lambda n, before: sorted(items, key=lambda i: i.id, reverse=True)[:n],
-                    limit=3, cursor=None, secret=SECRET)
+    page = paginate(
+        lambda n, before: sorted(items, key=lambda i: i.id, reverse=True)[:n], limit=3, cursor=None, secret=SECRET
+    )
     assert page == Page(page.items, None) and len(page.items) == 3
 
 

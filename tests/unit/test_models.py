@@ -1,4 +1,5 @@
 """Entities: who may change an application, who sees a job, what a new application records."""
+
 import pytest
 
 from chalicelib.domain.errors import NotFound, PermissionDenied
@@ -25,6 +26,7 @@ def new_application() -> Application:
 
 
 # --- Application.submit ---------------------------------------------------------------------
+
 
 def test_submit_starts_applied_with_a_creation_history_entry_and_event():
     job = new_job()
@@ -57,6 +59,7 @@ def test_submit_to_a_deleted_job_is_not_found():
 
 
 # --- Application.change_status permissions -------------------------------------------------
+
 
 @pytest.mark.parametrize("actor", [OWNER, ADMIN], ids=["owner", "admin"])
 @pytest.mark.parametrize("target", [S.SCREENING, S.REJECTED])
@@ -97,18 +100,22 @@ def test_a_foreign_user_gets_not_found(stranger, target):
     assert application.status == "applied"
 
 
-@pytest.mark.parametrize("who,visible", [(CANDIDATE, True), (OWNER, True), (ADMIN, True),
-                                         (OTHER_CANDIDATE, False), (OTHER_RECRUITER, False)])
+@pytest.mark.parametrize(
+    "who,visible", [(CANDIDATE, True), (OWNER, True), (ADMIN, True), (OTHER_CANDIDATE, False), (OTHER_RECRUITER, False)]
+)
 def test_application_visibility(who, visible):
     assert new_application().is_visible_to(who) is visible
 
 
 # --- Job visibility and management ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", list(JobStatus))
-@pytest.mark.parametrize("who,sees_unpublished", [(None, False), (CANDIDATE, False), (OTHER_RECRUITER, False),
-                                                  (OWNER, True), (ADMIN, True)],
-                         ids=["anonymous", "candidate", "other-recruiter", "owner", "admin"])
+@pytest.mark.parametrize(
+    "who,sees_unpublished",
+    [(None, False), (CANDIDATE, False), (OTHER_RECRUITER, False), (OWNER, True), (ADMIN, True)],
+    ids=["anonymous", "candidate", "other-recruiter", "owner", "admin"],
+)
 def test_job_visibility(status, who, sees_unpublished):
     assert new_job(status).is_visible_to(who) is (status == JobStatus.OPEN or sees_unpublished)
 
@@ -144,6 +151,7 @@ def test_job_update_bumps_version_and_refuses_unknown_fields():
 
 # --- Users ----------------------------------------------------------------------------------
 
+
 def test_email_key_ignores_case_and_surrounding_space():
     assert email_key("  Rita@Example.COM ") == email_key("rita@example.com")
 
@@ -151,5 +159,9 @@ def test_email_key_ignores_case_and_surrounding_space():
 def test_register_records_user_registered():
     user = User.register(email=" rita@example.com ", name="Rita", role=Role.RECRUITER, password_hash="x")
     [event] = user.events
-    assert (user.email, event.type, event.user_id, event.role) == ("rita@example.com", "UserRegistered",
-                                                                   user.id, "recruiter")
+    assert (user.email, event.type, event.user_id, event.role) == (
+        "rita@example.com",
+        "UserRegistered",
+        user.id,
+        "recruiter",
+    )

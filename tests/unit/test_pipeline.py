@@ -1,4 +1,5 @@
 """The pipeline of DESIGN.md §4, over every (from, to) pair of the seven statuses."""
+
 import itertools
 
 import pytest
@@ -10,10 +11,18 @@ from chalicelib.domain.pipeline import ApplicationStatus as S
 
 # The table of DESIGN.md §4, written out independently of the code under test.
 ALLOWED = {
-    ("applied", "screening"), ("applied", "rejected"), ("applied", "withdrawn"),
-    ("screening", "shortlisted"), ("screening", "rejected"), ("screening", "withdrawn"),
-    ("shortlisted", "selected"), ("shortlisted", "rejected"), ("shortlisted", "withdrawn"),
-    ("selected", "hired"), ("selected", "rejected"), ("selected", "withdrawn"),
+    ("applied", "screening"),
+    ("applied", "rejected"),
+    ("applied", "withdrawn"),
+    ("screening", "shortlisted"),
+    ("screening", "rejected"),
+    ("screening", "withdrawn"),
+    ("shortlisted", "selected"),
+    ("shortlisted", "rejected"),
+    ("shortlisted", "withdrawn"),
+    ("selected", "hired"),
+    ("selected", "rejected"),
+    ("selected", "withdrawn"),
 }
 STATUSES = ["applied", "screening", "shortlisted", "selected", "hired", "rejected", "withdrawn"]
 PAIRS = list(itertools.product(STATUSES, STATUSES))
@@ -61,8 +70,12 @@ def test_allowed_move_changes_status_and_records_it(current, target):
     assert application.status == target
     assert application.version == 2
     [entry] = application.new_history
-    assert (entry.from_status, entry.to_status, entry.actor_id, entry.reason) == (current, target, actor.user_id,
-                                                                                   "because")
+    assert (entry.from_status, entry.to_status, entry.actor_id, entry.reason) == (
+        current,
+        target,
+        actor.user_id,
+        "because",
+    )
     [event] = application.events
     assert (event.type, event.from_status, event.to_status) == ("ApplicationStatusChanged", current, target)
 
@@ -94,6 +107,7 @@ def test_allowed_transitions_are_what_each_caller_may_do(current):
     hiring_side = sorted(to for (frm, to) in ALLOWED if frm == current and to != "withdrawn")
     assert sorted(application.allowed_transitions_for(RECRUITER)) == hiring_side
     assert sorted(application.allowed_transitions_for(ADMIN)) == hiring_side
-    assert application.allowed_transitions_for(CANDIDATE) == (["withdrawn"] if (current, "withdrawn") in ALLOWED
-                                                               else [])
+    assert application.allowed_transitions_for(CANDIDATE) == (
+        ["withdrawn"] if (current, "withdrawn") in ALLOWED else []
+    )
     assert application.allowed_transitions_for(OUTSIDER) == []

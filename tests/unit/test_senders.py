@@ -1,4 +1,5 @@
 """Addresses that no mail server would take fail for good, not on every retry."""
+
 import pytest
 
 from chalicelib.messaging.senders import PermanentSendError, _address

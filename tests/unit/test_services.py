@@ -1,9 +1,18 @@
 """The use cases against the in-memory fakes: behaviour without storage or HTTP."""
+
 import pytest
 
 from chalicelib.auth.tokens import verify_token
-from chalicelib.domain.errors import (AuthenticationFailed, BadRequest, ConcurrencyError, Conflict, InvalidTransition,
-                                      NotFound, PermissionDenied, PreconditionFailed)
+from chalicelib.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConcurrencyError,
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
 from chalicelib.domain.models import JobStatus, Principal, Role
 from chalicelib.services import applications, jobs, users
 
@@ -43,6 +52,7 @@ def outbox_types(store) -> list[str]:
 
 # --- register / login -------------------------------------------------------------------------
 
+
 def test_register_stores_the_user_with_a_hash_and_an_event(uow, settings, store):
     user = users.register(uow(), settings, email="Carl@Example.com", password=PASSWORD)
     stored = store.users[user.id]
@@ -66,8 +76,13 @@ def test_register_refuses_admin(uow, settings, store):
 
 def test_recruiter_signup_can_be_switched_off(uow, store):
     with pytest.raises(PermissionDenied) as raised:
-        users.register(uow(), fake_settings(allow_recruiter_signup=False), email="r@example.com",
-                       password=PASSWORD, role=Role.RECRUITER)
+        users.register(
+            uow(),
+            fake_settings(allow_recruiter_signup=False),
+            email="r@example.com",
+            password=PASSWORD,
+            role=Role.RECRUITER,
+        )
     assert raised.value.code == "signup_closed" and store.users == {}
 
 
@@ -82,8 +97,11 @@ def test_login_issues_a_token_for_the_user(uow, settings, candidate):
     assert principal == candidate
 
 
-@pytest.mark.parametrize("email,password", [("carl@example.com", "wrong password"),
-                                            ("nobody@example.com", PASSWORD)], ids=["wrong-password", "unknown"])
+@pytest.mark.parametrize(
+    "email,password",
+    [("carl@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+    ids=["wrong-password", "unknown"],
+)
 def test_login_failures_are_indistinguishable(uow, settings, candidate, email, password):
     with pytest.raises(AuthenticationFailed) as raised:
         users.login(uow(), settings, email=email, password=password)
@@ -96,6 +114,7 @@ def test_get_me_for_a_vanished_account_is_authentication_failed(uow):
 
 
 # --- jobs -------------------------------------------------------------------------------------
+
 
 def test_create_job_stores_an_open_job_owned_by_the_recruiter(store, recruiter, job):
     stored = store.jobs[job.id]
@@ -165,6 +184,7 @@ def test_list_jobs_refuses_a_forged_cursor(uow, settings):
 
 # --- applications ------------------------------------------------------------------------------
 
+
 def test_apply_stores_application_history_and_event(store, candidate, job, application):
     assert store.applications[application.id].status == "applied"
     [entry] = [e for e in store.history.values() if e.application_id == application.id]
@@ -196,34 +216,37 @@ def test_apply_to_a_missing_job_is_not_found(uow, settings, candidate):
 
 
 def test_change_status_moves_saves_and_records(uow, settings, store, recruiter, application):
-    moved = applications.change_status(uow(), settings, recruiter, application_id=application.id,
-                                       status="screening", reason="looks good")
+    moved = applications.change_status(
+        uow(), settings, recruiter, application_id=application.id, status="screening", reason="looks good"
+    )
     assert (moved.status, store.applications[application.id].status, moved.version) == ("screening", "screening", 2)
     history = applications.get_history(uow(), settings, application.id, recruiter, limit=10).items
     assert [(e.from_status, e.to_status, e.reason) for e in history] == [
-        (None, "applied", None), ("applied", "screening", "looks good")]
+        (None, "applied", None),
+        ("applied", "screening", "looks good"),
+    ]
     assert outbox_types(store)[-1] == "ApplicationStatusChanged"
 
 
-def test_change_status_refuses_an_invalid_transition_and_stores_nothing(uow, settings, store, recruiter,
-                                                                        application):
+def test_change_status_refuses_an_invalid_transition_and_stores_nothing(uow, settings, store, recruiter, application):
     before = len(store.outbox)
     with pytest.raises(InvalidTransition):
         applications.change_status(uow(), settings, recruiter, application_id=application.id, status="hired")
     assert store.applications[application.id].status == "applied" and len(store.outbox) == before
 
 
-def test_change_status_with_a_stale_expected_version_is_a_concurrency_error(uow, settings, recruiter,
-                                                                            application):
+def test_change_status_with_a_stale_expected_version_is_a_concurrency_error(uow, settings, recruiter, application):
     with pytest.raises(ConcurrencyError):
-        applications.change_status(uow(), settings, recruiter, application_id=application.id,
-                                   status="screening", expected_version=7)
+        applications.change_status(
+            uow(), settings, recruiter, application_id=application.id, status="screening", expected_version=7
+        )
 
 
 def test_change_status_with_a_stale_if_match_is_precondition_failed(uow, settings, recruiter, application):
     with pytest.raises(PreconditionFailed):
-        applications.change_status(uow(), settings, recruiter, application_id=application.id,
-                                   status="screening", if_match=9)
+        applications.change_status(
+            uow(), settings, recruiter, application_id=application.id, status="screening", if_match=9
+        )
 
 
 def test_change_status_by_a_foreign_recruiter_is_not_found(uow, settings, store, application):
@@ -234,8 +257,7 @@ def test_change_status_by_a_foreign_recruiter_is_not_found(uow, settings, store,
 
 
 def test_candidate_withdraws_own_application(uow, settings, candidate, application):
-    moved = applications.change_status(uow(), settings, candidate, application_id=application.id,
-                                       status="withdrawn")
+    moved = applications.change_status(uow(), settings, candidate, application_id=application.id, status="withdrawn")
     assert moved.status == "withdrawn"
 
 

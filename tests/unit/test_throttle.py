@@ -1,4 +1,5 @@
 """Login throttling (chalicelib/services/throttle.py) through users.login, on the fakes and on Redis."""
+
 import logging
 import subprocess
 import sys
@@ -28,8 +29,12 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def settings():
-    return fake_settings(login_max_failures_per_pair=5, login_max_failures_per_email=12,
-                         login_max_failures_per_address=20, login_window_seconds=900)
+    return fake_settings(
+        login_max_failures_per_pair=5,
+        login_max_failures_per_email=12,
+        login_max_failures_per_address=20,
+        login_window_seconds=900,
+    )
 
 
 @pytest.fixture
@@ -71,6 +76,7 @@ def refused(uow, settings, **kw) -> RateLimited:
 
 
 # --- Per (email, address) pair --------------------------------------------------------------------
+
 
 def test_after_five_failures_the_pair_is_locked_until_its_window_ends(uow, settings, carl, clock, hashes):
     fail(uow, settings, 5)
@@ -132,6 +138,7 @@ def test_behind_one_shared_address_one_users_guesses_lock_only_their_pair(uow, s
 
 # --- Per email ------------------------------------------------------------------------------------
 
+
 def test_guesses_spread_over_addresses_reach_the_emails_ceiling(uow, settings, carl, clock, hashes):
     for n in range(3):  # 4 failures each: no pair is locked
         fail(uow, settings, 4, source_ip=f"192.0.2.{n}")
@@ -163,6 +170,7 @@ def test_a_successful_login_clears_the_emails_failures(uow, settings, carl):
 
 # --- Per address ----------------------------------------------------------------------------------
 
+
 def test_after_twenty_failures_from_one_address_it_is_locked(uow, settings, carl, clock, hashes):
     for n in range(20):  # many emails, so no pair or email lock applies
         fail(uow, settings, 1, email=f"guess{n}@example.com")
@@ -182,8 +190,9 @@ def test_successful_logins_do_not_count_against_the_address(uow, settings, carl)
 
 
 def test_a_limit_of_zero_switches_it_off(uow, carl):
-    settings = fake_settings(login_max_failures_per_pair=0, login_max_failures_per_email=0,
-                             login_max_failures_per_address=0)
+    settings = fake_settings(
+        login_max_failures_per_pair=0, login_max_failures_per_email=0, login_max_failures_per_address=0
+    )
     fail(uow, settings, 30)
     assert login(uow, settings).user.id == carl.id
 
@@ -192,8 +201,12 @@ def test_settings_come_from_the_environment(monkeypatch):
     from chalicelib.config import get_settings
 
     def limits(settings):
-        return (settings.login_max_failures_per_pair, settings.login_max_failures_per_email,
-                settings.login_max_failures_per_address, settings.login_window_seconds)
+        return (
+            settings.login_max_failures_per_pair,
+            settings.login_max_failures_per_email,
+            settings.login_max_failures_per_address,
+            settings.login_window_seconds,
+        )
 
     assert limits(get_settings()) == (5, 100, 100, 900)
     monkeypatch.setenv("ATS_LOGIN_MAX_FAILURES_PER_PAIR", "2")
@@ -204,6 +217,7 @@ def test_settings_come_from_the_environment(monkeypatch):
 
 
 # --- Keys and storage -----------------------------------------------------------------------------
+
 
 def test_counter_keys_do_not_reveal_the_email_or_address(uow, settings, store, carl):
     fail(uow, settings, 2)
@@ -216,8 +230,10 @@ def test_counter_keys_do_not_reveal_the_email_or_address(uow, settings, store, c
 
 
 def test_throttling_does_not_import_redis():
-    code = ("import sys; import chalicelib.services.users, chalicelib.services.throttle; "
-            "print([m for m in sys.modules if m.split('.')[0] == 'redis'])")
+    code = (
+        "import sys; import chalicelib.services.users, chalicelib.services.throttle; "
+        "print([m for m in sys.modules if m.split('.')[0] == 'redis'])"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -235,6 +251,7 @@ def test_an_unreachable_redis_falls_back_to_storage_counters(uow, store, carl, c
 
 # --- On Redis -------------------------------------------------------------------------------------
 
+
 def test_counters_live_in_redis_when_it_is_configured(uow, store, carl, redis_server):  # noqa: F811
     settings = fake_settings(redis_url=redis_server.url, login_window_seconds=900)
     fail(uow, settings, 5)
@@ -251,7 +268,8 @@ def test_counters_live_in_redis_when_it_is_configured(uow, store, carl, redis_se
         client.delete(pair_key)  # as if the window had ended
         assert login(uow, settings).user.id == carl.id  # ... and a success clears the pair and the email
         assert sorted(key.decode() for key in client.keys("ats:throttle:*")) == [
-            key for key in keys if "login-address" in key]
+            key for key in keys if "login-address" in key
+        ]
     finally:
         client.close()
 

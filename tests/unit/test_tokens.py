@@ -1,4 +1,5 @@
 """JWT access tokens: HS256 pinned, every claim required, anything else is AuthenticationFailed."""
+
 import time
 
 import jwt
@@ -15,8 +16,7 @@ USER_ID = "01HZZZZZZZZZZZZZZZZZZZZZZ1"
 
 def claims(**changes) -> dict:
     now = int(time.time())
-    values = {"sub": USER_ID, "role": "recruiter", "iat": now, "nbf": now, "exp": now + 600,
-              "jti": "abc", "iss": "ats"}
+    values = {"sub": USER_ID, "role": "recruiter", "iat": now, "nbf": now, "exp": now + 600, "jti": "abc", "iss": "ats"}
     values.update(changes)
     return {k: v for k, v in values.items() if v is not None}
 
@@ -30,14 +30,17 @@ def test_issued_token_verifies_to_its_principal():
 def test_issued_token_carries_the_required_claims_and_hs256():
     token = issue_token(user_id=USER_ID, role="candidate", secret=SECRET, ttl_seconds=60, issuer="ats")
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    assert {"sub", "role", "iat", "exp", "jti"} <= set(jwt.decode(token, SECRET, algorithms=["HS256"],
-                                                                  issuer="ats"))
+    assert {"sub", "role", "iat", "exp", "jti"} <= set(jwt.decode(token, SECRET, algorithms=["HS256"], issuer="ats"))
 
 
 def _refused(token: str, **kwargs) -> AuthenticationFailed:
     with pytest.raises(AuthenticationFailed) as raised:
-        verify_token(token, secret=kwargs.get("secret", SECRET), issuer=kwargs.get("issuer", "ats"),
-                     max_lifetime=kwargs.get("max_lifetime"))
+        verify_token(
+            token,
+            secret=kwargs.get("secret", SECRET),
+            issuer=kwargs.get("issuer", "ats"),
+            max_lifetime=kwargs.get("max_lifetime"),
+        )
     return raised.value
 
 

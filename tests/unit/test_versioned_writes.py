@@ -1,4 +1,5 @@
 """The one retry of every versioned write: decided again on a conflict without If-Match, 412 with it."""
+
 import pytest
 
 from chalicelib.domain.errors import ConcurrencyError, NotFound, PreconditionFailed
@@ -82,22 +83,27 @@ def someone_else_first(monkeypatch, repository, change):
 def test_an_update_that_lost_a_race_is_decided_again_on_the_winners_version(uow, settings, store, monkeypatch):
     rita = signup(uow, settings, "rita@example.com", Role.RECRUITER)
     job = jobs.create_job(uow(), settings, rita, title="Engineer")
-    someone_else_first(monkeypatch, type(uow().jobs),
-                       lambda: jobs.update_job(uow(), settings, job.id, rita, {"location": "Berlin"}))
+    someone_else_first(
+        monkeypatch, type(uow().jobs), lambda: jobs.update_job(uow(), settings, job.id, rita, {"location": "Berlin"})
+    )
     updated = jobs.update_job(uow(), settings, job.id, rita, {"title": "Lead"})
     assert (updated.version, updated.title, updated.location) == (3, "Lead", "Berlin")
     assert (store.jobs[job.id].version, store.jobs[job.id].title) == (3, "Lead")
 
 
 @pytest.mark.parametrize("held_to", ["if_match", "expected_version", None])
-def test_a_move_that_lost_a_race_is_tried_again_only_when_held_to_no_version(uow, settings, store, monkeypatch,
-                                                                             held_to):
+def test_a_move_that_lost_a_race_is_tried_again_only_when_held_to_no_version(
+    uow, settings, store, monkeypatch, held_to
+):
     rita = signup(uow, settings, "rita@example.com", Role.RECRUITER)
     carl = signup(uow, settings, "carl@example.com", Role.CANDIDATE)
     job = jobs.create_job(uow(), settings, rita, title="Engineer")
     application = applications.apply(uow(), settings, carl, job_id=job.id)
-    someone_else_first(monkeypatch, type(uow().applications), lambda: applications.change_status(
-        uow(), settings, rita, application_id=application.id, status="screening"))
+    someone_else_first(
+        monkeypatch,
+        type(uow().applications),
+        lambda: applications.change_status(uow(), settings, rita, application_id=application.id, status="screening"),
+    )
     version = {held_to: 1} if held_to else {}
     if held_to is None:
         moved = applications.change_status(uow(), settings, rita, application_id=application.id, status="rejected")
@@ -106,7 +112,10 @@ def test_a_move_that_lost_a_race_is_tried_again_only_when_held_to_no_version(uow
         assert [entry.to_status for entry in history] == ["applied", "screening", "rejected"]
     else:
         with pytest.raises(PreconditionFailed if held_to == "if_match" else ConcurrencyError):
-            applications.change_status(uow(), settings, rita, application_id=application.id, status="rejected",
-                                       **version)
+            applications.change_status(
+                uow(), settings, rita, application_id=application.id, status="rejected", **version
+            )
         assert (store.applications[application.id].status, store.applications[application.id].version) == (
-            "screening", 2)
+            "screening",
+            2,
+        )
