@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .config import get_settings
 from .domain.errors import DomainError
+from .domain.states import OutboxStatus
 from .messaging import background
 from .schemas.auth import RegisterRequest
 from .services import users
@@ -121,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         "--failed",
         dest="status",
         action="store_const",
-        const="failed",
+        const=OutboxStatus.FAILED,
         help="events whose email could not be sent (the default)",
     )
-    shown.add_argument("--status", choices=["pending", "published", "sent", "failed"])
+    shown.add_argument("--status", choices=list(OutboxStatus))
     outbox_cmd.add_argument("--limit", type=int, default=100)
-    outbox_cmd.set_defaults(run=outbox, status="failed")
+    outbox_cmd.set_defaults(run=outbox, status=OutboxStatus.FAILED)
 
     args = parser.parse_args(argv)
     try:

@@ -54,10 +54,3 @@ class ApplicationStatusChanged(Event):
     to_status: str
     actor_id: str
     reason: str | None
-
-
-EVENT_TYPES = {cls.__name__: cls for cls in (UserRegistered, ApplicationSubmitted, ApplicationStatusChanged)}
-
-
-def event_from_record(event_type: str, payload: dict) -> Event:
-    return EVENT_TYPES[event_type](**payload)

@@ -9,13 +9,12 @@ import logging
 import random
 
 from ..config import Settings
+from ..domain.states import FINISHED, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
 from .emails import emails_for
 from .senders import PermanentSendError, get_sender
 
 log = logging.getLogger("ats.email")
-
-DONE = ("sent", "failed")
 
 
 class DeliveryBusy(Exception):
@@ -40,14 +39,14 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
         record = uow.outbox.get(event_id)
         if record is None:
             raise EventMissing(f"no outbox event {event_id}")
-        if record.status in DONE:
+        if record.status in FINISHED:
             return 0
         emails = emails_for(record, uow.users.get)
     sender = sender or get_sender(settings)
     outbox, sent = uow.outbox, 0
     for mail in emails:
         if not outbox.claim_delivery(event_id, mail.recipient, lease_seconds=settings.email_lease_seconds):
-            if outbox.delivery_state(event_id, mail.recipient) == "sent":
+            if outbox.delivery_state(event_id, mail.recipient) == DeliveryState.SENT:
                 continue  # a repeat of a delivery already made
             raise DeliveryBusy(event_id, mail.recipient, retry_after=settings.email_lease_seconds)
         try:
@@ -58,20 +57,20 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
         outbox.complete_delivery(event_id, mail.recipient)
         sent += 1
     with uow:
-        uow.outbox.mark(event_id, status="sent")
+        uow.outbox.mark(event_id, status=OutboxStatus.SENT)
         uow.commit()
     return sent
 
 
 def record_attempt(
-    uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool, status: str = "published"
+    uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool, status: str = OutboxStatus.PUBLISHED
 ) -> None:
     """Note a failed attempt on the event; the final one marks it failed, for an operator to see."""
     message = f"{type(error).__name__}: {error}"[:1000]
     with uow:
         if uow.outbox.get(event_id) is None:
             return
-        uow.outbox.mark(event_id, status="failed" if final else status, error=message, attempted=True)
+        uow.outbox.mark(event_id, status=OutboxStatus.FAILED if final else status, error=message, attempted=True)
         uow.commit()
     if final:
         log.error("event %s failed for good: %s", event_id, message)
@@ -105,7 +104,7 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bo
             with uow:
                 record = uow.outbox.get(event_id)
             final = is_permanent(error) or (record is not None and record.attempts + 1 >= settings.email_max_retries)
-            record_attempt(uow, event_id, error, final=final, status="pending")
+            record_attempt(uow, event_id, error, final=final, status=OutboxStatus.PENDING)
         except Exception:
             log.exception("event %s: could not record the failed attempt", event_id)
         return False

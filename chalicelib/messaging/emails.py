@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from ..domain.events import ApplicationStatusChanged, ApplicationSubmitted, UserRegistered
 from ..domain.models import User
+from ..domain.pipeline import ApplicationStatus
 from ..storage.base import OutboxRecord
 
 log = logging.getLogger("ats.email")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-STATUS_TEMPLATES = ("screening", "shortlisted", "selected", "hired", "rejected", "withdrawn")
+# Every status an application can move to has its own email, in its own words.
+STATUS_TEMPLATES = tuple(status for status in ApplicationStatus if status != ApplicationStatus.APPLIED)
 
 
 @dataclass(frozen=True)
@@ -79,19 +82,28 @@ def _note(label: str, value: str | None) -> dict:
     }
 
 
+def _status_changed(p: dict) -> list[tuple[str, str]]:
+    owed = [(p["candidate_id"], f"status_{p['to_status']}")]
+    if p["to_status"] == ApplicationStatus.WITHDRAWN:
+        owed.append((p["recruiter_id"], "candidate_withdrew"))
+    return owed
+
+
+# Each event type's emails: (recipient user id, template) from its payload.
+OWED: dict[str, Callable[[dict], list[tuple[str, str]]]] = {
+    UserRegistered.__name__: lambda p: [(p["user_id"], "welcome")],
+    ApplicationSubmitted.__name__: lambda p: [
+        (p["candidate_id"], "application_received"),
+        (p["recruiter_id"], "new_application"),
+    ],
+    ApplicationStatusChanged.__name__: _status_changed,
+}
+
+
 def plan(record: OutboxRecord) -> list[tuple[str, str]]:
-    """(recipient user id, template) for each email the event owes."""
-    p = record.payload
-    if record.type == "UserRegistered":
-        return [(p["user_id"], "welcome")]
-    if record.type == "ApplicationSubmitted":
-        return [(p["candidate_id"], "application_received"), (p["recruiter_id"], "new_application")]
-    if record.type == "ApplicationStatusChanged":
-        owed = [(p["candidate_id"], f"status_{p['to_status']}")]
-        if p["to_status"] == "withdrawn":
-            owed.append((p["recruiter_id"], "candidate_withdrew"))
-        return owed
-    return []  # an event no one is emailed about
+    """(recipient user id, template) for each email the event owes; none for an event no one is emailed about."""
+    owed = OWED.get(record.type)
+    return owed(record.payload) if owed else []
 
 
 def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> list[Email]:

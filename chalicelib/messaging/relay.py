@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
+from ..domain.states import OutboxStatus
 from ..storage import unit_of_work
 from .delivery import deliver_in_process
 
@@ -43,9 +44,11 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     uow = unit_of_work(settings)
     stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.relay_republish_seconds))
     with uow:
-        pending = [record.id for record in uow.outbox.list(status="pending", limit=limit)]
+        pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
         stale = [
-            record.id for record in uow.outbox.list(status="published", limit=limit) if record.updated_at < stale_before
+            record.id
+            for record in uow.outbox.list(status=OutboxStatus.PUBLISHED, limit=limit)
+            if record.updated_at < stale_before
         ]
     report = RelayReport(found=len(pending) + len(stale))
     if not report.found:
@@ -58,7 +61,7 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
         with uow:  # a republished event starts a fresh wait
             for event_id in stale:
                 if event_id in published:
-                    uow.outbox.mark(event_id, status="published")
+                    uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
             uow.commit()
         report.published = len(published)
     else:

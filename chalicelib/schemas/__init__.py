@@ -12,12 +12,14 @@ never silently dropped. Every string refuses control characters (tab and newline
 import re
 from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from annotated_types import GroupedMetadata
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from ..domain.ids import is_id
+from ..domain.models import JobStatus
+from ..domain.pipeline import ApplicationStatus
 
 # Control characters (C0, DEL, C1): NUL truncates, CR and LF split email headers, none is text.
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
@@ -70,8 +72,13 @@ Id = Annotated[
     StringConstraints(min_length=26, max_length=26),
     Field(json_schema_extra={"pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$"}),
 ]
-JobStatusName = Literal["draft", "open", "closed"]
-ApplicationStatusName = Literal["applied", "screening", "shortlisted", "selected", "hired", "rejected", "withdrawn"]
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100  # the page size of every list, unless asked; and its most
+
+
+# The domain's enums, taken from their values even in a strict body (JSON has no enums).
+FROM_VALUE = Strict(False)
+JobStatusName = Annotated[JobStatus, FROM_VALUE]
+ApplicationStatusName = Annotated[ApplicationStatus, FROM_VALUE]
 
 
 def check_id(value: str) -> str:
@@ -92,7 +99,7 @@ class QueryString(BaseModel):
 class Query(QueryString):
     """The query of a list: a page of it."""
 
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     cursor: Annotated[str, Text(200)] | None = None
 
 

@@ -1,24 +1,25 @@
 """The outbox, as admins see it."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
-from . import Out, QueryString
+from ..domain.states import OutboxStatus
+from . import FROM_VALUE, MAX_LIMIT, Out, QueryString
 
-OutboxStatus = Literal["pending", "published", "sent", "failed"]
+OutboxStatusName = Annotated[OutboxStatus, FROM_VALUE]
 
 
 class OutboxQuery(QueryString):
-    status: OutboxStatus = "failed"
-    limit: Annotated[int, Field(ge=1, le=100)] = 100
+    status: OutboxStatusName = OutboxStatus.FAILED
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = MAX_LIMIT
 
 
 class OutboxEventOut(Out):
     id: str
     type: str
     payload: dict
-    status: OutboxStatus
+    status: OutboxStatusName
     attempts: int
     last_error: str | None
     created_at: str

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from ..domain.models import JobStatus
 from . import Body, JobStatusName, Out, Query, Text
 
 
@@ -13,7 +14,7 @@ class JobCreateRequest(Body):
     location: Annotated[str, Text(200)] | None = None
     department: Annotated[str, Text(200)] | None = None
     employment_type: Annotated[str, Text(50)] | None = None
-    status: JobStatusName = "open"
+    status: JobStatusName = JobStatus.OPEN
 
 
 def _value_only(schema: dict) -> None:

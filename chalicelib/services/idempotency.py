@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..domain.errors import Conflict, DomainError, ValidationFailed
+from ..domain.states import IdempotencyState
 from ..storage import UnitOfWork
 
 log = logging.getLogger("ats.idempotency")
@@ -99,7 +100,7 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
             code="idempotency_key_reused",
             details=[{"field": HEADER, "message": "use a new key for a new request"}],
         )
-    if record.state != "done" or record.status is None:  # a done record always has its status
+    if record.state != IdempotencyState.DONE or record.status is None:  # a done record always has its status
         raise Conflict(
             f"A request with this {HEADER} is still being processed; retry shortly.", code="idempotency_in_progress"
         )

@@ -12,12 +12,11 @@ from ..config import Settings
 from ..domain.errors import PermissionDenied, ValidationFailed
 from ..domain.events import Event
 from ..domain.models import Principal
+from ..domain.states import OutboxStatus
 from ..storage import UnitOfWork
 from ..storage.base import OutboxRecord
 
 log = logging.getLogger("ats.outbox")
-
-OUTBOX_STATUSES = ("pending", "published", "sent", "failed")
 
 
 def commit(uow: UnitOfWork, settings: Settings) -> list[Event]:
@@ -47,9 +46,9 @@ def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 10
     """Outbox events in a status, oldest first: an admin's view of email delivery."""
     if not who.is_admin:
         raise PermissionDenied("Only admins see the outbox.")
-    if status not in OUTBOX_STATUSES:
+    if status not in tuple(OutboxStatus):
         raise ValidationFailed(
-            "Unknown outbox status.", details=[{"field": "status", "message": f"one of {', '.join(OUTBOX_STATUSES)}"}]
+            "Unknown outbox status.", details=[{"field": "status", "message": f"one of {', '.join(OutboxStatus)}"}]
         )
     with uow:
         return uow.outbox.list(status=status, limit=limit)

@@ -17,7 +17,6 @@ class Identified(Protocol):
 
 
 T = TypeVar("T", bound=Identified)  # a page holds items named by an id, its order and its cursor
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from ..config import Settings
 from ..domain.errors import ConcurrencyError, Conflict, DomainError, Unavailable, UnknownActor
 from ..domain.events import Event
 from ..domain.ids import utc_now
-from ..domain.models import Application, HistoryEntry, Job, User, email_key
+from ..domain.models import Application, HistoryEntry, Job, JobStatus, User, email_key
 from ..domain.pipeline import ApplicationStatus
 from .base import (
     ApplicationQuery,
@@ -54,7 +54,7 @@ from .dynamodb_models import build_models
 
 log = logging.getLogger(__name__)
 
-JOB_STATUSES = ("draft", "open", "closed")
+JOB_STATUSES = tuple(str(status) for status in JobStatus)
 APPLICATION_STATUSES = tuple(str(status) for status in ApplicationStatus)
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 CONFLICT_RETRIES = 5  # a transaction cancelled only by another one in flight is tried again
