@@ -6,8 +6,8 @@ no-op: a redelivered task finds its emails complete and sends nothing.
 """
 
 import logging
-import random
 
+from ..backoff import jittered
 from ..config import Settings
 from ..domain.states import FINISHED, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
@@ -84,8 +84,7 @@ def is_permanent(error: BaseException) -> bool:
 
 def backoff(retries: int, settings: Settings) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped well under visibility."""
-    ceiling = min(settings.email_retry_max, settings.email_retry_base * 2**retries)
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    return jittered(retries, base=settings.email_retry_base, cap=settings.email_retry_max, fixed=0.5)
 
 
 def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bool:

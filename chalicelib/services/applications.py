@@ -7,9 +7,9 @@ from ..domain.errors import AuthenticationFailed, ConcurrencyError, JobDeleted, 
 from ..domain.models import Application, HistoryEntry, Job, JobStatus, Principal, Role, User, allowed_after_job_deleted
 from ..domain.pipeline import ApplicationStatus
 from ..storage import ApplicationQuery, UnitOfWork
-from .jobs import check_version, versioned_write
 from .outbox import commit
 from .pagination import Page, paginate
+from .versions import check_version, versioned_write
 
 
 @dataclass(frozen=True)
@@ -46,21 +46,15 @@ def present(
     uow: UnitOfWork, who: Principal, applications: list[Application], *, jobs: dict[str, Job] | None = None
 ) -> list[ApplicationSeen]:
     """The applications as `who` sees them; their candidates and jobs in one batch read each."""
+    known = jobs or {}
+    jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in known), **known}
     candidates = uow.users.get_many(a.candidate_id for a in applications)
-    jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in (jobs or {})), **(jobs or {})}
-    return [
-        ApplicationSeen(
-            application,
-            _allowed(application, who, jobs.get(application.job_id)),
-            candidates.get(application.candidate_id),
-            jobs.get(application.job_id),
-        )
-        for application in applications
-    ]
-
-
-def _allowed(application: Application, who: Principal, job: Job | None) -> list[ApplicationStatus]:
-    return application.allowed_transitions_for(who, job_deleted=job is None or job.deleted_at is not None)
+    seen = []
+    for application in applications:
+        job = jobs.get(application.job_id)
+        allowed = application.allowed_transitions_for(who, job_deleted=job is None or job.deleted_at is not None)
+        seen.append(ApplicationSeen(application, allowed, candidates.get(application.candidate_id), job))
+    return seen
 
 
 def _no_open_job() -> NotFound:

@@ -4,14 +4,14 @@ import pytest
 
 from chalicelib.domain.errors import ConcurrencyError, NotFound, PreconditionFailed
 from chalicelib.domain.models import Principal, Role
-from chalicelib.services import applications, jobs, users
-from chalicelib.services.jobs import WRITE_ATTEMPTS, versioned_write
+from chalicelib.services import applications, jobs, users, versions
+from chalicelib.services.versions import WRITE_ATTEMPTS, versioned_write
 
 
 @pytest.fixture(autouse=True)
 def pauses(monkeypatch):
     taken = []
-    monkeypatch.setattr(jobs.time, "sleep", taken.append)
+    monkeypatch.setattr(versions.time, "sleep", taken.append)
     return taken
 
 
@@ -30,7 +30,7 @@ def failing(times: int, error=ConcurrencyError):
 def test_a_conflict_without_if_match_is_decided_again_after_a_growing_jittered_pause(pauses):
     write, _ = failing(3)
     assert versioned_write(write) == 4
-    assert len(pauses) == 3 and all(0 <= pause <= jobs.RETRY_PAUSE_MAX for pause in pauses)
+    assert len(pauses) == 3 and all(0 <= pause <= versions.RETRY_PAUSE_MAX for pause in pauses)
 
 
 def test_the_attempts_are_bounded_and_the_last_conflict_is_the_callers(pauses):
