@@ -6,13 +6,12 @@ from chalicelib.services import outbox
 
 from .http import Routes, render
 
-routes = Routes(tag="admin")
+routes = Routes(tag="admin", auth="required")
 
 
 @routes.get(
     "/admin/outbox",
     summary="Outbox events in one status (failed by default), oldest first",
-    auth="required",
     roles=(Role.ADMIN,),
     query=OutboxQuery,
     returns=OutboxPage,

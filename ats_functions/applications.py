@@ -18,15 +18,15 @@ from chalicelib.services import applications
 
 from .http import Routes, render, render_page
 
-routes = Routes(tag="applications")
-MOVE = dict(auth="required", returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
+routes = Routes(tag="applications", auth="required")  # every application is someone's: nothing here is public
+MOVE = dict(returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
+LIST = dict(returns=ApplicationPage, errors=(404,))  # 404: a job the caller cannot see
 
 
 @routes.post(
     "/applications/create",
     "/applications",
     summary="Apply to an open job",
-    auth="required",
     roles=(Role.CANDIDATE,),
     body=ApplicationCreateRequest,
     returns=ApplicationEnvelope,
@@ -74,7 +74,6 @@ def transition(call, application_id, body):
 @routes.get(
     "/applications/{application_id}",
     summary="One application",
-    auth="required",
     returns=ApplicationEnvelope,
     etag="application",
     errors=(404,),
@@ -86,7 +85,6 @@ def get_application(call, application_id):
 @routes.get(
     "/applications/{application_id}/history",
     summary="Every status change, oldest first",
-    auth="required",
     query=HistoryQuery,
     returns=HistoryPage,
     errors=(404,),
@@ -96,29 +94,26 @@ def get_history(call, application_id, params):
     return render_page(HistoryEntryOut, page)
 
 
+def _applications_page(call, params, **scope) -> dict:
+    page = applications.list_applications(call.uow(), call.settings, call.who, **params.model_dump(), **scope)
+    return render_page(ApplicationOut, page)
+
+
 @routes.get(
     "/applications",
     summary="A candidate's own applications; a recruiter's jobs' applications",
-    auth="required",
     query=ApplicationListQuery,
-    returns=ApplicationPage,
-    errors=(404,),
+    **LIST,
 )
 def list_applications(call, params):
-    page = applications.list_applications(call.uow(), call.settings, call.who, **params.model_dump())
-    return render_page(ApplicationOut, page)
+    return _applications_page(call, params)
 
 
 @routes.get(
     "/jobs/{job_id}/applications",
     summary="The applications to one job",
-    auth="required",
     query=JobApplicationListQuery,
-    returns=ApplicationPage,
-    errors=(404,),
+    **LIST,
 )
 def list_job_applications(call, job_id, params):
-    page = applications.list_applications(
-        call.uow(), call.settings, call.who, **{**params.model_dump(), "job_id": job_id}
-    )
-    return render_page(ApplicationOut, page)
+    return _applications_page(call, params, job_id=job_id)

@@ -64,8 +64,7 @@ def relay(args) -> int:
 
 
 def outbox(args) -> int:
-    with unit_of_work(get_settings()) as uow:
-        records = uow.outbox.list(status=args.status, limit=args.limit)
+    records = unit_of_work(get_settings()).outbox.list(status=args.status, limit=args.limit)
     for record in records:
         print(
             json.dumps(
@@ -89,9 +88,9 @@ def create_tables(args) -> int:
     if settings.storage != "dynamodb":
         print("create-tables: nothing to do, ATS_STORAGE is not dynamodb (SQLite migrates itself)")
         return 0
-    from .storage.dynamodb import DynamoStore
+    from .bootstrap import create_table
 
-    created = DynamoStore.for_settings(settings).ensure_table()
+    created = create_table(settings)
     where = settings.dynamodb_endpoint or f"AWS {settings.aws_region}"
     print(f"{'created' if created else 'exists'}: table {settings.table_name} at {where}")
     return 0

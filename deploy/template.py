@@ -69,30 +69,16 @@ TABLE_ACTIONS = [
 ]
 
 
-def table_models():
-    """The backend's own model classes (the table name is a placeholder: only the shape is used)."""
-    from chalicelib.storage.dynamodb_models import build_models
-
-    return build_models(
-        table_name="ats", region="us-east-1", host=None, connect_timeout=1, read_timeout=1, max_retries=0
-    )
-
-
 def table_shape() -> dict:
-    """Keys, indexes, billing and stream of the table, exactly as `Item.create_table` sends them."""
-    item = table_models()["Item"]
-    schema = item._get_schema()
+    """Keys, indexes, billing and stream of the table, exactly as the DynamoDB driver creates it."""
+    from chalicelib.storage.drivers.dynamodb import BILLING_MODE, STREAM_VIEW_TYPE, TABLE_SCHEMA, TTL_ATTRIBUTE
+
     return {
-        "AttributeDefinitions": schema["attribute_definitions"],
-        "KeySchema": schema["key_schema"],
-        "GlobalSecondaryIndexes": [
-            {"IndexName": index["index_name"], "KeySchema": index["key_schema"], "Projection": index["projection"]}
-            for index in schema["global_secondary_indexes"]
-        ],
-        "BillingMode": item.Meta.billing_mode,
-        "StreamSpecification": {"StreamViewType": item.Meta.stream_view_type},
+        **TABLE_SCHEMA,
+        "BillingMode": BILLING_MODE,
+        "StreamSpecification": {"StreamViewType": STREAM_VIEW_TYPE},
         # Counters and idempotency records expire: DynamoDB deletes them after their `ttl`.
-        "TimeToLiveSpecification": {"AttributeName": item._ttl_attribute().attr_name, "Enabled": True},
+        "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
     }
 
 

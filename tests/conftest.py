@@ -55,6 +55,7 @@ NEEDS_OF_FIXTURE = {
 NEEDS_OF_PARAMETER = {  # (fixture, parameter): what that parametrisation needs
     ("backend", "dynamodb-local"): ("java", "network"),
     ("server", "run-dynamodb"): ("java", "network"),
+    ("item_store", "dynamodb-local"): ("java", "network"),
 }
 
 
@@ -177,27 +178,39 @@ def backend(request, tmp_path, monkeypatch, state_dir):
         monkeypatch.setenv("ATS_STORAGE", "sqlite")
         monkeypatch.setenv("ATS_SQLITE_PATH", str(tmp_path / "ats.db"))
         yield request.param
+        from chalicelib.bootstrap import forget_storage
+        from chalicelib.config import get_settings
+
+        forget_storage(get_settings())
         return
 
-    from chalicelib.storage.dynamodb import DynamoStore
+    from chalicelib.bootstrap import forget_storage
+    from chalicelib.config import get_settings
 
-    table = _dynamodb_table(monkeypatch)
+    _dynamodb_table(monkeypatch)
     if request.param == "moto":
         from moto import mock_aws
 
         with mock_aws():
             yield request.param
-        DynamoStore.forget(table)
+        forget_storage(get_settings())
         return
-
-    from chalicelib.config import get_settings
 
     server = request.getfixturevalue("dynamodb_local")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint)
     settings = get_settings()  # as set here: a test may point the environment elsewhere
     yield request.param
-    DynamoStore.for_settings(settings).delete_table()  # keep the in-memory server small
-    DynamoStore.forget(table)
+    drop_dynamodb_table(settings)  # keep the in-memory server small
+
+
+def drop_dynamodb_table(settings=None) -> None:
+    """Delete the configured table (default: as the environment says now) and forget its storage."""
+    from chalicelib.bootstrap import forget_storage, storage
+    from chalicelib.config import get_settings
+
+    settings = settings or get_settings()
+    storage(settings).items.delete_table()  # type: ignore[attr-defined]  # the DynamoDB driver's
+    forget_storage(settings)
 
 
 @pytest.fixture

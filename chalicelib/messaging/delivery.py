@@ -1,7 +1,7 @@
 """Deliver one outbox event: every email it owes, each at most once per (event, recipient).
 
 Framework-free: the Celery task calls it in the worker, and the embedded default calls it right
-after commit. The ledger (OutboxRepository.claim/complete/release_delivery) makes a repeat a
+after commit. The ledger (Outbox.claim/complete/release_delivery, in storage/stores.py) makes a repeat a
 no-op: a redelivered task finds its emails complete and sends nothing.
 """
 
@@ -35,12 +35,12 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     Raises on a failed send (after releasing its claim), so the caller can retry the whole
     event: the emails already sent are skipped by the ledger.
     """
+    record = uow.outbox.get(event_id)
+    if record is None:
+        raise EventMissing(f"no outbox event {event_id}")
+    if record.status in FINISHED:
+        return 0
     with uow:
-        record = uow.outbox.get(event_id)
-        if record is None:
-            raise EventMissing(f"no outbox event {event_id}")
-        if record.status in FINISHED:
-            return 0
         emails = emails_for(record, uow.users.get)
     sender = sender or get_sender(settings)
     outbox, sent = uow.outbox, 0
@@ -56,9 +56,7 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
             raise
         outbox.complete_delivery(event_id, mail.recipient)
         sent += 1
-    with uow:
-        uow.outbox.mark(event_id, status=OutboxStatus.SENT)
-        uow.commit()
+    outbox.mark(event_id, status=OutboxStatus.SENT)
     return sent
 
 
@@ -67,11 +65,9 @@ def record_attempt(
 ) -> None:
     """Note a failed attempt on the event; the final one marks it failed, for an operator to see."""
     message = f"{type(error).__name__}: {error}"[:1000]
-    with uow:
-        if uow.outbox.get(event_id) is None:
-            return
-        uow.outbox.mark(event_id, status=OutboxStatus.FAILED if final else status, error=message, attempted=True)
-        uow.commit()
+    if uow.outbox.get(event_id) is None:
+        return
+    uow.outbox.mark(event_id, status=OutboxStatus.FAILED if final else status, error=message, attempted=True)
     if final:
         log.error("event %s failed for good: %s", event_id, message)
     else:
@@ -100,8 +96,7 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bo
         return False
     except Exception as error:
         try:
-            with uow:
-                record = uow.outbox.get(event_id)
+            record = uow.outbox.get(event_id)
             final = is_permanent(error) or (record is not None and record.attempts + 1 >= settings.email_max_retries)
             record_attempt(uow, event_id, error, final=final, status=OutboxStatus.PENDING)
         except Exception:

@@ -17,7 +17,7 @@ from string import Template
 from ..domain.events import ApplicationStatusChanged, ApplicationSubmitted, UserRegistered
 from ..domain.models import User
 from ..domain.pipeline import ApplicationStatus
-from ..storage.base import OutboxRecord
+from ..storage.records import OutboxRecord
 
 log = logging.getLogger("ats.email")
 TEMPLATE_DIR = Path(__file__).parent / "templates"

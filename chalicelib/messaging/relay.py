@@ -43,13 +43,12 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     """One pass over up to `limit` pending events (and as many stale published ones)."""
     uow = unit_of_work(settings)
     stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.relay_republish_seconds))
-    with uow:
-        pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
-        stale = [
-            record.id
-            for record in uow.outbox.list(status=OutboxStatus.PUBLISHED, limit=limit)
-            if record.updated_at < stale_before
-        ]
+    pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
+    stale = [
+        record.id
+        for record in uow.outbox.list(status=OutboxStatus.PUBLISHED, limit=limit)
+        if record.updated_at < stale_before
+    ]
     report = RelayReport(found=len(pending) + len(stale))
     if not report.found:
         return report
@@ -58,11 +57,9 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
 
         published = set(publisher.publish(settings, pending + stale, force=True))
         uow.outbox.mark_published([event_id for event_id in pending if event_id in published])
-        with uow:  # a republished event starts a fresh wait
-            for event_id in stale:
-                if event_id in published:
-                    uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
-            uow.commit()
+        for event_id in stale:  # a republished event starts a fresh wait
+            if event_id in published:
+                uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
         report.published = len(published)
     else:
         for event_id in pending + stale:

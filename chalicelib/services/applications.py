@@ -127,7 +127,6 @@ def change_status(
 
     def write() -> tuple[Application, Job]:
         with uow:
-            uow.begin_write()
             application = _visible_application(uow, application_id, who)
             check_version(application.version, if_match)
             if expected_version is not None and expected_version != application.version:

@@ -56,7 +56,6 @@ def _change_job(
 
     def write() -> Job:
         with uow:
-            uow.begin_write()
             job = _visible_job(uow, job_id, who)
             job.check_managed_by(who)
             check_version(job.version, if_match)

@@ -14,7 +14,7 @@ from ..domain.events import Event
 from ..domain.models import Principal
 from ..domain.states import OutboxStatus
 from ..storage import UnitOfWork
-from ..storage.base import OutboxRecord
+from ..storage.records import OutboxRecord
 
 log = logging.getLogger("ats.outbox")
 
@@ -50,5 +50,4 @@ def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 10
         raise ValidationFailed(
             "Unknown outbox status.", details=[{"field": "status", "message": f"one of {', '.join(OutboxStatus)}"}]
         )
-    with uow:
-        return uow.outbox.list(status=status, limit=limit)
+    return uow.outbox.list(status=status, limit=limit)

@@ -20,9 +20,9 @@ that window ends, before any password hash is computed.
   unknown email, so neither the answer nor its timing tells them apart.
 
 Counters live in Redis when settings.redis_url is set (INCR on a key made with SET NX EX, in one
-MULTI; short socket timeouts; `redis` imported on first use only), in storage (uow.counters)
-otherwise. When Redis cannot be reached the storage counters serve, with a warning logged, and
-Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
+MULTI; short socket timeouts; `redis` imported on first use only), in storage otherwise
+(uow.counters, which write at once). When Redis cannot be reached the storage counters serve,
+with a warning logged, and Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
 Keys carry an HMAC of the email (case-folded) and address under the JWT secret, never the values.
 """
 
@@ -40,7 +40,8 @@ from ..config import Settings
 from ..domain.errors import DomainError, RateLimited
 from ..domain.models import email_key
 from ..storage import UnitOfWork
-from ..storage.base import CounterRepository, Window
+from ..storage.records import Window
+from ..storage.stores import CounterStore
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -136,13 +137,13 @@ def _pair_key(settings: Settings, email: str, source_ip: str | None) -> str:
 # --- Where the counters live ----------------------------------------------------------------------
 
 
-def _counters(uow: UnitOfWork, settings: Settings) -> CounterRepository:
+def _counters(uow: UnitOfWork, settings: Settings) -> CounterStore:
     if settings.redis_url:
         return _RedisOrStorage(settings.redis_url, uow.counters)
     return uow.counters
 
 
-class RedisCounters(CounterRepository):
+class RedisCounters:
     """The counter interface over Redis: one key per counter, expiring when its window ends."""
 
     def __init__(self, client):
@@ -193,10 +194,10 @@ def _redis_client(url: str) -> "Redis":
         return client
 
 
-class _RedisOrStorage(CounterRepository):
+class _RedisOrStorage:
     """Redis, or the storage's counters while Redis cannot be reached."""
 
-    def __init__(self, url: str, storage: CounterRepository):
+    def __init__(self, url: str, storage: CounterStore):
         self._url = url
         self._storage = storage
 

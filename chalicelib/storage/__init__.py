@@ -1,20 +1,14 @@
-"""Storage: the repository + unit-of-work interface and its backends."""
+"""Storage: the item-store port and its drivers, the entity declarations, and the repositories and
+stores written once over them."""
 
-from ..config import Settings
-from ..domain.errors import ConfigurationError
-from .base import ApplicationQuery, JobQuery, UnitOfWork
+from .records import ApplicationQuery, JobQuery
+from .repositories import UnitOfWork
 
 __all__ = ["ApplicationQuery", "JobQuery", "UnitOfWork", "unit_of_work"]
 
 
-def unit_of_work(settings: Settings) -> UnitOfWork:
-    """A new unit of work on the configured backend; use it as a context manager."""
-    if settings.storage == "sqlite":
-        from .sqlite import Database, SqliteUnitOfWork
+def unit_of_work(settings) -> UnitOfWork:
+    """A new unit of work on the configured backend (built by the composition root)."""
+    from ..bootstrap import unit_of_work as build
 
-        return SqliteUnitOfWork(Database.at(settings.sqlite_path))
-    if settings.storage == "dynamodb":
-        from .dynamodb import DynamoUnitOfWork
-
-        return DynamoUnitOfWork.for_settings(settings)
-    raise ConfigurationError(f"Unknown ATS_STORAGE {settings.storage!r}: use sqlite or dynamodb.")
+    return build(settings)

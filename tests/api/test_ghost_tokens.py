@@ -8,7 +8,8 @@ from chalicelib.auth.tokens import issue_token
 from chalicelib.domain.ids import new_id
 from chalicelib.services import users
 from chalicelib.storage import ApplicationQuery, JobQuery
-from chalicelib.storage.dynamodb import DynamoStore, DynamoUnitOfWork, user_key
+from chalicelib.storage.entities import user_key
+from chalicelib.storage.items import Delete
 
 from .helpers import assert_error
 
@@ -52,11 +53,7 @@ def call_every_signed_in_route(api, token: str, ids: dict) -> dict:
 
 def delete_account(uow_factory, user_id: str) -> None:
     """What deleting an account would do, straight in storage (the API has no such route yet)."""
-    uow = uow_factory()
-    if isinstance(uow, DynamoUnitOfWork):
-        uow.store.UserItem(*user_key(user_id)).delete()
-    else:
-        uow.write_now("DELETE FROM users WHERE id = ?", (user_id,))
+    uow_factory().storage.items.write(Delete(user_key(user_id)))
 
 
 def stored_state(uow_factory, job, application) -> tuple:
@@ -107,11 +104,9 @@ def test_tokens_outlive_a_reset_database_but_speak_for_nobody_in_the_new_one(
         assert api.get("/jobs").body["items"] == []  # the reset database has no job, and stored none
     finally:
         if backend != "sqlite":
-            from chalicelib.config import get_settings
+            from tests.conftest import drop_dynamodb_table
 
-            reset = get_settings()
-            DynamoStore.for_settings(reset).delete_table()
-            DynamoStore.forget(reset.table_name)
+            drop_dynamodb_table()
 
 
 def test_an_account_deleted_while_its_token_is_known_can_write_nothing(

@@ -256,16 +256,16 @@ NOT_IDS = [
 @pytest.fixture
 def storage_calls(monkeypatch, no_dynamodb_scan):
     """Every unit of work a view opens, and every DynamoDB call: both stay empty when nothing is read."""
-    import ats_functions.http as http
+    import ats_functions.web.request as request  # Call.uow opens them
 
     opened = []
-    real = http.unit_of_work
+    real = request.unit_of_work
 
     def recording(settings):
         opened.append(settings)
         return real(settings)
 
-    monkeypatch.setattr(http, "unit_of_work", recording)
+    monkeypatch.setattr(request, "unit_of_work", recording)
     return lambda: (len(opened), len(no_dynamodb_scan))
 
 

@@ -3,7 +3,7 @@
 Runs on every backend (through `api` and `uow_factory`). Two injection points, both after the
 use case has written its entity to the unit of work:
 - "event serialisation": turning the outbox event into its stored payload raises;
-- "commit": the backend's commit itself raises before it finishes.
+- "commit": the driver's transaction (what commit hands everything to) raises.
 The request answers 500 in the one error shape without a trace of the failure, storage holds
 what it held before, and the same request succeeds once the fault is gone.
 """
@@ -35,7 +35,7 @@ def inject_fault(request, uow_factory):
         if request.param == "event-serialisation":
             patch.setattr(domain_events.Event, "payload", raise_fault)
         else:
-            patch.setattr(type(uow_factory()), "_commit", raise_fault)
+            patch.setattr(type(uow_factory().storage.items), "transact", raise_fault)
 
     arm.undo = patch.undo
     yield arm

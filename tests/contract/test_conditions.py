@@ -45,9 +45,10 @@ def delete(uow_factory, job: Job) -> None:
 def test_a_job_whose_owner_has_no_account_is_refused_and_not_stored(uow_factory):
     before = outbox_size(uow_factory)
     job = Job.publish(owner=Principal(new_id(), Role.RECRUITER), title="Owned by nobody")
-    with uow_factory() as uow, pytest.raises(UnknownActor) as raised:
-        uow.jobs.add(job)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.jobs.add(job)  # staged: the conflict is found at commit
+        with pytest.raises(UnknownActor) as raised:
+            uow.commit()
     assert (raised.value.code, raised.value.message) == ("invalid_token", "The account of this token does not exist.")
     with uow_factory() as uow:
         assert uow.jobs.get(job.id) is None
@@ -58,9 +59,10 @@ def test_a_job_whose_owner_has_no_account_is_refused_and_not_stored(uow_factory)
 def test_an_application_whose_candidate_has_no_account_is_refused_and_not_stored(uow_factory, job):
     ghost = Principal(new_id(), Role.CANDIDATE)
     application = Application.submit(job=job, candidate=ghost, cover_letter=None)
-    with uow_factory() as uow, pytest.raises(UnknownActor):
-        uow.applications.add(application)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.applications.add(application)  # staged: the conflict is found at commit
+        with pytest.raises(UnknownActor):
+            uow.commit()
     with uow_factory() as uow:
         assert uow.applications.get(application.id) is None
         assert uow.applications.history(application.id) == []
@@ -71,11 +73,12 @@ def test_an_application_whose_candidate_has_no_account_is_refused_and_not_stored
 def test_a_move_by_an_actor_without_an_account_is_refused_and_changes_nothing(uow_factory, job, candidate):
     application = make_application(uow_factory, job, candidate)
     before = outbox_size(uow_factory)
-    with uow_factory() as uow, pytest.raises(UnknownActor):
+    with uow_factory() as uow:
         current = uow.applications.get(application.id)
         current.change_status(to="screening", actor=NOBODY, reason=None, job_title=job.title)
-        uow.applications.save(current)
-        uow.commit()
+        uow.applications.save(current)  # staged: the conflict is found at commit
+        with pytest.raises(UnknownActor):
+            uow.commit()
     with uow_factory() as uow:
         stored = uow.applications.get(application.id)
         assert (stored.status, stored.version) == ("applied", 1)

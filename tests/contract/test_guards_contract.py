@@ -10,7 +10,7 @@ import threading
 import boto3
 import pytest
 
-from chalicelib.storage.base import IdempotencyRecord, Window
+from chalicelib.storage.records import IdempotencyRecord, Window
 from tests.conftest import T0, Clock
 
 
@@ -219,15 +219,17 @@ def test_concurrent_claims_of_one_key_have_one_winner(uow_factory):
 
 @pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)
 def test_dynamodb_items_carry_the_tables_ttl_attribute(settings, uow):
-    from chalicelib.storage.dynamodb import DynamoStore
-
     uow.counters.hit("login:a", window_seconds=60)
     assert claim(uow) is None
     client = boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint)
     ttl = client.describe_time_to_live(TableName=settings.table_name)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
-    store = DynamoStore.for_settings(settings)
-    counter = store.CounterItem.get("COUNTER#login:a", "COUNTER", consistent_read=True)
-    record = store.IdempotencyItem.get("IDEMPOTENCY#k1", "IDEMPOTENCY", consistent_read=True)
-    assert counter.ttl.timestamp() >= counter.ends_at
-    assert record.ttl.timestamp() >= record.expires_at
+    table = settings.table_name
+    counter = client.get_item(TableName=table, Key=_key("COUNTER#login:a", "COUNTER"), ConsistentRead=True)
+    record = client.get_item(TableName=table, Key=_key("IDEMPOTENCY#k1", "IDEMPOTENCY"), ConsistentRead=True)
+    assert int(counter["Item"]["ttl"]["N"]) >= float(counter["Item"]["ends_at"]["N"])
+    assert int(record["Item"]["ttl"]["N"]) >= float(record["Item"]["expires_at"]["N"])
+
+
+def _key(pk: str, sk: str) -> dict:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}

@@ -71,9 +71,10 @@ def test_user_round_trip_and_lookup_by_email(uow_factory):
 def test_email_is_unique_whatever_its_case(uow_factory):
     first = make_user(uow_factory, "ann@example.com")
     second = User.register(email="ANN@Example.com", name="Other", role="recruiter", password_hash="h")
-    with uow_factory() as uow, pytest.raises(Conflict) as raised:
-        uow.users.add(second)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.users.add(second)  # staged: the conflict is found at commit
+        with pytest.raises(Conflict) as raised:
+            uow.commit()
     assert raised.value.code == "email_taken"
     with uow_factory() as uow:
         assert uow.users.get(second.id) is None
@@ -126,9 +127,10 @@ def test_job_save_is_conditional_on_the_version(uow_factory, recruiter):
         uow.jobs.save(first)
         uow.commit()
     second.update({"title": "Lost update"})
-    with uow_factory() as uow, pytest.raises(ConcurrencyError):
-        uow.jobs.save(second)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.jobs.save(second)  # staged: the conflict is found at commit
+        with pytest.raises(ConcurrencyError):
+            uow.commit()
     with uow_factory() as uow:
         stored = uow.jobs.get(job.id)
     assert (stored.title, stored.version) == ("Renamed", 2)
@@ -138,8 +140,8 @@ def test_saving_a_job_that_does_not_exist_is_a_concurrency_error(uow_factory, re
     job = Job.publish(owner=who(recruiter), title="Ghost")
     job.update({"title": "Ghost 2"})
     with uow_factory() as uow:
+        uow.jobs.save(job)  # staged: the conflict is found at commit
         with pytest.raises(ConcurrencyError):
-            uow.jobs.save(job)
             uow.commit()
         assert uow.jobs.get(job.id) is None
 
@@ -293,9 +295,10 @@ def test_one_application_per_candidate_per_job(uow_factory, recruiter, candidate
     job = make_job(uow_factory, recruiter)
     first = make_application(uow_factory, job, candidate)
     second = Application.submit(job=job, candidate=who(candidate), cover_letter="Again")
-    with uow_factory() as uow, pytest.raises(Conflict) as raised:
-        uow.applications.add(second)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.applications.add(second)  # staged: the conflict is found at commit
+        with pytest.raises(Conflict) as raised:
+            uow.commit()
     assert raised.value.code == "already_applied"
     with uow_factory() as uow:
         assert uow.applications.get(second.id) is None
@@ -315,9 +318,10 @@ def test_a_stale_application_write_is_refused_and_leaves_no_history(uow_factory,
     with uow_factory() as uow:
         uow.applications.save(first)
         uow.commit()
-    with uow_factory() as uow, pytest.raises(ConcurrencyError):
-        uow.applications.save(second)
-        uow.commit()
+    with uow_factory() as uow:
+        uow.applications.save(second)  # staged: the conflict is found at commit
+        with pytest.raises(ConcurrencyError):
+            uow.commit()
     with uow_factory() as uow:
         stored = uow.applications.get(application.id)
         history = uow.applications.history(application.id)
@@ -444,15 +448,15 @@ def test_committed_events_land_in_the_outbox_oldest_first(uow_factory, recruiter
         assert uow.outbox.get("01HZZZZZZZZZZZZZZZZZZZZZZZ") is None
 
 
-def test_marks_take_effect_on_commit(uow_factory, candidate):
+def test_marks_take_effect_at_once_outside_any_unit_of_work(uow_factory, candidate):
     with uow_factory() as uow:
         event = uow.outbox.list(status="pending")[0]
         uow.outbox.mark(event.id, status="published")
+        uow.rollback()  # a mark is no part of a unit of work: nothing to roll back
     with uow_factory() as uow:
-        assert uow.outbox.get(event.id).status == "pending"  # not committed
+        assert uow.outbox.get(event.id).status == "published"
         uow.outbox.mark(event.id, status="failed", error="smtp down", attempted=True)
         uow.outbox.mark("01HZZZZZZZZZZZZZZZZZZZZZZZ", status="sent")  # unknown: nothing happens
-        uow.commit()
     with uow_factory() as uow:
         failed = uow.outbox.get(event.id)
         assert (failed.status, failed.last_error, failed.attempts) == ("failed", "smtp down", 1)
@@ -460,7 +464,6 @@ def test_marks_take_effect_on_commit(uow_factory, candidate):
         assert uow.outbox.list(status="pending") == []
         assert uow.outbox.get("01HZZZZZZZZZZZZZZZZZZZZZZZ") is None
         uow.outbox.mark(event.id, status="sent", attempted=True)
-        uow.commit()
     with uow_factory() as uow:
         sent = uow.outbox.get(event.id)
     assert (sent.status, sent.last_error, sent.attempts) == ("sent", None, 2)

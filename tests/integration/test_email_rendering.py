@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.domain.models import Role, User
 from chalicelib.messaging.emails import STATUS_TEMPLATES, emails_for, plan, render
-from chalicelib.storage.base import OutboxRecord
+from chalicelib.storage.records import OutboxRecord
 
 USERS = {
     "cand": User(

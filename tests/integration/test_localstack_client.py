@@ -2,11 +2,11 @@
 
 import pytest
 
+from chalicelib.bootstrap import forget_storage
 from chalicelib.config import get_settings
 from chalicelib.domain.models import Principal
 from chalicelib.services import jobs, users
 from chalicelib.storage import unit_of_work
-from chalicelib.storage.dynamodb import DynamoStore
 
 pytestmark = pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True)
 
@@ -17,7 +17,7 @@ def via_localstack(backend, dynamodb_local, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
     monkeypatch.setenv("LOCALSTACK_HOST", f"127.0.0.1:{dynamodb_local.port}")
     yield get_settings()
-    DynamoStore.forget(get_settings().table_name)
+    forget_storage(get_settings())
 
 
 def test_localstack_host_resolves_to_the_emulator_endpoint(via_localstack, dynamodb_local):

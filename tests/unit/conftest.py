@@ -1,19 +1,19 @@
-"""Fixtures of the service tests: use cases over the in-memory fakes."""
+"""Fixtures of the service tests: use cases over the memory driver."""
 
 import pytest
 
-from .fakes import FakeStore, FakeUnitOfWork, fake_settings
+from .fakes import MemoryStorage, fake_settings
 
 
 @pytest.fixture
 def store():
-    return FakeStore()
+    return MemoryStorage()
 
 
 @pytest.fixture
 def uow(store):
     """A factory: each use case gets a fresh unit of work over the same store, like a request."""
-    return lambda: FakeUnitOfWork(store)
+    return store.unit_of_work
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The service side of Idempotency-Key (chalicelib/services/idempotency.py), on the fakes."""
+"""The service side of Idempotency-Key (chalicelib/services/idempotency.py), on the memory driver."""
 
 import json
 import logging
@@ -9,9 +9,8 @@ from chalicelib.domain.errors import Conflict, Unavailable, ValidationFailed
 from chalicelib.domain.models import Principal, Role
 from chalicelib.services import idempotency, jobs, users
 from chalicelib.services.idempotency import LEASE_SECONDS, TTL_SECONDS, Claim, Replay
+from chalicelib.storage.stores import IdempotencyClaims
 from tests.conftest import Clock
-
-from .fakes import FakeIdempotency, FakeUnitOfWork
 
 SCOPE = "01HUSER:create_job"
 
@@ -19,7 +18,7 @@ SCOPE = "01HUSER:create_job"
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(FakeIdempotency, "clock", staticmethod(clock))
+    monkeypatch.setattr(IdempotencyClaims, "clock", staticmethod(clock))
     return clock
 
 
@@ -160,7 +159,7 @@ def test_a_first_request_that_outlived_its_lease_leaves_the_retrys_claim_alone(u
 # --- Storage failures -----------------------------------------------------------------------------
 
 
-class BrokenIdempotency(FakeIdempotency):
+class BrokenIdempotency(IdempotencyClaims):
     def complete(self, *args, **kwargs):
         raise Unavailable("Storage is unavailable: test")
 
@@ -169,8 +168,8 @@ class BrokenIdempotency(FakeIdempotency):
 
 
 def test_finish_and_abandon_never_raise_they_log(store, settings, caplog):
-    broken = FakeUnitOfWork(store)
-    broken.idempotency = BrokenIdempotency(broken)
+    broken = store.unit_of_work()
+    broken.idempotency = BrokenIdempotency(store.items)
     claim = idempotency.begin(broken, settings, scope=SCOPE, key="k", fingerprint="fp")
     with caplog.at_level(logging.WARNING, logger="ats.idempotency"):
         idempotency.finish(broken, settings, claim, status=201, body="{}", headers={})
@@ -180,12 +179,12 @@ def test_finish_and_abandon_never_raise_they_log(store, settings, caplog):
 
 
 def test_begin_reports_storage_failures(store, settings):
-    class Down(FakeIdempotency):
+    class Down(IdempotencyClaims):
         def claim(self, *args, **kwargs):
             raise Unavailable("Storage is unavailable: test")
 
-    down = FakeUnitOfWork(store)
-    down.idempotency = Down(down)
+    down = store.unit_of_work()
+    down.idempotency = Down(store.items)
     with pytest.raises(Unavailable):
         idempotency.begin(down, settings, scope=SCOPE, key="k", fingerprint="fp")
 

@@ -9,10 +9,11 @@ import pytest
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
 from chalicelib.domain.models import Role
 from chalicelib.services import throttle, users
+from chalicelib.storage.stores import Counters
 from tests.conftest import ROOT, Clock
 from tests.integration.conftest import free_port, redis_server  # noqa: F401  (a fixture, used below)
 
-from .fakes import FakeCounters, fake_settings
+from .fakes import fake_settings
 
 PASSWORD = "correct horse battery"
 
@@ -20,7 +21,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(FakeCounters, "clock", staticmethod(clock))
+    monkeypatch.setattr(Counters, "clock", staticmethod(clock))
     monkeypatch.setattr(throttle, "clock", clock)
     throttle.reset()
     yield clock

@@ -1,0 +1,88 @@
+"""The memory driver: the item store as a dict, for the service tests and as the port's reference.
+
+Everything under one lock, so each transaction and each write is atomic, as in a database; items
+are copied in and out, so changing what a read returned changes nothing stored.
+"""
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from ..items import (
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    ItemStore,
+    Key,
+    Operation,
+    Put,
+    Query,
+    Update,
+    check_transaction,
+    holds,
+    key_of,
+    updated,
+)
+
+
+class MemoryItemStore(ItemStore):
+    def __init__(self) -> None:
+        self.items: dict[Key, Item] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> Item | None:
+        with self._lock:
+            item = self.items.get(key)
+            return None if item is None else dict(item)
+
+    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+        with self._lock:
+            return [dict(self.items[key]) for key in set(keys) if key in self.items]
+
+    def select(self, q: Query) -> list[Item]:
+        pk_name, sk_name = (f"{q.index}PK", f"{q.index}SK") if q.index else ("PK", "SK")
+        with self._lock:
+            found = [
+                dict(item)
+                for item in self.items.values()
+                if item.get(pk_name) == q.pk
+                and sk_name in item
+                and str(item[sk_name]).startswith(q.prefix)
+                and (q.after is None or str(item[sk_name]) > q.after)
+                and (q.before is None or str(item[sk_name]) < q.before)
+                and holds(q.filter, item)
+            ]
+        found.sort(key=lambda item: (str(item[sk_name]), key_of(item)), reverse=q.descending)
+        return found if q.limit is None else found[: q.limit]
+
+    def transact(self, operations: Sequence[Operation]) -> None:
+        check_transaction(operations)
+        with self._lock:
+            for operation in operations:
+                if not holds(operation.condition, self.items.get(operation.key)):
+                    raise ConditionFailed(operation)
+            for operation in operations:
+                self._apply(operation)
+
+    def write(self, operation: Put | Update | Delete) -> Item | None:
+        with self._lock:
+            if not holds(operation.condition, self.items.get(operation.key)):
+                raise ConditionFailed(operation)
+            result = self._apply(operation)
+            return None if result is None else dict(result)
+
+    def _apply(self, operation: Operation) -> Item | None:
+        match operation:
+            case Put(item):
+                self.items[operation.key] = dict(item)
+            case Update():
+                self.items[operation.key] = updated(self.items.get(operation.key), operation)
+            case Delete(key):
+                self.items.pop(key, None)
+                return None
+            case Check():
+                return None
+        return self.items[operation.key]
+
+    def ping(self) -> None:
+        return None

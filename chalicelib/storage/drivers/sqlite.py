@@ -1,0 +1,429 @@
+"""The SQLite driver of the item store (stdlib sqlite3): one table of items, a JSON document each.
+
+`doc` holds the whole item, so a read loads one column; the key, index-key and ttl columns are
+copies of its attributes, there for lookups: the primary key serves the table's partitions, one
+partial index per GSI serves that index (only the items in it are in it), one on ttl the sweep.
+WAL, synchronous=NORMAL, one connection per thread, autocommit reads; every write is one
+`BEGIN IMMEDIATE` transaction, so writers queue on SQLite's lock (10 s) instead of colliding.
+
+The schema is versioned by `PRAGMA user_version`: 1..5 were the per-entity tables of
+chalicelib/storage/sqlite.py, 6 is the items table. A database at 1..5 is migrated in place on
+first open, in one transaction: every old row becomes the item(s) DynamoDB holds for it.
+"""
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from typing import TypeVar
+
+from ...domain.errors import Unavailable
+from ..items import (
+    INDEXES,
+    Check,
+    ConditionFailed,
+    Delete,
+    Item,
+    ItemStore,
+    Key,
+    Missing,
+    Operation,
+    Put,
+    Query,
+    Update,
+    check_transaction,
+    holds,
+    updated,
+)
+from ..legacy import LEGACY_MIGRATIONS, LEGACY_TABLES, legacy_items
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 6
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for the lock before the store counts as unavailable
+SWEEP_INTERVAL = 60.0  # seconds between two deletions of expired items, per database
+GET_MANY_CHUNK = 250  # keys per SELECT (two parameters each, far below SQLite's limit)
+
+_INDEX_COLUMNS = tuple((f"{index.lower()}pk", f"{index.lower()}sk") for index in INDEXES)
+_COLUMNS = ("pk", "sk", *(column for pair in _INDEX_COLUMNS for column in pair), "ttl", "doc")
+_INDEX_ATTRIBUTES = tuple((f"{index}PK", f"{index}SK") for index in INDEXES)
+_SORT_COLUMNS: dict[str | None, tuple[str, str]] = {
+    None: ("pk", "sk"),
+    **dict(zip(INDEXES, _INDEX_COLUMNS, strict=True)),
+}
+
+SCHEMA = [
+    "CREATE TABLE items ("
+    "pk TEXT NOT NULL, sk TEXT NOT NULL, "
+    + "".join(f"{pk} TEXT, {sk} TEXT, " for pk, sk in _INDEX_COLUMNS)
+    + "ttl REAL, doc TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID",
+    *(
+        f"CREATE INDEX items_{index.lower()} ON items({pk}, {sk}) WHERE {pk} IS NOT NULL"
+        for index, (pk, sk) in zip(INDEXES, _INDEX_COLUMNS, strict=True)
+    ),
+    "CREATE INDEX items_ttl ON items(ttl) WHERE ttl IS NOT NULL",
+]
+
+_GET = "SELECT doc FROM items WHERE pk = ? AND sk = ?"
+_PUT = f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_INSERT = (
+    f"INSERT INTO items ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (pk, sk) DO NOTHING"
+)
+_DELETE = "DELETE FROM items WHERE pk = ? AND sk = ?"
+_SWEEP = "DELETE FROM items WHERE ttl <= ?"
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_decode = json.JSONDecoder().decode
+
+
+def _unavailable(error: Exception) -> Unavailable:
+    return Unavailable(f"Storage is unavailable: {error}")
+
+
+def _row(item: Item) -> tuple:
+    """The item as the table's columns: its keys, its index keys (both or neither), its ttl, itself."""
+    pk, sk = item.get("PK"), item.get("SK")
+    if not isinstance(pk, str) or not isinstance(sk, str):
+        raise ValueError(f"An item's PK and SK are strings: {pk!r}, {sk!r}")
+    row: list = [pk, sk]
+    for pk_name, sk_name in _INDEX_ATTRIBUTES:
+        index_pk, index_sk = item.get(pk_name), item.get(sk_name)
+        if isinstance(index_pk, str) and isinstance(index_sk, str):
+            row += (index_pk, index_sk)
+        else:  # as on DynamoDB, an item without both index keys is not in the index
+            row += (None, None)
+    ttl = item.get("ttl")
+    row.append(ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None)
+    row.append(_encode(item))
+    return tuple(row)
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`; None when there is none.
+
+    SQLite compares TEXT as UTF-8 bytes, which is code-point order, Python's and DynamoDB's.
+    """
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters: no stored text has them
+        following = 0xE000
+    return stem[:-1] + chr(following)
+
+
+def query_sql(
+    index: str | None,
+    *,
+    prefix: str = "",
+    after: str | None = None,
+    before: str | None = None,
+    descending: bool = False,
+    limited: bool = False,
+) -> tuple[str, list[str]]:
+    """The SELECT of one partition's range, in sort-key order, and its parameters after the partition.
+
+    The partition is an equality and the range bounds the sort-key column, so SQLite searches the
+    primary key or the index's partial index; a limited query ends with `LIMIT ?` (for the caller).
+    """
+    if index not in _SORT_COLUMNS:
+        raise ValueError(f"Unknown index {index!r}: one of {', '.join(INDEXES)}, or None for the table.")
+    pk, sk = _SORT_COLUMNS[index]
+    where, params = [f"{pk} = ?"], []
+    if prefix:
+        where.append(f"{sk} >= ?")
+        params.append(prefix)
+        upper = _successor(prefix)
+        if upper is not None:
+            where.append(f"{sk} < ?")
+            params.append(upper)
+    if after is not None:
+        where.append(f"{sk} > ?")
+        params.append(after)
+    if before is not None:
+        where.append(f"{sk} < ?")
+        params.append(before)
+    direction = " DESC" if descending else ""
+    # Index entries of one sort key are told apart by the item's key (the memory driver's order).
+    order = f"{sk}{direction}" if index is None else f"{sk}{direction}, pk{direction}, sk{direction}"
+    sql = f"SELECT doc FROM items WHERE {' AND '.join(where)} ORDER BY {order}"
+    return (sql + " LIMIT ?" if limited else sql), params
+
+
+def _checked(operation: Operation) -> None:
+    """Refuse what DynamoDB refuses before it writes anything: keys that are not strings, an update of one."""
+    if isinstance(operation, Update) and ({"PK", "SK"} & (operation.set.keys() | operation.add.keys())):
+        raise ValueError(f"An update does not change the key attributes PK and SK: {operation.key}")
+    if isinstance(operation, Put) and not (
+        isinstance(operation.item.get("PK"), str) and isinstance(operation.item.get("SK"), str)
+    ):
+        raise ValueError(f"An item's PK and SK are strings: {operation.item.get('PK')!r}, {operation.item.get('SK')!r}")
+
+
+class SqliteItemStore(ItemStore):
+    """The items of one SQLite file; safe to share between threads (each gets its own connection)."""
+
+    clock = staticmethod(time.time)  # the sweep's time; tests move it
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self._local = threading.local()
+        self._swept_at = -math.inf  # when the expired items were last deleted
+        self._swept_lock = threading.Lock()
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        except OSError as error:
+            raise _unavailable(error) from error
+        try:
+            conn = self._connection()
+            # Once per file (it is the file's mode from then on), not per connection: a connection
+            # opened while others write would wait on no busy handler to change it.
+            conn.execute("PRAGMA journal_mode=WAL")
+            _migrate(conn)
+        except sqlite3.Error as error:
+            self.close()
+            raise _unavailable(error) from error
+        except BaseException:
+            self.close()
+            raise
+
+    # --- Connections ------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    isolation_level=None,
+                    timeout=BUSY_TIMEOUT,
+                    cached_statements=256,
+                )
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            except sqlite3.Error as error:
+                raise _unavailable(error) from error
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (another thread's closes when that thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
+
+    # --- Reads ------------------------------------------------------------------------------------
+
+    def get(self, key: Key) -> Item | None:
+        try:
+            row = self._connection().execute(_GET, key).fetchone()
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+        return None if row is None else _decode(row[0])
+
+    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+        wanted = list(dict.fromkeys((str(pk), str(sk)) for pk, sk in keys))
+        found: list[Item] = []
+        try:
+            conn = self._connection()
+            for first in range(0, len(wanted), GET_MANY_CHUNK):
+                chunk = wanted[first : first + GET_MANY_CHUNK]
+                # Keys drive the join (CROSS JOIN keeps that order): one primary-key search per key.
+                # `(pk, sk) IN (VALUES ...)` would scan the whole table instead.
+                sql = (
+                    f"SELECT doc FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS wanted "
+                    "CROSS JOIN items ON items.pk = wanted.column1 AND items.sk = wanted.column2"
+                )
+                rows = conn.execute(sql, [part for key in chunk for part in key]).fetchall()
+                found.extend(_decode(row[0]) for row in rows)
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+        return found
+
+    def select(self, q: Query) -> list[Item]:
+        if q.limit is not None and q.limit <= 0:
+            return []
+        sql, params = query_sql(
+            q.index,
+            prefix=q.prefix,
+            after=q.after,
+            before=q.before,
+            descending=q.descending,
+            limited=q.filter is None and q.limit is not None,
+        )
+        try:
+            conn = self._connection()
+            if q.filter is None:
+                rows = conn.execute(sql, [q.pk, *params] if q.limit is None else [q.pk, *params, q.limit]).fetchall()
+                return [_decode(row[0]) for row in rows]
+            # A filter runs here, on the rows in sort order, from one statement (one snapshot) that
+            # SQLite steps a row at a time: the read ends with the `limit`-th kept row, not after it
+            # (a batch of 100 would step, and look up, up to 99 rows more).
+            kept: list[Item] = []
+            cursor = conn.execute(sql, [q.pk, *params])
+            try:
+                for row in cursor:
+                    item = _decode(row[0])
+                    if holds(q.filter, item):
+                        kept.append(item)
+                        if len(kept) == q.limit:
+                            return kept
+            finally:
+                cursor.close()  # ends the statement's read of the database at once
+            return kept
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+
+    # --- Writes -----------------------------------------------------------------------------------
+
+    def transact(self, operations: Sequence[Operation]) -> None:
+        check_transaction(operations)
+        for operation in operations:
+            _checked(operation)
+        if operations:
+            self._in_transaction(lambda conn: [_apply(conn, operation) for operation in operations])
+
+    def write(self, operation: Put | Update | Delete) -> Item | None:
+        if isinstance(operation, Check):
+            raise ValueError("write applies a Put, an Update or a Delete; a Check belongs in a transaction.")
+        _checked(operation)
+        self._sweep()
+        return self._in_transaction(lambda conn: _apply(conn, operation))
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT for the other writers
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+        try:
+            result = work(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException as error:
+            _rollback(conn)
+            if isinstance(error, sqlite3.Error):
+                raise _unavailable(error) from error
+            raise
+
+    def _sweep(self) -> None:
+        """Delete the expired items, at most once a SWEEP_INTERVAL per database (a ttl index range)."""
+        now = self.clock()
+        with self._swept_lock:
+            if self._swept_at + SWEEP_INTERVAL > now:
+                return
+            self._swept_at = now
+        try:
+            self._connection().execute(_SWEEP, (now,))  # autocommit: its own short transaction
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+
+    def ping(self) -> None:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):  # SQLite may have rolled back already (it does on some errors)
+            conn.execute("ROLLBACK")
+
+
+def _current(conn: sqlite3.Connection, key: Key) -> Item | None:
+    row = conn.execute(_GET, key).fetchone()
+    return None if row is None else _decode(row[0])
+
+
+def _require(conn: sqlite3.Connection, operation: Operation) -> Item | None:
+    """The operation's item before it; ConditionFailed if its condition does not hold of it."""
+    current = _current(conn, operation.key)
+    if not holds(operation.condition, current):
+        raise ConditionFailed(operation)
+    return current
+
+
+def _apply(conn: sqlite3.Connection, operation: Operation) -> Item | None:
+    """Check the operation's condition and write it, inside the caller's transaction.
+
+    Operations apply in the caller's order, each on its own key, so each condition sees its
+    item as it was before the transaction and the first that fails is the one named.
+    """
+    if isinstance(operation, Put):
+        item = operation.item
+        if None in item.values():  # an attribute without a value is absent
+            item = {name: value for name, value in item.items() if value is not None}
+        if isinstance(operation.condition, Missing):
+            if conn.execute(_INSERT, _row(item)).rowcount == 0:  # the key is taken: one statement, no read
+                raise ConditionFailed(operation)
+        else:
+            if operation.condition is not None:
+                _require(conn, operation)
+            conn.execute(_PUT, _row(item))
+        return dict(item)
+    if isinstance(operation, Update):
+        try:
+            result = updated(_require(conn, operation), operation)
+        except TypeError as error:  # adding to an attribute that is not a number
+            raise ValueError(f"Update of {operation.key}: {error}") from None
+        conn.execute(_PUT, _row(result))
+        return result
+    if isinstance(operation, Delete):
+        if operation.condition is not None:
+            _require(conn, operation)
+        conn.execute(_DELETE, operation.key)
+        return None
+    _require(conn, operation)  # a Check
+    return None
+
+
+# --- The schema and its migrations --------------------------------------------------------------
+
+# Versions 1..5 were the per-entity tables (storage/legacy.py); 6 is the items table.
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to SCHEMA_VERSION, in one transaction (a no-op when it is there)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # two processes opening one old file: the second finds it done
+    except sqlite3.Error as error:
+        raise _unavailable(error) from error
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise Unavailable(
+                f"Storage is unavailable: the database is at schema version {version}, "
+                f"newer than this code's {SCHEMA_VERSION}."
+            )
+        if version < SCHEMA_VERSION:
+            if 0 < version < len(LEGACY_MIGRATIONS):
+                for script in LEGACY_MIGRATIONS[version:]:
+                    for statement in filter(str.strip, script.split(";")):
+                        conn.execute(statement)
+            for statement in SCHEMA:
+                conn.execute(statement)
+            if version > 0:
+                _convert_legacy_rows(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException as error:
+        _rollback(conn)
+        if isinstance(error, sqlite3.Error):
+            raise _unavailable(error) from error
+        raise
+
+
+def _convert_legacy_rows(conn: sqlite3.Connection) -> None:
+    """Every row of the per-entity tables as the item(s) it is now; then drop those tables."""
+    conn.executemany(
+        _INSERT.replace(" ON CONFLICT (pk, sk) DO NOTHING", ""),  # a clash would be a bug: loud
+        map(_row, legacy_items(conn)),
+    )
+    for table in LEGACY_TABLES:
+        conn.execute(f"DROP TABLE {table}")

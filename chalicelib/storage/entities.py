@@ -1,0 +1,217 @@
+"""Each stored entity declared once: its item's key, its index keys and its attributes, all built
+from the entity's own dataclass fields (Alex DeBrie's single-table design; ElectroDB's entities).
+
+Key design: one table (or, on SQLite, one items table) with generic key attributes. Every GSI
+sorts on the entity's ULID, so "newest first" is a descending query; an index key is set only
+on the items that belong in that index (sparse): a deleted job drops its GSI keys and so leaves
+every list. This is the layout stored on DynamoDB since the first release.
+
+| entity             | PK                        | SK             | read by key                                    |
+|--------------------|---------------------------|----------------|------------------------------------------------|
+| user               | USER#<id>                 | USER           | user by id                                     |
+| email guard        | EMAIL#<email_key>         | EMAIL          | user by email; one account per email           |
+| job                | JOB#<id>                  | JOB            | job by id                                      |
+| application        | APP#<id>                  | APP            | application by id                              |
+| application guard  | APPLIED#<candidate>#<job> | APPLIED        | one application per candidate per job          |
+| history entry      | APP#<application_id>      | HIST#<id>      | an application's history, oldest first         |
+| outbox event       | EVENT#<id>                | EVENT          | event by id                                    |
+| delivery           | DELIVERY#<event_id>       | TO#<recipient> | the ledger: one email per (event, recipient)   |
+| counter            | COUNTER#<key>             | COUNTER        | a fixed-window counter (login throttling); TTL |
+| idempotency record | IDEMPOTENCY#<key>         | IDEMPOTENCY    | the first response to an Idempotency-Key; TTL  |
+
+| index | entity       | index PK (SK = id)              | access pattern                                 |
+|-------|--------------|---------------------------------|------------------------------------------------|
+| GSI1  | job          | JOBS#<status>                   | open (or any status) jobs newest first         |
+| GSI2  | job          | OWNER#<owner_id>#<status>       | a recruiter's jobs by status                   |
+| GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
+| GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
+| GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
+| GSI4  | application  | RECAPPS#<recruiter_id>          | a recruiter's applications                     |
+| GSI5  | application  | RECAPPS#<recruiter_id>#<status> | a recruiter's applications by status           |
+| GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
+| GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
+
+The ledger, counters and idempotency records are declared by the stores that own them
+(storage/stores.py); they write at once, outside any unit of work.
+"""
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ..domain.models import Application, HistoryEntry, Job, User
+from .items import Item, Key, Value
+from .records import OutboxRecord
+
+T = TypeVar("T")
+
+IndexKey = tuple[str, str] | None  # (index PK, index SK), or None: not in that index
+
+
+def stored_fields(record: type) -> tuple[str, ...]:
+    """The fields that are the record's state: those it compares by (not its pending events)."""
+    return tuple(f.name for f in dataclasses.fields(record) if f.compare)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a field that is not a string or a number is kept: as text."""
+
+    encode: Callable[[Any], Value]
+    decode: Callable[[Value], Any]
+
+
+JSON = Codec(encode=json.dumps, decode=lambda text: json.loads(str(text)))
+
+
+@dataclass(frozen=True)
+class Entity(Generic[T]):
+    """One kind of record as items: its key, indexes and attributes come from its fields."""
+
+    kind: str  # the discriminator, kept in each item's "type"
+    record: type[T]
+    key: Callable[[T], Key]
+    indexes: Mapping[str, Callable[[T], IndexKey]] = field(default_factory=dict)
+    derived: Mapping[str, Callable[[T], Value | None]] = field(default_factory=dict)  # lookup attributes
+    renamed: Mapping[str, str] = field(default_factory=dict)  # field -> attribute, where they differ
+    codecs: Mapping[str, Codec] = field(default_factory=dict)
+    attributes: tuple[tuple[str, str], ...] = field(init=False)  # (field, attribute) of every stored field
+
+    def __post_init__(self) -> None:
+        pairs = tuple((name, self.renamed.get(name, name)) for name in stored_fields(self.record))
+        object.__setattr__(self, "attributes", pairs)
+
+    def item(self, record: T) -> Item:
+        pk, sk = self.key(record)
+        item: Item = {"PK": pk, "SK": sk, "type": self.kind}
+        for name, attribute in self.attributes:
+            value = getattr(record, name)
+            if value is not None:
+                codec = self.codecs.get(name)
+                item[attribute] = codec.encode(value) if codec else _plain(value)
+        for attribute, derive in self.derived.items():
+            value = derive(record)
+            if value is not None:
+                item[attribute] = value
+        for index, index_key in self.indexes.items():
+            keys = index_key(record)
+            if keys is not None:
+                item[f"{index}PK"], item[f"{index}SK"] = keys
+        return item
+
+    def load(self, item: Item) -> T:
+        values: dict[str, Any] = {name: item.get(attribute) for name, attribute in self.attributes}
+        for name, codec in self.codecs.items():
+            if values[name] is not None:
+                values[name] = codec.decode(values[name])
+        return self.record(**values)
+
+
+def _plain(value: Any) -> Value:
+    """Enum members as their plain values, as every driver hands them back."""
+    return value if type(value) in (str, int, float) else value.value if hasattr(value, "value") else value
+
+
+def casefolded(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
+
+
+# --- Keys -----------------------------------------------------------------------------------------
+
+
+def user_key(user_id: str) -> Key:
+    return f"USER#{user_id}", "USER"
+
+
+def email_guard_key(email_key: str) -> Key:
+    return f"EMAIL#{email_key}", "EMAIL"
+
+
+def job_key(job_id: str) -> Key:
+    return f"JOB#{job_id}", "JOB"
+
+
+def application_key(application_id: str) -> Key:
+    return f"APP#{application_id}", "APP"
+
+
+def application_guard_key(candidate_id: str, job_id: str) -> Key:
+    return f"APPLIED#{candidate_id}#{job_id}", "APPLIED"
+
+
+HISTORY_PREFIX = "HIST#"
+
+
+def history_key(application_id: str, entry_id: str) -> Key:
+    return application_key(application_id)[0], HISTORY_PREFIX + entry_id
+
+
+def event_key(event_id: str) -> Key:
+    return f"EVENT#{event_id}", "EVENT"
+
+
+# --- The entities ---------------------------------------------------------------------------------
+
+
+def _live(job: Job, pk: str) -> IndexKey:
+    """A deleted job leaves the (sparse) list indexes."""
+    return None if job.deleted_at is not None else (pk, job.id)
+
+
+USER: Entity[User] = Entity("User", User, key=lambda u: user_key(u.id))
+
+JOB: Entity[Job] = Entity(
+    "Job",
+    Job,
+    key=lambda j: job_key(j.id),
+    indexes={
+        "GSI1": lambda j: _live(j, f"JOBS#{j.status}"),
+        "GSI2": lambda j: _live(j, f"OWNER#{j.owner_id}#{j.status}"),
+    },
+    # Casefolded copies the filters compare with: q is a substring of title_key.
+    derived={
+        "title_key": lambda j: j.title.casefold(),
+        "location_key": lambda j: casefolded(j.location),
+        "department_key": lambda j: casefolded(j.department),
+    },
+)
+
+APPLICATION: Entity[Application] = Entity(
+    "Application",
+    Application,
+    key=lambda a: application_key(a.id),
+    indexes={
+        "GSI1": lambda a: (f"JOBAPPS#{a.job_id}", a.id),
+        "GSI2": lambda a: (f"JOBAPPS#{a.job_id}#{a.status}", a.id),
+        "GSI3": lambda a: (f"CANDAPPS#{a.candidate_id}", a.id),
+        "GSI4": lambda a: (f"RECAPPS#{a.recruiter_id}", a.id),
+        "GSI5": lambda a: (f"RECAPPS#{a.recruiter_id}#{a.status}", a.id),
+        "GSI6": lambda a: (f"APPS#{a.status}", a.id),
+    },
+)
+
+HISTORY: Entity[HistoryEntry] = Entity("History", HistoryEntry, key=lambda h: history_key(h.application_id, h.id))
+
+EVENT: Entity[OutboxRecord] = Entity(
+    "Event",
+    OutboxRecord,
+    key=lambda e: event_key(e.id),
+    indexes={"GSI1": lambda e: (f"OUTBOX#{e.status}", e.id)},
+    renamed={"type": "event_type"},  # "type" is every item's discriminator
+    codecs={"payload": JSON},
+)
+
+
+# Uniqueness guards: an item per unique value, written with `missing()` beside its entity.
+
+
+def email_guard(user: User) -> Item:
+    pk, sk = email_guard_key(user.email_key)
+    return {"PK": pk, "SK": sk, "type": "EmailGuard", "user_id": user.id}
+
+
+def application_guard(application: Application) -> Item:
+    pk, sk = application_guard_key(application.candidate_id, application.job_id)
+    return {"PK": pk, "SK": sk, "type": "ApplicationGuard", "application_id": application.id}

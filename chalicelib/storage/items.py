@@ -1,0 +1,325 @@
+"""The item-store port: the few primitives every storage driver implements exactly alike.
+
+An item is a flat dict of attribute name -> str | int | float; an attribute without a value is
+simply absent (None is never stored). Every item has "PK" and "SK", its key, and "type", the
+entity it holds. An item is in index GSI<n> when it has GSI<n>PK (and GSI<n>SK): the indexes
+are sparse. "ttl" (epoch seconds) marks an item the store may delete once that time has passed
+(DynamoDB's TimeToLive, a sweep elsewhere); deletion lags, so readers compare their own times.
+Numbers come back as int or float, equal to what was written; callers convert.
+
+Writes are operations (Put, Update, Delete, Check), each with an optional condition on the item
+as it is before the write. `transact` applies up to 100 operations, one per key, all or none;
+`write` applies one at once. A condition that does not hold raises ConditionFailed naming the
+operation: in a transaction, the first one in the caller's order whose condition fails.
+
+The conditions are a small algebra evaluated by `holds`, the reference the drivers agree with:
+DynamoDB's semantics, where a missing item is an item without attributes.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+Value = str | int | float
+Item = dict[str, Value]
+Key = tuple[str, str]  # (PK, SK)
+
+INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6")
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
+
+
+def key_of(item: Mapping[str, Value]) -> Key:
+    return str(item["PK"]), str(item["SK"])
+
+
+# --- Conditions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exists:
+    """The item exists."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The item does not exist."""
+
+
+@dataclass(frozen=True)
+class Absent:
+    """The item has no such attribute (true of a missing item)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The attribute is set and compares to the value: one of = < <= > >=."""
+
+    name: str
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    name: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Contains:
+    """The (string) attribute contains the text."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class All:
+    parts: tuple["Condition", ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple["Condition", ...]
+
+
+Condition = Union[Exists, Missing, Absent, Compare, OneOf, Contains, All, AnyOf]  # noqa: UP007  (recursive alias)
+
+
+def exists() -> Condition:
+    return Exists()
+
+
+def missing() -> Condition:
+    return Missing()
+
+
+def absent(name: str) -> Condition:
+    return Absent(name)
+
+
+def equals(name: str, value: Value) -> Condition:
+    return Compare(name, "=", value)
+
+
+def below(name: str, value: Value) -> Condition:
+    return Compare(name, "<", value)
+
+
+def at_most(name: str, value: Value) -> Condition:
+    return Compare(name, "<=", value)
+
+
+def above(name: str, value: Value) -> Condition:
+    return Compare(name, ">", value)
+
+
+def one_of(name: str, values: Iterable[Value]) -> Condition:
+    return OneOf(name, tuple(values))
+
+
+def contains(name: str, text: str) -> Condition:
+    return Contains(name, text)
+
+
+def all_of(*conditions: Condition | None) -> Condition | None:
+    """The conjunction of the conditions given (None ones left out); None when there are none."""
+    parts = tuple(c for c in conditions if c is not None)
+    return None if not parts else parts[0] if len(parts) == 1 else All(parts)
+
+
+def any_of(*conditions: Condition | None) -> Condition | None:
+    """The disjunction of the conditions given (None ones left out); None when there are none."""
+    parts = tuple(c for c in conditions if c is not None)
+    return None if not parts else parts[0] if len(parts) == 1 else AnyOf(parts)
+
+
+_COMPARE = {
+    "=": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _comparable(a: Value, b: Value) -> bool:
+    """DynamoDB compares a string with a string and a number with a number, nothing else."""
+    return isinstance(a, str) == isinstance(b, str)
+
+
+def holds(condition: Condition | None, item: Mapping[str, Value] | None) -> bool:
+    """Whether the condition holds of the item (None: the item does not exist)."""
+    if condition is None:
+        return True
+    found: Mapping[str, Value] = item or {}
+    match condition:
+        case Exists():
+            return item is not None
+        case Missing():
+            return item is None
+        case Absent(name):
+            return name not in found
+        case Compare(name, op, value):
+            return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
+        case OneOf(name, values):
+            return name in found and any(_comparable(found[name], v) and found[name] == v for v in values)
+        case Contains(name, text):
+            current = found.get(name)
+            return isinstance(current, str) and text in current
+        case All(parts):
+            return all(holds(part, item) for part in parts)
+        case AnyOf(parts):
+            return any(holds(part, item) for part in parts)
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+# --- Operations -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Put:
+    """Write the whole item (replacing any item of its key)."""
+
+    item: Item
+    condition: Condition | None = None
+    failure: Exception | None = None  # what its failed condition means, for the caller to raise
+
+    @property
+    def key(self) -> Key:
+        return key_of(self.item)
+
+
+@dataclass(frozen=True)
+class Update:
+    """Set attributes (a None value removes one) and add to numbers (an absent one counts as 0).
+
+    On a missing item whose condition holds, the item is made from the key and these attributes.
+    """
+
+    key: Key
+    set: Mapping[str, Value | None] = field(default_factory=dict)
+    add: Mapping[str, int | float] = field(default_factory=dict)
+    condition: Condition | None = None
+    failure: Exception | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Key
+    condition: Condition | None = None
+    failure: Exception | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """No write: only the condition, on an item the transaction depends on."""
+
+    key: Key
+    condition: Condition
+    failure: Exception | None = None
+
+
+Operation = Put | Update | Delete | Check
+
+
+class ConditionFailed(Exception):
+    """An operation's condition did not hold; nothing of its transaction was written."""
+
+    def __init__(self, operation: Operation):
+        super().__init__(f"condition failed on {operation.key}")
+        self.operation = operation
+
+
+def updated(item: Item | None, update: Update) -> Item:
+    """The item after the update (the reference semantics of Update, for the drivers)."""
+    result: Item = dict(item) if item is not None else {"PK": update.key[0], "SK": update.key[1]}
+    for name, value in update.set.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = value
+    for name, amount in update.add.items():
+        result[name] = result.get(name, 0) + amount  # type: ignore[operator]
+    return result
+
+
+def check_transaction(operations: Sequence[Operation]) -> None:
+    """What every driver refuses alike: too many operations, or two on one key."""
+    if len(operations) > MAX_TRANSACTION_ITEMS:
+        raise ValueError(
+            f"A transaction holds at most {MAX_TRANSACTION_ITEMS} operations; this one has {len(operations)}."
+        )
+    keys = [operation.key for operation in operations]
+    if len(set(keys)) != len(keys):
+        raise ValueError("A transaction operates on each item once.")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A read of one partition's items: see ItemStore.query."""
+
+    pk: str
+    index: str | None = None
+    prefix: str = ""
+    after: str | None = None
+    before: str | None = None
+    descending: bool = False
+    limit: int | None = None
+    filter: Condition | None = None
+
+
+# --- The port -------------------------------------------------------------------------------------
+
+
+class ItemStore(ABC):
+    """One table of items, its sparse indexes and its TTL."""
+
+    @abstractmethod
+    def get(self, key: Key) -> Item | None:
+        """The item, as last written (a strongly consistent read)."""
+
+    @abstractmethod
+    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+        """The items of these keys that exist, in no particular order, in as few round trips as can be."""
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        prefix: str = "",
+        after: str | None = None,
+        before: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        filter: Condition | None = None,
+    ) -> list[Item]:
+        """The items of one partition (of the table, or of an index), in sort-key order.
+
+        The sort key starts with `prefix` and lies strictly between `after` and `before` (each
+        optional). `filter` keeps only the items it holds of; reading goes on until `limit`
+        items are kept or the partition is exhausted. `descending` reads from the end.
+        """
+        return self.select(Query(pk, index, prefix, after, before, descending, limit, filter))
+
+    @abstractmethod
+    def select(self, query: "Query") -> list[Item]:
+        """What `query` describes (the drivers implement this; callers use `query`)."""
+
+    @abstractmethod
+    def transact(self, operations: Sequence[Operation]) -> None:
+        """All the operations or none (see check_transaction); ConditionFailed names the first
+        whose condition does not hold. A collision with concurrent transactions that persists
+        raises ConcurrencyError."""
+
+    @abstractmethod
+    def write(self, operation: Put | Update | Delete) -> Item | None:
+        """One conditional write, at once: the item as it is after it (None after a delete)."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise Unavailable if the store cannot be reached."""

@@ -1,0 +1,58 @@
+"""What storage hands back besides the domain's entities, and the queries its lists take."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Jobs newest first, from the index of owner_id if set, else of status."""
+
+    statuses: tuple[str, ...] | None = None  # None: every status
+    owner_id: str | None = None
+    location: str | None = None  # case-insensitive, the whole value
+    department: str | None = None  # case-insensitive, the whole value
+    q: str | None = None  # case-insensitive substring of the title
+
+
+@dataclass(frozen=True)
+class ApplicationQuery:
+    """Applications newest first, from the index of candidate_id, job_id, recruiter_id or status."""
+
+    job_id: str | None = None
+    candidate_id: str | None = None
+    recruiter_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """An event as the outbox keeps it, with where its delivery stands."""
+
+    id: str
+    type: str
+    payload: dict
+    status: str  # an OutboxStatus
+    attempts: int
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fixed window of a counter: how many hits, and when (epoch seconds) it ends."""
+
+    count: int
+    ends_at: float
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The first request under an Idempotency-Key, and once done, its response."""
+
+    key: str
+    fingerprint: str  # a hash of the request it belongs to
+    state: str  # an IdempotencyState
+    status: int | None  # the first response, once done
+    body: str | None
+    headers: dict

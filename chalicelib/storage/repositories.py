@@ -1,0 +1,322 @@
+"""The repositories and the unit of work, written once over the item-store port.
+
+Repositories return and take the domain's dataclasses. Reads go to the store at once; writes
+are staged as operations and reach it in one atomic transaction at `commit`, together with the
+history of the written entities, their guard items and their outbox events. Every conflict is
+found at commit, by a condition, on every driver alike: a taken email, a second application, a
+stale version, a job closed since it was read, an actor whose account is gone. A condition that
+fails raises what its operation says it means (Conflict, ConcurrencyError, UnknownActor…).
+
+Versioned entities are written on the condition version = entity.version - 1, so a write decided
+on a stale read is refused (ConcurrencyError); services/versions.py decides again or answers 412.
+"""
+
+from collections.abc import Iterable
+
+from ..domain.errors import ConcurrencyError, Conflict, DomainError, UnknownActor
+from ..domain.events import Event
+from ..domain.models import Application, HistoryEntry, Job, JobStatus, User, email_key
+from ..domain.pipeline import ApplicationStatus
+from ..domain.states import OutboxStatus
+from .entities import (
+    APPLICATION,
+    EVENT,
+    HISTORY,
+    HISTORY_PREFIX,
+    JOB,
+    USER,
+    Entity,
+    application_guard,
+    application_guard_key,
+    application_key,
+    email_guard,
+    email_guard_key,
+    job_key,
+    user_key,
+)
+from .items import (
+    Check,
+    ConditionFailed,
+    Operation,
+    Put,
+    absent,
+    all_of,
+    any_of,
+    contains,
+    equals,
+    exists,
+    missing,
+    one_of,
+)
+from .records import ApplicationQuery, JobQuery, OutboxRecord
+from .stores import Storage
+
+
+class _Repository:
+    entity: Entity
+
+    def __init__(self, uow: "UnitOfWork"):
+        self._uow = uow
+        self._items = uow.storage.items
+
+    def _get(self, key):
+        item = self._items.get(key)
+        return None if item is None else self.entity.load(item)
+
+    def _get_many(self, keys) -> list:
+        return [self.entity.load(item) for item in self._items.get_many(keys)]
+
+    def _newest(self, index: str, partitions: Iterable[str], *, limit: int, before: str | None, filter=None) -> list:
+        """Up to `limit` records, newest first, from each partition of an index, merged."""
+        if limit <= 0:
+            return []
+        found = [
+            item
+            for partition in partitions
+            for item in self._items.query(
+                partition, index=index, before=before, descending=True, limit=limit, filter=filter
+            )
+        ]
+        found.sort(key=lambda item: str(item[f"{index}SK"]), reverse=True)
+        return [self.entity.load(item) for item in found[:limit]]
+
+    def _versioned(self, record, what: str) -> Put:
+        return Put(
+            self.entity.item(record),
+            equals("version", record.version - 1),
+            ConcurrencyError(f"The {what} was changed by someone else; reload it and try again."),
+        )
+
+
+class Users(_Repository):
+    entity = USER
+
+    def add(self, user: User) -> None:
+        taken = Conflict("An account with this email already exists.", code="email_taken")
+        self._uow.stage(Put(USER.item(user), missing(), taken))
+        self._uow.stage(Put(email_guard(user), missing(), taken))
+        self._uow.track(user)
+
+    def get(self, user_id: str) -> User | None:
+        return self._get(user_key(user_id))
+
+    def get_by_email(self, email: str) -> User | None:
+        guard = self._items.get(email_guard_key(email_key(email)))
+        return None if guard is None else self.get(str(guard["user_id"]))
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users of these ids that exist, by id, in one round trip (the people a page shows)."""
+        return {user.id: user for user in self._get_many(user_key(i) for i in set(user_ids))}
+
+    def require(self, user_id: str) -> None:
+        """Make the commit conditional on the account existing: UnknownActor if it does not."""
+        self._uow.stage(Check(user_key(user_id), exists(), UnknownActor()))
+
+
+def _ignoring_case(name: str, value: str | None):
+    """The attribute equals the value whatever the case; items stored before the casefolded copy
+    existed match exactly."""
+    if value is None:
+        return None
+    key = f"{name}_key"
+    return any_of(equals(key, value.casefold()), all_of(absent(key), equals(name, value)))
+
+
+class Jobs(_Repository):
+    entity = JOB
+
+    def add(self, job: Job) -> None:
+        self._uow.users.require(job.owner_id)
+        self._uow.stage(Put(JOB.item(job), missing(), ConcurrencyError("A job with this id already exists.")))
+        self._uow.track(job)
+
+    def get(self, job_id: str) -> Job | None:
+        """Soft-deleted jobs too: the caller decides who may see them."""
+        return self._get(job_key(job_id))
+
+    def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
+        """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""
+        return {job.id: job for job in self._get_many(job_key(i) for i in set(job_ids))}
+
+    def save(self, job: Job) -> None:
+        self._uow.stage(self._versioned(job, "job"))
+        self._uow.track(job)
+
+    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
+        """Make the commit conditional on the job existing, not deleted and (if given) in one of
+        these statuses; `failure` is raised at commit if it is not."""
+        condition = all_of(exists(), absent("deleted_at"), one_of("status", statuses) if statuses is not None else None)
+        assert condition is not None
+        self._uow.stage(Check(job_key(job_id), condition, failure))
+
+    def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
+        """Up to `limit` live (not deleted) jobs with id < before, newest first."""
+        statuses = query.statuses if query.statuses is not None else tuple(JobStatus)
+        if query.owner_id is not None:
+            index, partitions = "GSI2", [f"OWNER#{query.owner_id}#{status}" for status in statuses]
+        else:
+            index, partitions = "GSI1", [f"JOBS#{status}" for status in statuses]
+        filter = all_of(
+            _ignoring_case("location", query.location),
+            _ignoring_case("department", query.department),
+            contains("title_key", query.q.casefold()) if query.q else None,
+        )
+        return self._newest(index, partitions, limit=limit, before=before, filter=filter)
+
+
+class Applications(_Repository):
+    entity = APPLICATION
+
+    def add(self, application: Application) -> None:
+        self._require_actors(application, application.candidate_id)
+        applied = Conflict("You have already applied to this job.", code="already_applied")
+        self._uow.stage(Put(application_guard(application), missing(), applied))
+        self._uow.stage(
+            Put(
+                APPLICATION.item(application),
+                missing(),
+                ConcurrencyError("An application with this id already exists."),
+            )
+        )
+        self._write_history(application)
+
+    def get(self, application_id: str) -> Application | None:
+        return self._get(application_key(application_id))
+
+    def save(self, application: Application) -> None:
+        self._require_actors(application)
+        self._uow.stage(self._versioned(application, "application"))
+        self._write_history(application)
+
+    def _require_actors(self, application: Application, *also: str) -> None:
+        """Whoever made the new history entries (and `also`) has an account."""
+        for user_id in sorted({*also, *(entry.actor_id for entry in application.new_history)}):
+            self._uow.users.require(user_id)
+
+    def _write_history(self, application: Application) -> None:
+        for entry in application.new_history:
+            self._uow.stage(Put(HISTORY.item(entry), missing(), ConcurrencyError("History entry exists.")))
+        self._uow.track(application)
+
+    # The most selective index that serves a query, with the partition it reads and what it serves.
+    def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]:
+        q = query
+        if q.candidate_id is not None:
+            index, partitions, served = "GSI3", [f"CANDAPPS#{q.candidate_id}"], {"candidate_id"}
+        elif q.job_id is not None and q.status is not None:
+            index, partitions, served = "GSI2", [f"JOBAPPS#{q.job_id}#{q.status}"], {"job_id", "status"}
+        elif q.job_id is not None:
+            index, partitions, served = "GSI1", [f"JOBAPPS#{q.job_id}"], {"job_id"}
+        elif q.recruiter_id is not None and q.status is not None:
+            index, partitions, served = "GSI5", [f"RECAPPS#{q.recruiter_id}#{q.status}"], {"recruiter_id", "status"}
+        elif q.recruiter_id is not None:
+            index, partitions, served = "GSI4", [f"RECAPPS#{q.recruiter_id}"], {"recruiter_id"}
+        else:
+            statuses = [q.status] if q.status is not None else list(ApplicationStatus)
+            index, partitions, served = "GSI6", [f"APPS#{status}" for status in statuses], {"status"}
+        filter = all_of(
+            *(
+                equals(name, str(getattr(q, name)))
+                for name in ("job_id", "candidate_id", "recruiter_id", "status")
+                if getattr(q, name) is not None and name not in served
+            )
+        )
+        return self._newest(index, partitions, limit=limit, before=before, filter=filter)
+
+    def has_applied(self, candidate_id: str, job_id: str) -> bool:
+        """Whether the candidate applied to the job (its uniqueness guard exists)."""
+        return self._items.get(application_guard_key(candidate_id, job_id)) is not None
+
+    def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
+        """Status changes oldest first: up to `limit` (None: all) with id > after."""
+        items = self._items.query(
+            application_key(application_id)[0],
+            prefix=HISTORY_PREFIX,
+            after=HISTORY_PREFIX + after if after else None,
+            limit=limit,
+        )
+        return [HISTORY.load(item) for item in items]
+
+
+def _pending(event: Event) -> Put:
+    record = OutboxRecord(
+        id=event.id,
+        type=event.type,
+        payload=event.payload(),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        last_error=None,
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+    )
+    return Put(EVENT.item(record), missing(), ConcurrencyError("The event is already in the outbox."))
+
+
+class UnitOfWork:
+    """One atomic change: what the repositories stage, committed together with its outbox events.
+
+    `outbox`, `counters` and `idempotency` are the stores that write at once, beside it (their
+    writes are single conditional ones, never part of a commit).
+    """
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self.users = Users(self)
+        self.jobs = Jobs(self)
+        self.applications = Applications(self)
+        self.outbox = storage.outbox
+        self.counters = storage.counters
+        self.idempotency = storage.idempotency
+        self._operations: list[Operation] = []
+        self._seen: list = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self.rollback()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    def fresh(self) -> "UnitOfWork":
+        """Another unit of work on the same storage, for use on another thread."""
+        return UnitOfWork(self.storage)
+
+    def stage(self, operation: Operation) -> None:
+        """Queue a write for commit; a check of an item already checked is not repeated."""
+        if isinstance(operation, Check) and any(
+            isinstance(staged, Check) and staged.key == operation.key for staged in self._operations
+        ):
+            return
+        self._operations.append(operation)
+
+    def track(self, entity) -> None:
+        """Repositories call this for every entity they write, so commit finds its events."""
+        self._seen.append(entity)
+
+    def commit(self) -> list[Event]:
+        """Commit everything staged, with the events of the written entities in the outbox.
+
+        Returns the events, for dispatching after commit.
+        """
+        events = [event for entity in self._seen for event in entity.events]
+        operations = [*self._operations, *map(_pending, events)]
+        seen = self._seen
+        self.rollback()
+        if operations:
+            try:
+                self.storage.items.transact(operations)
+            except ConditionFailed as failed:
+                raise failed.operation.failure or ConcurrencyError("The change collided with another one.") from None
+        for entity in seen:
+            entity.events.clear()
+            if hasattr(entity, "new_history"):
+                entity.new_history.clear()
+        return events
+
+    def rollback(self) -> None:
+        """Forget what was staged: nothing reaches the store before commit."""
+        self._operations, self._seen = [], []
+
+    def ping(self) -> None:
+        """Raise if the storage cannot be reached."""
+        self.storage.items.ping()

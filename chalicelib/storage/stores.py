@@ -1,0 +1,313 @@
+"""The stores that write at once, outside any unit of work: the outbox's statuses and its delivery
+ledger, the fixed-window counters, the Idempotency-Key claims. Each write is one conditional
+write on the item store, so every driver allows and refuses exactly the same.
+"""
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..domain.errors import Unavailable
+from ..domain.ids import utc_now
+from ..domain.states import DeliveryState, IdempotencyState, OutboxStatus
+from .entities import EVENT, JSON, event_key
+from .items import (
+    ConditionFailed,
+    Delete,
+    Item,
+    ItemStore,
+    Key,
+    Put,
+    Update,
+    Value,
+    above,
+    all_of,
+    any_of,
+    at_most,
+    below,
+    equals,
+    exists,
+    missing,
+)
+from .records import IdempotencyRecord, OutboxRecord, Window
+
+CONFLICT_RETRIES = 5
+
+
+def _written(items: ItemStore, operation: Put | Update | Delete) -> bool:
+    """Write at once; False when its condition did not hold (and nothing was written)."""
+    try:
+        items.write(operation)
+    except ConditionFailed:
+        return False
+    return True
+
+
+def _ttl(epoch_seconds: float) -> int:
+    """The `ttl` attribute: the store may delete the item after this (whole) second."""
+    return math.ceil(epoch_seconds)
+
+
+def _item(kind: str, key: Key, **attributes: Value | None) -> Item:
+    """An item of its kind: its key, its type, and the attributes that have a value."""
+    item: Item = {"PK": key[0], "SK": key[1], "type": kind}
+    item.update({name: value for name, value in attributes.items() if value is not None})
+    return item
+
+
+def delivery_key(event_id: str, recipient: str) -> Key:
+    return f"DELIVERY#{event_id}", f"TO#{recipient}"
+
+
+def delivery_item(event_id: str, recipient: str, *, state: str, lease_until: float, updated_at: str) -> Item:
+    return _item(
+        "Delivery",
+        delivery_key(event_id, recipient),
+        event_id=event_id,
+        recipient=recipient,
+        state=state,
+        lease_until=lease_until,
+        updated_at=updated_at,
+    )
+
+
+class Outbox:
+    """The outbox of domain events and the ledger of emails sent for them.
+
+    Events are written by UnitOfWork.commit as pending. The publisher marks them published once
+    handed to the broker; the deliverer marks them sent when every email of the event went out,
+    or failed (with last_error) when retries ran out.
+
+    The ledger makes sending idempotent per (event, recipient): a sender claims a delivery before
+    sending, completes it after. A claim is refused when the delivery is complete or another
+    sender holds an unexpired lease, so a redelivered task never sends a second email; a sender
+    killed mid-send leaves a lease that expires and is claimed again.
+    """
+
+    def __init__(self, items: ItemStore):
+        self._items = items
+
+    def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
+        """Events in that status, oldest first."""
+        if limit <= 0:
+            return []
+        return [EVENT.load(item) for item in self._items.query(f"OUTBOX#{status}", index="GSI1", limit=limit)]
+
+    def get(self, event_id: str) -> OutboxRecord | None:
+        item = self._items.get(event_key(event_id))
+        return None if item is None else EVENT.load(item)
+
+    def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
+        """Set the event's status (and last_error); `attempted` adds one to its attempts. An
+        unknown event is left alone."""
+        changes = {"status": str(status), "GSI1PK": f"OUTBOX#{status}", "updated_at": utc_now(), "last_error": error}
+        add = {"attempts": 1} if attempted else {}
+        _written(self._items, Update(event_key(event_id), set=changes, add=add, condition=exists()))
+
+    def mark_published(self, event_ids: Sequence[str]) -> None:
+        """Move those of these events still pending to published (a fast worker may have sent one already)."""
+        now = utc_now()
+        published = {"status": str(OutboxStatus.PUBLISHED), "GSI1PK": f"OUTBOX#{OutboxStatus.PUBLISHED}"}
+        for event_id in event_ids:
+            condition = equals("status", str(OutboxStatus.PENDING))
+            _written(
+                self._items, Update(event_key(event_id), set={**published, "updated_at": now}, condition=condition)
+            )
+
+    def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
+        """Take the right to send this event's email to this recipient; False if not to send."""
+        now = time.time()
+        item = delivery_item(
+            event_id, recipient, state=str(DeliveryState.SENDING), lease_until=now + lease_seconds, updated_at=utc_now()
+        )
+        # New, or an abandoned claim whose lease ran out; never a sent one.
+        abandoned = all_of(equals("state", str(DeliveryState.SENDING)), below("lease_until", now))
+        return _written(self._items, Put(item, any_of(missing(), abandoned)))
+
+    def complete_delivery(self, event_id: str, recipient: str) -> None:
+        """Record the email as sent: no claim on it succeeds again."""
+        sent = {"state": str(DeliveryState.SENT), "updated_at": utc_now()}
+        _written(self._items, Update(delivery_key(event_id, recipient), set=sent, condition=exists()))
+
+    def release_delivery(self, event_id: str, recipient: str) -> None:
+        """Give up a claim after a failed send, so a retry can claim it at once."""
+        _written(self._items, Delete(delivery_key(event_id, recipient), equals("state", str(DeliveryState.SENDING))))
+
+    def delivery_state(self, event_id: str, recipient: str) -> str | None:
+        """'sent', 'sending' (claimed, lease maybe expired) or None (never claimed, or released).
+
+        Tells a refused claim's two cases apart: already sent (skip) or held by another sender.
+        """
+        item = self._items.get(delivery_key(event_id, recipient))
+        return None if item is None else str(item["state"])
+
+
+def counter_key(key: str) -> Key:
+    return f"COUNTER#{key}", "COUNTER"
+
+
+def counter_item(key: str, *, hits: int, ends_at: float) -> Item:
+    return _item("Counter", counter_key(key), hits=hits, ends_at=ends_at, ttl=_ttl(ends_at))
+
+
+class CounterStore(Protocol):
+    """Fixed-window counters: in storage (Counters) or in Redis (services/throttle.py)."""
+
+    def hit(self, key: str, *, window_seconds: int) -> Window: ...
+
+    def peek(self, key: str) -> Window: ...
+
+    def clear(self, key: str) -> None: ...
+
+
+class Counters:
+    """Counters in fixed time windows (login throttling when no Redis is configured), one item a key.
+
+    A hit adds one to the running window, on the condition it still runs; when none runs, a put
+    starts one on the condition none does (one racer wins, the others add).
+    """
+
+    clock = staticmethod(time.time)  # tests move time by replacing it
+
+    def __init__(self, items: ItemStore):
+        self._items = items
+
+    def hit(self, key: str, *, window_seconds: int) -> Window:
+        """Add one to the key's current window (a new window when none is running) and return it."""
+        for _ in range(2 * CONFLICT_RETRIES):
+            now = self.clock()
+            try:
+                running = self._items.write(Update(counter_key(key), add={"hits": 1}, condition=above("ends_at", now)))
+            except ConditionFailed:
+                running = None  # no window runs: start one
+            if running is not None:
+                return Window(int(running["hits"]), float(running["ends_at"]))
+            ends_at = now + window_seconds
+            fresh = counter_item(key, hits=1, ends_at=ends_at)
+            if _written(self._items, Put(fresh, any_of(missing(), at_most("ends_at", now)))):
+                return Window(1, ends_at)
+        raise Unavailable("The counter is too contended; try again.")
+
+    def peek(self, key: str) -> Window:
+        """The key's running window; Window(0, 0.0) when none runs."""
+        item = self._items.get(counter_key(key))
+        if item is None or float(item["ends_at"]) <= self.clock():
+            return Window(0, 0.0)
+        return Window(int(item["hits"]), float(item["ends_at"]))
+
+    def clear(self, key: str) -> None:
+        self._items.write(Delete(counter_key(key)))
+
+
+def idempotency_key(key: str) -> Key:
+    return f"IDEMPOTENCY#{key}", "IDEMPOTENCY"
+
+
+def idempotency_item(
+    key: str,
+    *,
+    fingerprint: str,
+    token: str | None,
+    state: str,
+    lease_until: float,
+    expires_at: float,  # exact; `ttl` is whole seconds and its deletion lags
+    status: int | None = None,
+    body: str | None = None,
+    headers: str | None = None,  # JSON text
+) -> Item:
+    return _item(
+        "Idempotency",
+        idempotency_key(key),
+        fingerprint=fingerprint,
+        token=token,
+        state=state,
+        status=status,
+        body=body,
+        headers=headers,
+        lease_until=lease_until,
+        expires_at=expires_at,
+        ttl=_ttl(expires_at),
+    )
+
+
+class IdempotencyClaims:
+    """The first response to each Idempotency-Key, so a retried create returns it again.
+
+    A claim is held under a token its taker chose (and no reader ever sees): only that token
+    completes or releases it, so a request that outlived its lease cannot touch the claim a retry
+    has taken over. A record is forgotten ttl_seconds after its claim.
+    """
+
+    clock = staticmethod(time.time)  # tests move time by replacing it
+
+    def __init__(self, items: ItemStore):
+        self._items = items
+
+    def claim(
+        self, key: str, fingerprint: str, token: str, *, lease_seconds: int, ttl_seconds: int
+    ) -> IdempotencyRecord | None:
+        """Take the key under `token` for a new request and return None; or return the record that
+        holds it. A pending record whose lease ran out (its request died) is taken over."""
+        for _ in range(3):  # the holder may release or expire between our claim and our read
+            now = self.clock()
+            item = idempotency_item(
+                key,
+                fingerprint=fingerprint,
+                token=token,
+                state=str(IdempotencyState.PENDING),
+                lease_until=now + lease_seconds,
+                expires_at=now + ttl_seconds,
+            )
+            # New, forgotten (expired) or abandoned (pending past its lease): ours.
+            abandoned = all_of(equals("state", str(IdempotencyState.PENDING)), at_most("lease_until", now))
+            if _written(self._items, Put(item, any_of(missing(), at_most("expires_at", now), abandoned))):
+                return None
+            found = self._items.get(idempotency_key(key))
+            if found is not None and float(found["expires_at"]) > now:
+                return _idempotency_record(key, found)
+        raise Unavailable("The idempotency key could not be claimed; try again.")
+
+    def complete(self, key: str, token: str, *, status: int, body: str, headers: dict) -> bool:
+        """Store the response of the claim `token` holds; False (and nothing stored) if it holds none."""
+        done: dict[str, Value | None] = {
+            "state": str(IdempotencyState.DONE),
+            "status": status,
+            "body": body,
+            "headers": JSON.encode(headers),
+        }
+        return _written(self._items, Update(idempotency_key(key), set=done, condition=self._held_by(token)))
+
+    def release(self, key: str, token: str) -> None:
+        """Forget the pending claim `token` holds (its request failed), so a retry runs afresh."""
+        _written(self._items, Delete(idempotency_key(key), self._held_by(token)))
+
+    @staticmethod
+    def _held_by(token: str):
+        return all_of(equals("token", token), equals("state", str(IdempotencyState.PENDING)))
+
+
+def _idempotency_record(key: str, item: Item) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=key,
+        fingerprint=str(item["fingerprint"]),
+        state=str(item["state"]),
+        status=None if item.get("status") is None else int(item["status"]),
+        body=None if item.get("body") is None else str(item["body"]),
+        headers=JSON.decode(item["headers"]) if item.get("headers") else {},
+    )
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Everything stored, over one item store: what units of work and the at-once stores share."""
+
+    items: ItemStore
+    outbox: Outbox
+    counters: Counters
+    idempotency: IdempotencyClaims
+
+    @classmethod
+    def over(cls, items: ItemStore) -> "Storage":
+        return cls(items, Outbox(items), Counters(items), IdempotencyClaims(items))
