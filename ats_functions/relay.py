@@ -21,10 +21,11 @@ STREAM_ARN = os.environ.get(
 
 
 def _relay() -> dict:
-    from chalicelib.config import get_settings
+    from chalicelib import bootstrap
     from chalicelib.messaging.relay import relay_all
 
-    report = relay_all(get_settings())
+    settings = bootstrap.settings()
+    report = relay_all(bootstrap.unit_of_work(settings), settings)
     return {"found": report.found, "published": report.published, "delivered": report.delivered, "left": report.left}
 
 

@@ -28,7 +28,7 @@ def ping(call):
     answers=((503, HealthOut),),
 )
 def health(call):
-    report = check_health(call.settings)
+    report = check_health(call.uow, call.settings)
     if report["status"] != "ok":
         return Response(body=report, status_code=503, headers={"Content-Type": "application/json"})
     return report

@@ -384,10 +384,10 @@ class Bench:
 
 
 def seed_user(email: str, role: str):
+    from chalicelib.bootstrap import unit_of_work
     from chalicelib.config import get_settings
     from chalicelib.domain.models import Role
     from chalicelib.services import users
-    from chalicelib.storage import unit_of_work
 
     settings = get_settings()
     return users.register(
@@ -400,9 +400,9 @@ def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -
     `threads` units of work at a time (each job goes through the repository and a committed unit of work)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from chalicelib.bootstrap import unit_of_work
     from chalicelib.config import get_settings
     from chalicelib.domain.models import Job, JobStatus, Principal
-    from chalicelib.storage import unit_of_work
 
     settings = get_settings()
     who = Principal(user_id=owner.id, role=owner.role)

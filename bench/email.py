@@ -181,7 +181,7 @@ def main() -> int:
             from chalicelib.services import users
 
             settings = get_settings()
-            from chalicelib.storage import unit_of_work
+            from chalicelib.bootstrap import unit_of_work
 
             for n in range(args.emails):
                 users.register(

@@ -1,26 +1,86 @@
-"""The composition root: the one place that reads settings to decide which driver serves a port,
-and that keeps what a process builds once (the storage of each configured backend).
+"""The composition root: the one place that reads settings to decide which driver serves each
+port, and that keeps what a process builds once.
+
+- storage: SQLite or DynamoDB (ATS_STORAGE), one per file or table, shared by the threads;
+- counters: in Redis when ATS_REDIS_URL is set (falling back on storage while it is down), else
+  the storage's;
+- dispatcher: the broker (Celery on Redis) when ATS_REDIS_URL is set, else a thread of this process;
+- sender: file, console, SMTP or SES (ATS_EMAIL_BACKEND);
+- secrets: the JWT secret from ATS_JWT_SECRET, an SSM parameter, or (dev) a generated file.
+
+Entry points (the views' request context, the CLI, the worker, the scheduled functions) take
+their settings from `settings()` and their unit of work from `unit_of_work(settings)`; services
+get the ports with the unit of work and never choose them.
 """
 
+import dataclasses
+import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import Settings
+from .config import Settings, get_settings
 from .domain.errors import ConfigurationError
+from .secrets import SecretStore
 from .storage.items import ItemStore
 from .storage.repositories import UnitOfWork
-from .storage.stores import Storage
+from .storage.stores import CounterStore, Storage
 
 if TYPE_CHECKING:
+    from .messaging.dispatch import Dispatcher
     from .storage.drivers.dynamodb import DynamoItemStore
 
-_lock = threading.Lock()
-_storages: dict[tuple, Storage] = {}
+T = TypeVar("T")
+
+_lock = threading.RLock()  # held while building: a first burst of threads builds each thing once
+_built: dict[tuple, Any] = {}
+_secrets = SecretStore()
+
+
+def _once(kind: str, key: Hashable, build: Callable[[], T]) -> T:
+    with _lock:
+        if (kind, key) not in _built:
+            _built[kind, key] = build()
+        return _built[kind, key]
+
+
+# --- Settings and secrets -------------------------------------------------------------------------
+
+
+def settings() -> Settings:
+    """The settings of now (the environment, read afresh), with the JWT secret found."""
+    current = get_settings()
+    if current.jwt_secret_value:
+        return current
+    try:
+        secret = _jwt_secret(current)
+    except ConfigurationError as error:  # said when the secret is used: /ping needs none
+        return dataclasses.replace(current, jwt_secret_problem=error.message)
+    return dataclasses.replace(current, jwt_secret_value=secret)
+
+
+def secrets_held() -> list[str]:
+    """The secrets this process fetched or made (for the tests' log check)."""
+    return _secrets.held()
+
+
+def _jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret_parameter:
+        value = _secrets.parameter(settings.jwt_secret_parameter, settings.aws_region)
+        if len(value.encode()) < 32:
+            raise ConfigurationError(f"The JWT secret in {settings.jwt_secret_parameter} must be at least 32 bytes.")
+        return value
+    if not settings.is_dev:
+        raise ConfigurationError("ATS_JWT_SECRET is required outside the dev stage.")
+    return _secrets.generated(os.path.join(settings.state_dir, "jwt-secret"))
+
+
+# --- Storage ----------------------------------------------------------------------------------------
 
 
 def _storage_key(settings: Settings) -> tuple:
     if settings.storage == "sqlite":
-        return ("sqlite", settings.sqlite_path)
+        return ("sqlite", os.path.abspath(settings.sqlite_path))
     return (
         settings.storage,
         settings.table_name,
@@ -29,6 +89,19 @@ def _storage_key(settings: Settings) -> tuple:
         settings.dynamodb_connect_timeout,
         settings.dynamodb_read_timeout,
         settings.dynamodb_max_retries,
+    )
+
+
+def _dynamodb(settings: Settings) -> "DynamoItemStore":
+    from .storage.drivers.dynamodb import DynamoItemStore
+
+    return DynamoItemStore(
+        settings.table_name,
+        region=settings.aws_region,
+        endpoint=settings.dynamodb_endpoint,
+        connect_timeout=settings.dynamodb_connect_timeout,
+        read_timeout=settings.dynamodb_read_timeout,
+        max_retries=settings.dynamodb_max_retries,
     )
 
 
@@ -51,38 +124,71 @@ def create_table(settings: Settings) -> bool:
     return _dynamodb(settings).create_table()
 
 
-def _dynamodb(settings: Settings) -> "DynamoItemStore":
-    from .storage.drivers.dynamodb import DynamoItemStore
-
-    return DynamoItemStore(
-        settings.table_name,
-        region=settings.aws_region,
-        endpoint=settings.dynamodb_endpoint,
-        connect_timeout=settings.dynamodb_connect_timeout,
-        read_timeout=settings.dynamodb_read_timeout,
-        max_retries=settings.dynamodb_max_retries,
-    )
-
-
 def storage(settings: Settings) -> Storage:
     """The storage of the configured backend: built once per process, shared by its threads."""
-    key = _storage_key(settings)
-    with _lock:  # held while building: the threads of a first burst must not each migrate a file or make a table
-        found = _storages.get(key)
-        if found is None:
-            found = _storages[key] = Storage.over(item_store(settings))
-    return found
-
-
-def unit_of_work(settings: Settings) -> UnitOfWork:
-    """A new unit of work on the configured storage; use it as a context manager."""
-    return UnitOfWork(storage(settings))
+    return _once("storage", _storage_key(settings), lambda: Storage.over(item_store(settings)))
 
 
 def forget_storage(settings: Settings | None = None) -> None:
     """Build the storage afresh when next asked (tests that make a table or a file per test)."""
     with _lock:
-        if settings is None:
-            _storages.clear()
-        else:
-            _storages.pop(_storage_key(settings), None)
+        for kind, key in list(_built):
+            if kind == "storage" and (settings is None or key == _storage_key(settings)):
+                del _built[kind, key]
+
+
+# --- Messaging and counters -----------------------------------------------------------------------
+
+
+def counters(settings: Settings, stored: Storage) -> CounterStore:
+    """Login throttling's counters: Redis when configured (storage while it is down), else storage."""
+    if not settings.redis_url:
+        return stored.counters
+    from .storage.drivers.redis_counters import RedisOrStorage
+
+    url = settings.redis_url
+    return _once("counters", (url, id(stored)), lambda: RedisOrStorage(url, stored.counters))
+
+
+def dispatcher(settings: Settings) -> "Dispatcher":
+    """How committed events are handed on: the broker when one is configured, else this process."""
+    from .messaging.dispatch import BrokerDispatcher, InProcessDispatcher
+
+    if not settings.redis_url:
+        return _once("dispatcher", None, InProcessDispatcher)
+    from .messaging.publisher import Publisher
+
+    url = settings.redis_url
+    return _once("dispatcher", url, lambda: BrokerDispatcher(Publisher(url)))
+
+
+def sender(settings: Settings):
+    """The configured email sender, one per configuration (its connections are reused)."""
+    from .messaging.senders import make_sender, sender_key
+
+    return _once("sender", sender_key(settings), lambda: make_sender(settings, _secrets))
+
+
+def unit_of_work(settings: Settings, stored: Storage | None = None) -> UnitOfWork:
+    """A new unit of work on the configured storage (or `stored`), with the ports the settings choose."""
+    stored = stored or storage(settings)
+    return UnitOfWork(
+        stored,
+        counters=counters(settings, stored),
+        dispatcher=dispatcher(settings),
+        sender=lambda: sender(settings),
+    )
+
+
+def reset() -> None:
+    """Close and forget everything but the storages (tests): connections, pauses, senders, secrets."""
+    with _lock:
+        kept = {key: value for key, value in _built.items() if key[0] == "storage"}
+        dropped = [value for key, value in _built.items() if key[0] != "storage"]
+        _built.clear()
+        _built.update(kept)
+    for value in dropped:
+        for closing in (getattr(value, "close", None), getattr(getattr(value, "publisher", None), "close", None)):
+            if closing is not None:
+                closing()
+    _secrets.clear()

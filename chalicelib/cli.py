@@ -8,13 +8,12 @@ import sys
 
 from pydantic import ValidationError
 
-from .config import get_settings
+from . import bootstrap
 from .domain.errors import DomainError
 from .domain.states import OutboxStatus
 from .messaging import background
 from .schemas.auth import RegisterRequest
 from .services import users
-from .storage import unit_of_work
 
 
 def create_admin(args) -> int:
@@ -25,9 +24,9 @@ def create_admin(args) -> int:
         for item in error.errors():
             print(f"{'.'.join(map(str, item['loc']))}: {item['msg']}", file=sys.stderr)
         return 2
-    settings = get_settings()
+    settings = bootstrap.settings()
     user = users.create_admin(
-        unit_of_work(settings),
+        bootstrap.unit_of_work(settings),
         settings,
         email=checked.email,
         password=checked.password,
@@ -47,7 +46,8 @@ def relay(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.once:
-        report = outbox_relay.relay_all(get_settings(), limit=args.batch)
+        settings = bootstrap.settings()
+        report = outbox_relay.relay_all(bootstrap.unit_of_work(settings), settings, limit=args.batch)
         print(
             json.dumps(
                 {
@@ -59,12 +59,12 @@ def relay(args) -> int:
             )
         )
         return 0 if not report.left else 1
-    outbox_relay.run_forever(get_settings, interval=args.interval, limit=args.batch)
+    outbox_relay.run_forever(bootstrap.settings, bootstrap.unit_of_work, interval=args.interval, limit=args.batch)
     return 0
 
 
 def outbox(args) -> int:
-    records = unit_of_work(get_settings()).outbox.list(status=args.status, limit=args.limit)
+    records = bootstrap.unit_of_work(bootstrap.settings()).outbox.list(status=args.status, limit=args.limit)
     for record in records:
         print(
             json.dumps(
@@ -84,13 +84,11 @@ def outbox(args) -> int:
 
 def create_tables(args) -> int:
     """Create the DynamoDB table (on-demand billing, a stream, the GSIs) unless it exists."""
-    settings = get_settings()
+    settings = bootstrap.settings()
     if settings.storage != "dynamodb":
         print("create-tables: nothing to do, ATS_STORAGE is not dynamodb (SQLite migrates itself)")
         return 0
-    from .bootstrap import create_table
-
-    created = create_table(settings)
+    created = bootstrap.create_table(settings)
     where = settings.dynamodb_endpoint or f"AWS {settings.aws_region}"
     print(f"{'created' if created else 'exists'}: table {settings.table_name} at {where}")
     return 0

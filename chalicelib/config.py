@@ -1,19 +1,17 @@
-"""Settings, read from the environment when asked for, never at import time.
+"""Settings, read from the environment when asked for, never at import time, and without I/O:
+secrets they only name are fetched by the composition root (bootstrap.settings) or the driver
+that needs them (chalicelib/secrets.py).
 
 Chalice applies a stage's environment variables around each call (and so does its test
 client), so every request reads them afresh; reading a dozen variables costs microseconds.
 """
 
 import os
-import secrets
-import threading
 from dataclasses import dataclass, field
 
 from .domain.errors import ConfigurationError
 
 MIN_SECRET_BYTES = 32
-_generated_secrets: dict[str, str] = {}
-_secret_lock = threading.Lock()
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -44,7 +42,8 @@ class Settings:
     smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
     smtp_user: str | None = None
     smtp_password_value: str | None = field(default=None, repr=False)
-    # Deployed: the name of an SSM SecureString parameter holding the SMTP password, read on first login.
+    # Deployed: the name of an SSM SecureString parameter holding the SMTP password, read by the SMTP
+    # sender on its first login.
     smtp_password_parameter: str | None = None
     smtp_tls: str = "starttls"  # starttls | tls | none
     smtp_timeout: float = 10.0
@@ -64,6 +63,7 @@ class Settings:
     dynamodb_max_retries: int = 2
     # Deployed: the name of an SSM SecureString parameter holding the JWT secret, read on first use.
     jwt_secret_parameter: str | None = None
+    jwt_secret_problem: str | None = None  # why the composition root found no JWT secret
     # Login throttling (chalicelib/services/throttle.py): failures allowed per window; 0 switches a limit off.
     login_max_failures_per_pair: int = 5  # one (email, address): a guesser, not the owner elsewhere
     login_max_failures_per_email: int = 100  # NIST 800-63B's ceiling of consecutive failures per account
@@ -78,80 +78,12 @@ class Settings:
 
     @property
     def jwt_secret(self) -> str:
-        """The signing key. Dev makes one and keeps it in the state directory; others must set it."""
-        if self.jwt_secret_value:
-            if len(self.jwt_secret_value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigurationError(f"ATS_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes.")
-            return self.jwt_secret_value
-        if self.jwt_secret_parameter:
-            value = _ssm_secret(self.jwt_secret_parameter, self.aws_region)
-            if len(value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigurationError(
-                    f"The JWT secret in {self.jwt_secret_parameter} must be at least {MIN_SECRET_BYTES} bytes."
-                )
-            return value
-        if not self.is_dev:
-            raise ConfigurationError("ATS_JWT_SECRET is required outside the dev stage.")
-        return _dev_secret(os.path.join(self.state_dir, "jwt-secret"))
-
-    @property
-    def smtp_password(self) -> str | None:
-        """The SMTP login's password: ATS_SMTP_PASSWORD, else the SSM parameter a deployment names."""
-        if self.smtp_password_value:
-            return self.smtp_password_value
-        if self.smtp_password_parameter:
-            return _ssm_secret(self.smtp_password_parameter, self.aws_region)
-        return None
-
-
-def _dev_secret(path: str) -> str:
-    with _secret_lock:
-        if path not in _generated_secrets:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_urlsafe(48))
-            with open(path) as f:
-                _generated_secrets[path] = f.read().strip()
-        return _generated_secrets[path]
-
-
-_ssm_secrets: dict[tuple, str] = {}
-
-
-def _ssm_secret(name: str, region: str) -> str:
-    """A SecureString parameter, decrypted, fetched once per process (a Lambda's cold start).
-
-    A Lambda environment variable cannot hold a `{{resolve:ssm-secure:...}}` reference, and a
-    resolved secret there would be readable by anyone who can read the function's configuration;
-    so the template passes the parameter's name and the function reads the value itself.
-    """
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_SSM") or os.environ.get("AWS_ENDPOINT_URL")
-    key = (name, region, endpoint)
-    with _secret_lock:
-        if key in _ssm_secrets:
-            return _ssm_secrets[key]
-    import botocore.session  # only a deployed function asks, and once per parameter
-
-    # Not under the lock: a slow SSM must not hold up the other secret's readers.
-    client = botocore.session.get_session().create_client("ssm", region_name=region, endpoint_url=endpoint)
-    try:
-        reply = client.get_parameter(Name=name, WithDecryption=True)
-    except Exception as error:  # botocore's errors stay here: a view sees a ConfigurationError
-        raise ConfigurationError(f"Cannot read the SSM parameter {name}: {type(error).__name__}") from None
-    with _secret_lock:
-        return _ssm_secrets.setdefault(key, reply["Parameter"]["Value"])
-
-
-def forget_ssm_secret(name: str) -> None:
-    """Read the parameter afresh when next asked: its value was found stale (rotated)."""
-    with _secret_lock:
-        for key in [key for key in _ssm_secrets if key[0] == name]:
-            del _ssm_secrets[key]
+        """The signing key, as the composition root found it (bootstrap.settings); no I/O here."""
+        if self.jwt_secret_value is None:
+            raise ConfigurationError(self.jwt_secret_problem or "ATS_JWT_SECRET is required outside the dev stage.")
+        if len(self.jwt_secret_value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigurationError(f"ATS_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes.")
+        return self.jwt_secret_value
 
 
 def get_settings() -> Settings:

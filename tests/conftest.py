@@ -215,14 +215,14 @@ def drop_dynamodb_table(settings=None) -> None:
 
 @pytest.fixture
 def settings(backend):
-    from chalicelib.config import get_settings
+    from chalicelib import bootstrap
 
-    return get_settings()
+    return bootstrap.settings()  # as a request sees them: with the JWT secret found
 
 
 @pytest.fixture
 def uow_factory(settings):
-    from chalicelib.storage import unit_of_work
+    from chalicelib.bootstrap import unit_of_work
 
     return lambda: unit_of_work(settings)
 

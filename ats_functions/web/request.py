@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.config import Settings, get_settings
+from chalicelib.bootstrap import settings as current_settings
+from chalicelib.bootstrap import unit_of_work
+from chalicelib.config import Settings
 from chalicelib.domain.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.models import Principal
-from chalicelib.storage import UnitOfWork, unit_of_work
+from chalicelib.storage import UnitOfWork
 
 from .errors import PayloadTooLarge
 
@@ -40,7 +42,7 @@ class Call:
     @functools.cached_property
     def settings(self) -> Settings:
         """Read when first needed, once per request (a view like /ping never needs it)."""
-        return get_settings()
+        return current_settings()
 
     def uow(self) -> UnitOfWork:
         return unit_of_work(self.settings)

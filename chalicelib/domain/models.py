@@ -1,7 +1,9 @@
 """Entities and the rules of who may see and change them."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from . import pipeline
 from .errors import InvalidTransition, JobDeleted, NotFound, PermissionDenied
@@ -72,52 +74,33 @@ class User:
 JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employment_type", "status")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     """A position a recruiter publishes; versioned, soft-deleted."""
 
     id: str
     owner_id: str
     title: str
-    description: str | None
-    location: str | None
-    department: str | None
-    employment_type: str | None
-    status: JobStatus
-    version: int
+    description: str | None = None
+    location: str | None = None
+    department: str | None = None
+    employment_type: str | None = None
+    status: JobStatus = JobStatus.OPEN
+    version: int = 1
     created_at: str
     updated_at: str
     deleted_at: str | None = None
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def publish(
-        cls,
-        *,
-        owner: Principal,
-        title: str,
-        status: JobStatus = JobStatus.OPEN,
-        description: str | None = None,
-        location: str | None = None,
-        department: str | None = None,
-        employment_type: str | None = None,
-    ) -> "Job":
+    def publish(cls, *, owner: Principal, title: str, **fields: Any) -> "Job":
+        """A new job of the owner's, OPEN unless `fields` (the other JOB_EDITABLE_FIELDS) say otherwise."""
         if owner.role not in (Role.RECRUITER, Role.ADMIN):
             raise PermissionDenied("Only recruiters and admins create jobs.")
         now = utc_now()
-        return cls(
-            id=new_id(),
-            owner_id=owner.user_id,
-            title=title,
-            description=description,
-            location=location,
-            department=department,
-            employment_type=employment_type,
-            status=JobStatus(status),
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        job = cls(id=new_id(), owner_id=owner.user_id, title=title, created_at=now, updated_at=now)
+        job._set(fields)
+        return job
 
     def is_managed_by(self, who: Principal) -> bool:
         return who.is_admin or who.user_id == self.owner_id
@@ -135,10 +118,7 @@ class Job:
             raise PermissionDenied("Only the job's recruiter or an admin can change it.")
 
     def update(self, changes: dict) -> None:
-        for name, value in changes.items():
-            if name not in JOB_EDITABLE_FIELDS:
-                raise ValueError(f"{name} is not an editable job field")
-            setattr(self, name, JobStatus(value) if name == "status" else value)
+        self._set(changes)
         self.version += 1
         self.updated_at = utc_now()
 
@@ -146,6 +126,12 @@ class Job:
         self.deleted_at = utc_now()
         self.version += 1
         self.updated_at = self.deleted_at
+
+    def _set(self, fields: Mapping[str, Any]) -> None:
+        for name, value in fields.items():
+            if name not in JOB_EDITABLE_FIELDS:
+                raise ValueError(f"{name} is not an editable job field")
+            setattr(self, name, JobStatus(value) if name == "status" else value)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..config import Settings
 from ..domain.states import FINISHED, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
 from .emails import emails_for
-from .senders import PermanentSendError, get_sender
+from .senders import PermanentSendError
 
 log = logging.getLogger("ats.email")
 
@@ -42,7 +42,7 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
         return 0
     with uow:
         emails = emails_for(record, uow.users.get)
-    sender = sender or get_sender(settings)
+    sender = sender or uow.sender
     outbox, sent = uow.outbox, 0
     for mail in emails:
         if not outbox.claim_delivery(event_id, mail.recipient, lease_seconds=settings.email_lease_seconds):

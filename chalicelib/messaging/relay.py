@@ -11,13 +11,13 @@ runs. With no broker configured it delivers them in-process instead. Run by
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
 from ..domain.states import OutboxStatus
-from ..storage import unit_of_work
-from .delivery import deliver_in_process
+from ..storage import UnitOfWork
 
 log = logging.getLogger("ats.outbox")
 
@@ -39,9 +39,8 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
+def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> RelayReport:
     """One pass over up to `limit` pending events (and as many stale published ones)."""
-    uow = unit_of_work(settings)
     stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.relay_republish_seconds))
     pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
     stale = [
@@ -52,27 +51,16 @@ def relay_once(settings: Settings, *, limit: int = 100) -> RelayReport:
     report = RelayReport(found=len(pending) + len(stale))
     if not report.found:
         return report
-    if settings.redis_url:
-        from . import publisher
-
-        published = set(publisher.publish(settings, pending + stale, force=True))
-        uow.outbox.mark_published([event_id for event_id in pending if event_id in published])
-        for event_id in stale:  # a republished event starts a fresh wait
-            if event_id in published:
-                uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
-        report.published = len(published)
-    else:
-        for event_id in pending + stale:
-            report.delivered += deliver_in_process(uow, settings, event_id)
+    report.published, report.delivered = uow.dispatcher.relay(uow, settings, pending, stale)
     log.info("relay: %d found, %d published, %d delivered in-process", report.found, report.published, report.delivered)
     return report
 
 
-def relay_all(settings: Settings, *, limit: int = 100, max_passes: int = 1000) -> RelayReport:
+def relay_all(uow: UnitOfWork, settings: Settings, *, limit: int = 100, max_passes: int = 1000) -> RelayReport:
     """Passes until nothing is left that can be moved now."""
     total = RelayReport()
     for _ in range(max_passes):
-        report = relay_once(settings, limit=limit)
+        report = relay_once(uow, settings, limit=limit)
         total.found += report.found
         total.published += report.published
         total.delivered += report.delivered
@@ -81,11 +69,18 @@ def relay_all(settings: Settings, *, limit: int = 100, max_passes: int = 1000) -
     return total
 
 
-def run_forever(settings_factory, *, interval: float = 5.0, limit: int = 100) -> None:
+def run_forever(
+    settings_factory: Callable[[], Settings],
+    new_uow: Callable[[Settings], UnitOfWork],
+    *,
+    interval: float = 5.0,
+    limit: int = 100,
+) -> None:
     """The local relay daemon: a pass every `interval` seconds, settings read afresh each time."""
     while True:
         try:
-            relay_all(settings_factory(), limit=limit)
+            settings = settings_factory()
+            relay_all(new_uow(settings), settings, limit=limit)
         except Exception:
             log.exception("relay pass failed; trying again in %.0f s", interval)
         time.sleep(interval)

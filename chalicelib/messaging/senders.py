@@ -15,8 +15,9 @@ import threading
 from email.header import Header
 from typing import ClassVar
 
-from ..config import Settings, forget_ssm_secret
+from ..config import Settings
 from ..domain.errors import ConfigurationError
+from ..secrets import SecretStore
 from .emails import Email
 
 log = logging.getLogger("ats.email")
@@ -110,17 +111,18 @@ class SmtpSender:
 
     PORTS: ClassVar[dict[str, int]] = {"tls": 465, "starttls": 587, "none": 25}
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, secrets: SecretStore):
         if settings.smtp_tls not in self.PORTS:
             raise ConfigurationError(f"ATS_SMTP_TLS must be one of {', '.join(self.PORTS)}, not {settings.smtp_tls!r}.")
         self.settings = settings
+        self.secrets = secrets
         self.port = settings.smtp_port or self.PORTS[settings.smtp_tls]
         self._local = threading.local()
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         # The password is read (perhaps from SSM) before any connection is open.
-        credentials = (s.smtp_user, s.smtp_password or "") if s.smtp_user else None
+        credentials = (s.smtp_user, self._password()) if s.smtp_user else None
         conn: smtplib.SMTP
         if s.smtp_tls == "tls":
             conn = smtplib.SMTP_SSL(
@@ -136,9 +138,18 @@ class SmtpSender:
         except BaseException as error:
             conn.close()
             if isinstance(error, smtplib.SMTPAuthenticationError) and s.smtp_password_parameter:
-                forget_ssm_secret(s.smtp_password_parameter)  # rotated, perhaps: the retry reads it again
+                self.secrets.forget(s.smtp_password_parameter)  # rotated, perhaps: the retry reads it again
             raise
         return conn
+
+    def _password(self) -> str:
+        """ATS_SMTP_PASSWORD, else the SSM parameter a deployment names (read once, again if refused)."""
+        s = self.settings
+        if s.smtp_password_value:
+            return s.smtp_password_value
+        if s.smtp_password_parameter:
+            return self.secrets.parameter(s.smtp_password_parameter, s.aws_region)
+        return ""
 
     def send(self, mail: Email) -> None:
         message = build_message(mail, self.settings.email_from)
@@ -222,17 +233,23 @@ class SesSender:
 
 
 SENDERS = {"file": FileSender, "console": ConsoleSender, "smtp": SmtpSender, "ses": SesSender}
-_cache: dict[tuple, object] = {}
-_cache_lock = threading.Lock()
 
 
-def get_sender(settings: Settings):
-    """The configured sender, kept per configuration so connections are reused across emails."""
+def make_sender(settings: Settings, secrets: SecretStore):
+    """The configured sender (the composition root keeps one per configuration, so connections are
+    reused across emails)."""
     if settings.email_backend not in SENDERS:
         raise ConfigurationError(
             f"Unknown ATS_EMAIL_BACKEND {settings.email_backend!r}: use one of {', '.join(SENDERS)}."
         )
-    key = (
+    if settings.email_backend == "smtp":
+        return SmtpSender(settings, secrets)
+    return SENDERS[settings.email_backend](settings)
+
+
+def sender_key(settings: Settings) -> tuple:
+    """What makes two configured senders the same."""
+    return (
         settings.email_backend,
         settings.state_dir,
         settings.email_from,
@@ -245,7 +262,3 @@ def get_sender(settings: Settings):
         settings.smtp_timeout,
         settings.aws_region,
     )
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = SENDERS[settings.email_backend](settings)
-        return _cache[key]

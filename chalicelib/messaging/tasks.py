@@ -2,8 +2,7 @@
 
 import logging
 
-from ..config import get_settings
-from ..storage import unit_of_work
+from .. import bootstrap
 from .celery_app import TASK_DELIVER, app
 from .delivery import DeliveryBusy, EventMissing, backoff, deliver, is_permanent, record_attempt
 
@@ -12,8 +11,8 @@ log = logging.getLogger("ats.email")
 
 @app.task(name=TASK_DELIVER, bind=True, max_retries=None)
 def deliver_event(self, event_id: str) -> int:
-    settings = get_settings()
-    uow = unit_of_work(settings)
+    settings = bootstrap.settings()
+    uow = bootstrap.unit_of_work(settings)
     try:
         return deliver(uow, settings, event_id)
     except DeliveryBusy as busy:

@@ -1,5 +1,5 @@
 """Liveness, readiness, and the one error shape (which only the OpenAPI document needs as a model:
-errors are rendered in ats_functions/http.py)."""
+errors are rendered in ats_functions/web/errors.py)."""
 
 from typing import Literal
 

@@ -56,7 +56,7 @@ class Replay:
 
     status: int
     body: str
-    headers: dict
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Committing a unit of work together with its outbox events, then handing them on for delivery.
 
-After commit, with a broker configured (ATS_REDIS_URL), the events are published under a hard
-time bound and marked published; whatever is not stays pending for the relay, and the request
-never waits on a dead broker. With no broker (the embedded default), a thread of this process
-delivers them right away. Either way a delivery problem never fails the change: it is committed.
+After commit the events go to the unit of work's dispatcher (messaging/dispatch.py): with a broker
+configured they are published under a hard time bound and marked published, whatever is not
+stays pending for the relay, and the request never waits on a dead broker; with none (the
+embedded default) a thread of this process delivers them right away. Either way a delivery
+problem never fails the change: it is committed.
 """
 
 import logging
@@ -31,15 +32,8 @@ def commit(uow: UnitOfWork, settings: Settings) -> list[Event]:
 
 
 def dispatch(uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
-    # Imported here: the messaging modules (and, through them, Celery) load on first use only.
-    if settings.redis_url:
-        from ..messaging import publisher
-
-        uow.outbox.mark_published(publisher.publish(settings, event_ids))
-    else:
-        from ..messaging import background
-
-        background.submit(uow.fresh, settings, event_ids)
+    """Hand the events on as the composition root chose: to the broker, or to a thread of this process."""
+    uow.dispatcher.after_commit(uow, settings, event_ids)
 
 
 def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 100) -> list[OutboxRecord]:

@@ -19,42 +19,26 @@ that window ends, before any password hash is computed.
 - Unknown email and wrong password are counted alike, and the caller hashes a dummy for an
   unknown email, so neither the answer nor its timing tells them apart.
 
-Counters live in Redis when settings.redis_url is set (INCR on a key made with SET NX EX, in one
-MULTI; short socket timeouts; `redis` imported on first use only), in storage otherwise
-(uow.counters, which write at once). When Redis cannot be reached the storage counters serve,
-with a warning logged, and Redis is left alone for a few seconds so a dead server costs one timeout, not one per login.
+The counters are the unit of work's (uow.counters, which write at once): the composition root puts
+them in Redis when one is configured (storage/drivers/redis_counters.py), in storage otherwise.
 Keys carry an HMAC of the email (case-folded) and address under the JWT secret, never the values.
 """
 
-import contextlib
 import hashlib
 import hmac
 import logging
 import math
-import threading
 import time
-from typing import TYPE_CHECKING
 
-from ..backoff import Pause
 from ..config import Settings
-from ..domain.errors import DomainError, RateLimited
+from ..domain.errors import RateLimited
 from ..domain.models import email_key
 from ..storage import UnitOfWork
 from ..storage.records import Window
-from ..storage.stores import CounterStore
-
-if TYPE_CHECKING:
-    from redis import Redis
 
 log = logging.getLogger("ats.auth")
 
-REDIS_TIMEOUT = 0.25  # seconds to connect to / hear from Redis before falling back to storage
-REDIS_PREFIX = "ats:throttle:"
-
 clock = time.time  # epoch seconds; tests replace it
-_lock = threading.Lock()
-_clients: dict[str, "Redis"] = {}
-_pause = Pause(5.0)  # seconds during which Redis is not tried after it failed
 
 
 # --- The checks, in the order users.login calls them --------------------------------------------
@@ -63,7 +47,7 @@ _pause = Pause(5.0)  # seconds during which Redis is not tried after it failed
 def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
     """Refuse the attempt (RateLimited) when its address, pair or email is locked; count it for the
     pair and the email."""
-    counters = _counters(uow, settings)
+    counters = uow.counters
     window = settings.login_window_seconds
     if source_ip and settings.login_max_failures_per_address > 0:
         failures = counters.peek(_address_key(settings, source_ip))
@@ -78,12 +62,12 @@ def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: 
 def login_failed(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
     """Count a failed attempt against its address (the pair's and email's counters took it already)."""
     if source_ip and settings.login_max_failures_per_address > 0:
-        _counters(uow, settings).hit(_address_key(settings, source_ip), window_seconds=settings.login_window_seconds)
+        uow.counters.hit(_address_key(settings, source_ip), window_seconds=settings.login_window_seconds)
 
 
 def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
     """Forget the pair's and the email's failures."""
-    counters = _counters(uow, settings)
+    counters = uow.counters
     for _, key, _ in _attempt_counters(settings, email, source_ip):
         counters.clear(key)
 
@@ -132,106 +116,3 @@ def _pair_key(settings: Settings, email: str, source_ip: str | None) -> str:
     """An unknown address (no request context) is one address of its own."""
     pair = f"{email_key(email)}\0{_address(source_ip)}"
     return f"login-pair:{_digest(settings, 'pair', pair)}"
-
-
-# --- Where the counters live ----------------------------------------------------------------------
-
-
-def _counters(uow: UnitOfWork, settings: Settings) -> CounterStore:
-    if settings.redis_url:
-        return _RedisOrStorage(settings.redis_url, uow.counters)
-    return uow.counters
-
-
-class RedisCounters:
-    """The counter interface over Redis: one key per counter, expiring when its window ends."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def hit(self, key: str, *, window_seconds: int) -> Window:
-        name = REDIS_PREFIX + key
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(name, 0, ex=window_seconds, nx=True)  # a new window, unless one runs
-        pipe.incr(name)
-        pipe.pttl(name)
-        _, count, ttl_ms = pipe.execute()
-        if ttl_ms < 0:  # no expiry (set by hand?): give it this window
-            self._client.expire(name, window_seconds)
-            ttl_ms = window_seconds * 1000
-        return Window(int(count), clock() + ttl_ms / 1000)
-
-    def peek(self, key: str) -> Window:
-        name = REDIS_PREFIX + key
-        pipe = self._client.pipeline(transaction=True)
-        pipe.get(name)
-        pipe.pttl(name)
-        count, ttl_ms = pipe.execute()
-        if count is None or ttl_ms < 0:
-            return Window(0, 0.0)
-        return Window(int(count), clock() + ttl_ms / 1000)
-
-    def clear(self, key: str) -> None:
-        self._client.delete(REDIS_PREFIX + key)
-
-
-def _redis_client(url: str) -> "Redis":
-    with _lock:
-        client = _clients.get(url)
-        if client is None:
-            import redis  # only when Redis is configured, on the first login
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-
-            client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=REDIS_TIMEOUT,
-                socket_timeout=REDIS_TIMEOUT,
-                retry=Retry(NoBackoff(), 0),
-                health_check_interval=30,
-            )
-            _clients[url] = client
-        return client
-
-
-class _RedisOrStorage:
-    """Redis, or the storage's counters while Redis cannot be reached."""
-
-    def __init__(self, url: str, storage: CounterStore):
-        self._url = url
-        self._storage = storage
-
-    def _call(self, operation: str, *args, **kwargs):
-        if not _pause.active(self._url):
-            try:
-                return getattr(RedisCounters(_redis_client(self._url)), operation)(*args, **kwargs)
-            except DomainError:
-                raise
-            except Exception as error:  # unreachable, timed out, refused, not installed: use storage
-                _pause.start(self._url)
-                log.warning(
-                    "login throttling: Redis unavailable (%s: %s); counting in storage for %.0f s",
-                    type(error).__name__,
-                    error,
-                    _pause.seconds,
-                )
-        return getattr(self._storage, operation)(*args, **kwargs)
-
-    def hit(self, key: str, *, window_seconds: int) -> Window:
-        return self._call("hit", key, window_seconds=window_seconds)
-
-    def peek(self, key: str) -> Window:
-        return self._call("peek", key)
-
-    def clear(self, key: str) -> None:
-        self._call("clear", key)
-
-
-def reset() -> None:
-    """Forget Redis clients and pauses (tests)."""
-    with _lock:
-        for client in _clients.values():
-            with contextlib.suppress(Exception):
-                client.close()
-        _clients.clear()
-        _pause.clear()

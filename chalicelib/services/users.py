@@ -89,8 +89,6 @@ def get_me(uow: UnitOfWork, who: Principal) -> User:
 
 KNOWN_FOR_SECONDS = 5.0  # how long an account seen to exist is trusted without reading it again
 KNOWN_MAX = 10_000
-# (where the accounts are, user id) -> (stored role, when it was read, on the monotonic clock)
-_known: dict[tuple, tuple[Role, float]] = {}
 
 
 def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Principal:
@@ -100,16 +98,16 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
     role is the stored one, not the token's. An account seen to exist is trusted for a few
     seconds without a read; every write checks its actor in its own transaction regardless.
     """
-    key = (settings.storage, settings.sqlite_path, settings.table_name, settings.dynamodb_endpoint, claims.user_id)
+    known_accounts = uow.storage.recent_accounts  # user id -> (stored role, when read, monotonic)
     now = time.monotonic()
-    known = _known.get(key)
+    known = known_accounts.get(claims.user_id)
     if known is not None and now - known[1] < KNOWN_FOR_SECONDS:
         return Principal(claims.user_id, known[0])
     with uow:
         user = uow.users.get(claims.user_id)
     if user is None:
         raise UnknownActor()
-    if len(_known) >= KNOWN_MAX:
-        _known.clear()
-    _known[key] = (Role(user.role), now)
+    if len(known_accounts) >= KNOWN_MAX:
+        known_accounts.clear()
+    known_accounts[claims.user_id] = (Role(user.role), now)
     return Principal(user.id, Role(user.role))

@@ -102,7 +102,12 @@ class Entity(Generic[T]):
         return item
 
     def load(self, item: Item) -> T:
-        values: dict[str, Any] = {name: item.get(attribute) for name, attribute in self.attributes}
+        get = item.get  # a list page loads an entity per item: kept to the fewest lookups
+        values: dict[str, Any]
+        if self.renamed:
+            values = {name: get(attribute) for name, attribute in self.attributes}
+        else:
+            values = {name: get(name) for name, _ in self.attributes}
         for name, codec in self.codecs.items():
             if values[name] is not None:
                 values[name] = codec.decode(values[name])

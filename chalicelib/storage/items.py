@@ -55,25 +55,12 @@ class Absent:
 
 @dataclass(frozen=True)
 class Compare:
-    """The attribute is set and compares to the value: one of = < <= > >=."""
+    """The attribute is set and compares to the value by `op`: one of = < <= > >= (to a value of
+    its type), "in" (equal to one of a tuple of values) or "contains" (a string containing the text)."""
 
     name: str
     op: str
-    value: Value
-
-
-@dataclass(frozen=True)
-class OneOf:
-    name: str
-    values: tuple[Value, ...]
-
-
-@dataclass(frozen=True)
-class Contains:
-    """The (string) attribute contains the text."""
-
-    name: str
-    text: str
+    value: Value | tuple[Value, ...]
 
 
 @dataclass(frozen=True)
@@ -86,7 +73,7 @@ class AnyOf:
     parts: tuple["Condition", ...]
 
 
-Condition = Union[Exists, Missing, Absent, Compare, OneOf, Contains, All, AnyOf]  # noqa: UP007  (recursive alias)
+Condition = Union[Exists, Missing, Absent, Compare, All, AnyOf]  # noqa: UP007  (recursive alias)
 
 
 def exists() -> Condition:
@@ -118,11 +105,11 @@ def above(name: str, value: Value) -> Condition:
 
 
 def one_of(name: str, values: Iterable[Value]) -> Condition:
-    return OneOf(name, tuple(values))
+    return Compare(name, "in", tuple(values))
 
 
 def contains(name: str, text: str) -> Condition:
-    return Contains(name, text)
+    return Compare(name, "contains", text)
 
 
 def all_of(*conditions: Condition | None) -> Condition | None:
@@ -163,13 +150,13 @@ def holds(condition: Condition | None, item: Mapping[str, Value] | None) -> bool
             return item is None
         case Absent(name):
             return name not in found
-        case Compare(name, op, value):
-            return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
-        case OneOf(name, values):
-            return name in found and any(_comparable(found[name], v) and found[name] == v for v in values)
-        case Contains(name, text):
+        case Compare(name, "in", tuple() as values):
+            return any(holds(Compare(name, "=", value), item) for value in values)
+        case Compare(name, "contains", str() as text):
             current = found.get(name)
             return isinstance(current, str) and text in current
+        case Compare(name, op, str() | int() | float() as value):
+            return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
         case All(parts):
             return all(holds(part, item) for part in parts)
         case AnyOf(parts):
@@ -216,7 +203,10 @@ class Delete:
 
 @dataclass(frozen=True)
 class Check:
-    """No write: only the condition, on an item the transaction depends on."""
+    """No write: only the condition, on an item the transaction depends on.
+
+    It belongs in `transact` alone: `write` takes none, as a Check writes nothing.
+    """
 
     key: Key
     condition: Condition

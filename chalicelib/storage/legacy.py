@@ -7,6 +7,7 @@ every row becomes, through the entity declarations, the item(s) the entity is st
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
 from .entities import APPLICATION, EVENT, HISTORY, JOB, USER, application_guard, email_guard, stored_fields
@@ -134,52 +135,45 @@ LEGACY_TABLES = (
 )
 
 
+T = TypeVar("T")
+
+
 def _rows(conn: sqlite3.Connection, table: str) -> Iterator[sqlite3.Row]:
     cursor = conn.cursor()
     cursor.row_factory = sqlite3.Row
     return cursor.execute(f"SELECT * FROM {table}")
 
 
-def _record(cls, row: sqlite3.Row):
-    """The dataclass of a row whose columns are named like its fields (extra columns left out)."""
-    return cls(**{name: row[name] for name in stored_fields(cls)})
+def _records(conn: sqlite3.Connection, table: str, cls: type[T]) -> Iterator[T]:
+    """The table's rows as the dataclass whose fields name its columns (extra columns left out)."""
+    names = stored_fields(cls)
+    return (cls(**_columns(row, *names)) for row in _rows(conn, table))
+
+
+def _columns(row: sqlite3.Row, *names: str) -> dict[str, Any]:
+    """The row's columns of these names, as keyword arguments."""
+    return {name: row[name] for name in names}
 
 
 def legacy_items(conn: sqlite3.Connection) -> Iterator[Item]:
     """Every row of the legacy tables, as items."""
-    for row in _rows(conn, "users"):
-        user = _record(User, row)
-        yield USER.item(user)
-        yield email_guard(user)
-    for row in _rows(conn, "jobs"):
-        yield JOB.item(_record(Job, row))
-    for row in _rows(conn, "applications"):
-        application = _record(Application, row)
-        yield APPLICATION.item(application)
-        yield application_guard(application)
-    for row in _rows(conn, "application_history"):
-        yield HISTORY.item(_record(HistoryEntry, row))
+    for user in _records(conn, "users", User):
+        yield from (USER.item(user), email_guard(user))
+    for job in _records(conn, "jobs", Job):
+        yield JOB.item(job)
+    for application in _records(conn, "applications", Application):
+        yield from (APPLICATION.item(application), application_guard(application))
+    for entry in _records(conn, "application_history", HistoryEntry):
+        yield HISTORY.item(entry)
     for row in _rows(conn, "outbox"):
         yield EVENT.item(OutboxRecord(**{**dict(row), "payload": json.loads(row["payload"])}))
     for row in _rows(conn, "deliveries"):
-        yield delivery_item(
-            row["event_id"],
-            row["recipient"],
-            state=row["state"],
-            lease_until=row["lease_until"],
-            updated_at=row["updated_at"],
-        )
+        yield delivery_item(**_columns(row, "event_id", "recipient", "state", "lease_until", "updated_at"))
     for row in _rows(conn, "counters"):
-        yield counter_item(row["key"], hits=row["hits"], ends_at=row["ends_at"])
+        yield counter_item(**_columns(row, "key", "hits", "ends_at"))
     for row in _rows(conn, "idempotency"):
         yield idempotency_item(
-            row["key"],
-            fingerprint=row["fingerprint"],
-            token=row["token"],
-            state=row["state"],
-            lease_until=row["lease_until"],
-            expires_at=row["expires_at"],
-            status=row["status"],
-            body=row["body"],
-            headers=row["headers"],
+            **_columns(
+                row, "key", "fingerprint", "token", "state", "lease_until", "expires_at", "status", "body", "headers"
+            )
         )

@@ -11,9 +11,10 @@ Versioned entities are written on the condition version = entity.version - 1, so
 on a stale read is refused (ConcurrencyError); services/versions.py decides again or answers 412.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from ..domain.errors import ConcurrencyError, Conflict, DomainError, UnknownActor
+from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor
 from ..domain.events import Event
 from ..domain.models import Application, HistoryEntry, Job, JobStatus, User, email_key
 from ..domain.pipeline import ApplicationStatus
@@ -49,7 +50,10 @@ from .items import (
     one_of,
 )
 from .records import ApplicationQuery, JobQuery, OutboxRecord
-from .stores import Storage
+from .stores import CounterStore, Storage
+
+if TYPE_CHECKING:
+    from ..messaging.dispatch import Dispatcher
 
 
 class _Repository:
@@ -253,22 +257,48 @@ def _pending(event: Event) -> Put:
 
 
 class UnitOfWork:
-    """One atomic change: what the repositories stage, committed together with its outbox events.
+    """One atomic change: what the repositories stage, committed together with its outbox events;
+    and the ports a use case needs beside it, as the composition root (bootstrap.py) chose them.
 
-    `outbox`, `counters` and `idempotency` are the stores that write at once, beside it (their
-    writes are single conditional ones, never part of a commit).
+    `outbox`, `counters` and `idempotency` are the stores that write at once (their writes are
+    single conditional ones, never part of a commit); `counters` may live in Redis. `dispatcher`
+    hands committed events on for delivery; `sender` sends an email.
     """
 
-    def __init__(self, storage: Storage):
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        counters: CounterStore | None = None,
+        dispatcher: "Dispatcher | None" = None,
+        sender: Callable[[], Any] | None = None,
+    ):
         self.storage = storage
         self.users = Users(self)
         self.jobs = Jobs(self)
         self.applications = Applications(self)
         self.outbox = storage.outbox
-        self.counters = storage.counters
+        self.counters: CounterStore = counters or storage.counters
         self.idempotency = storage.idempotency
+        self._dispatcher = dispatcher
+        self._sender = sender
         self._operations: list[Operation] = []
         self._seen: list = []
+
+    @property
+    def dispatcher(self) -> "Dispatcher":
+        if self._dispatcher is None:
+            raise ConfigurationError(
+                "This unit of work was made without a dispatcher (bootstrap.unit_of_work makes one)."
+            )
+        return self._dispatcher
+
+    @property
+    def sender(self):
+        """The configured email sender (made on first use: SES imports boto3)."""
+        if self._sender is None:
+            raise ConfigurationError("A unit of work made without a sender (bootstrap.unit_of_work gives one).")
+        return self._sender()
 
     def __enter__(self) -> "UnitOfWork":
         self.rollback()
@@ -278,8 +308,8 @@ class UnitOfWork:
         self.rollback()
 
     def fresh(self) -> "UnitOfWork":
-        """Another unit of work on the same storage, for use on another thread."""
-        return UnitOfWork(self.storage)
+        """Another unit of work on the same storage and ports, for use on another thread."""
+        return UnitOfWork(self.storage, counters=self.counters, dispatcher=self._dispatcher, sender=self._sender)
 
     def stage(self, operation: Operation) -> None:
         """Queue a write for commit; a check of an item already checked is not repeated."""

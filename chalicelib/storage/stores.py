@@ -6,8 +6,8 @@ write on the item store, so every driver allows and refuses exactly the same.
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Protocol, Required, TypedDict, Unpack
 
 from ..domain.errors import Unavailable
 from ..domain.ids import utc_now
@@ -205,31 +205,22 @@ def idempotency_key(key: str) -> Key:
     return f"IDEMPOTENCY#{key}", "IDEMPOTENCY"
 
 
-def idempotency_item(
-    key: str,
-    *,
-    fingerprint: str,
-    token: str | None,
-    state: str,
-    lease_until: float,
-    expires_at: float,  # exact; `ttl` is whole seconds and its deletion lags
-    status: int | None = None,
-    body: str | None = None,
-    headers: str | None = None,  # JSON text
-) -> Item:
-    return _item(
-        "Idempotency",
-        idempotency_key(key),
-        fingerprint=fingerprint,
-        token=token,
-        state=state,
-        status=status,
-        body=body,
-        headers=headers,
-        lease_until=lease_until,
-        expires_at=expires_at,
-        ttl=_ttl(expires_at),
-    )
+class IdempotencyAttributes(TypedDict, total=False):
+    """What an idempotency item holds besides its key and expiry: status, body and headers (JSON
+    text) only once its first request is done."""
+
+    fingerprint: Required[str]
+    token: Required[str | None]
+    state: Required[str]
+    lease_until: Required[float]
+    status: int | None
+    body: str | None
+    headers: str | None
+
+
+def idempotency_item(key: str, *, expires_at: float, **attributes: Unpack[IdempotencyAttributes]) -> Item:
+    """`expires_at` is exact; `ttl` is whole seconds and its deletion lags."""
+    return _item("Idempotency", idempotency_key(key), **attributes, expires_at=expires_at, ttl=_ttl(expires_at))
 
 
 class IdempotencyClaims:
@@ -307,6 +298,8 @@ class Storage:
     outbox: Outbox
     counters: Counters
     idempotency: IdempotencyClaims
+    # Accounts seen to exist a moment ago, by id (services/users.authenticate): one per storage.
+    recent_accounts: dict = field(default_factory=dict)
 
     @classmethod
     def over(cls, items: ItemStore) -> "Storage":

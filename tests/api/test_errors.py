@@ -230,13 +230,11 @@ def test_health_is_200_when_storage_answers(api):
     assert (reply.status, reply.body["status"], reply.body["checks"]["storage"]) == (200, "ok", "ok")
 
 
-def test_health_is_503_when_storage_does_not_answer(api, monkeypatch):
-    import chalicelib.services.health as health
-
-    def unreachable(settings):
+def test_health_is_503_when_storage_does_not_answer(api, uow_factory, monkeypatch):
+    def unreachable(self):
         raise ConnectionError("storage down")
 
-    monkeypatch.setattr(health, "unit_of_work", unreachable)
+    monkeypatch.setattr(type(uow_factory().storage.items), "ping", unreachable)  # the driver's
     reply = api.get("/health")
     assert (reply.status, reply.body["status"]) == (503, "unavailable")
     assert reply.body["checks"]["storage"].startswith("unavailable")

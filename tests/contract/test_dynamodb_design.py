@@ -5,11 +5,11 @@ import dataclasses
 import boto3
 import pytest
 
-from chalicelib.bootstrap import forget_storage, storage
+from chalicelib.bootstrap import forget_storage, storage, unit_of_work
 from chalicelib.domain.errors import NotFound, Unavailable
 from chalicelib.domain.models import Application, Job, User
 from chalicelib.services.health import check_health
-from chalicelib.storage import ApplicationQuery, JobQuery, unit_of_work
+from chalicelib.storage import ApplicationQuery, JobQuery
 from chalicelib.storage.dynamodb_local import free_port
 
 from .test_repositories import make_application, make_job, make_user, move, who
@@ -175,7 +175,7 @@ def test_storage_failures_become_unavailable(settings, monkeypatch):
             uow.ping()
         with pytest.raises(Unavailable):
             uow.outbox.claim_delivery("E", "a@example.com", lease_seconds=5)
-    assert check_health(down)["checks"]["storage"] == "unavailable: Unavailable"
+    assert check_health(lambda: unit_of_work(down), down)["checks"]["storage"] == "unavailable: Unavailable"
     forget_storage(down)
 
 

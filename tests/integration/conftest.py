@@ -217,11 +217,11 @@ def mail_env(tmp_path, monkeypatch):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ATS_REDIS_URL", raising=False)
-    from chalicelib.messaging import publisher
+    from chalicelib import bootstrap
 
-    publisher.reset()
+    bootstrap.reset()  # the broker's connection and pause, of an earlier test
     yield values
-    publisher.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture
@@ -323,8 +323,8 @@ def worker(broker_env, tmp_path):
 
 
 def outbox_counts() -> Counter:
+    from chalicelib.bootstrap import unit_of_work
     from chalicelib.config import get_settings
-    from chalicelib.storage import unit_of_work
 
     counts = Counter()
     with unit_of_work(get_settings()) as uow:

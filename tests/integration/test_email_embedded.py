@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
+from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
-from chalicelib.storage import unit_of_work
 
 from .conftest import PYTHON, ROOT, Catcher, all_sent, outbox_counts, start_smtp
 
@@ -258,9 +258,7 @@ def test_smtp_with_tls_and_login_reuses_one_connection(api_client, mail_env, mon
         assert logins == [True] and len(set(catcher.peers)) == 1  # one login, one connection
         assert all_sent()
     finally:
-        from chalicelib.messaging.senders import get_sender
-
-        get_sender(get_settings()).close()
+        sender(get_settings()).close()
         controller.stop()
 
 
@@ -291,9 +289,7 @@ def test_a_deployed_smtp_login_reads_its_password_from_ssm(api_client, mail_env,
         assert logins == [True] and [m["To"] for m in catcher.messages] == ["Carl <carl@example.com>"]
         assert all_sent()
     finally:
-        from chalicelib.messaging.senders import get_sender
-
-        get_sender(get_settings()).close()
+        sender(get_settings()).close()
         controller.stop()
 
 
@@ -304,7 +300,6 @@ def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch
     from moto import mock_aws
 
     from chalicelib.messaging.emails import Email
-    from chalicelib.messaging.senders import get_sender
 
     catcher, logins = Catcher(), []
     controller = start_smtp(
@@ -334,14 +329,14 @@ def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch
             }.items():
                 monkeypatch.setenv(name, value)
             monkeypatch.delenv("ATS_SMTP_PASSWORD", raising=False)
-            sender = get_sender(get_settings())
+            smtp = sender(get_settings())
             with pytest.raises(smtplib.SMTPAuthenticationError):
-                sender.send(mail)
+                smtp.send(mail)
             ssm.put_parameter(Name="/ats/test/rotated", Value="s3cret", Type="SecureString", Overwrite=True)
-            sender.send(mail)
+            smtp.send(mail)
         assert logins == [False, True] and [m["To"] for m in catcher.messages] == ["Carl <carl@example.com>"]
     finally:
-        get_sender(get_settings()).close()
+        sender(get_settings()).close()
         controller.stop()
 
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from chalicelib.bootstrap import forget_storage
+from chalicelib import bootstrap
+from chalicelib.bootstrap import forget_storage, unit_of_work
 from chalicelib.config import get_settings
 from chalicelib.domain.models import Principal
 from chalicelib.services import jobs, users
-from chalicelib.storage import unit_of_work
 
 pytestmark = pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True)
 
@@ -16,7 +16,7 @@ def via_localstack(backend, dynamodb_local, monkeypatch):
     """The backend fixture's table, reached through LOCALSTACK_HOST instead of an endpoint URL."""
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
     monkeypatch.setenv("LOCALSTACK_HOST", f"127.0.0.1:{dynamodb_local.port}")
-    yield get_settings()
+    yield bootstrap.settings()  # as a request sees them: with the JWT secret found
     forget_storage(get_settings())
 
 

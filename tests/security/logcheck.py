@@ -113,8 +113,8 @@ class SecretRecorder:
     # --- checking ---
     def secrets(self) -> dict[str, str]:
         """{secret: what it is}: every string no log line may contain."""
+        from chalicelib import bootstrap
         from chalicelib.auth import passwords
-        from chalicelib.config import _generated_secrets
 
         found = {}
         for password in self.passwords:
@@ -132,7 +132,7 @@ class SecretRecorder:
             for part in password_hash.split("$"):
                 if len(part) >= 16:  # the salt and the digest
                     found[part] = "part of a password hash"
-        for secret in _generated_secrets.values():
+        for secret in bootstrap.secrets_held():
             found[secret] = "the JWT secret"
         if os.environ.get("ATS_JWT_SECRET"):
             found[os.environ["ATS_JWT_SECRET"]] = "the JWT secret"

@@ -63,8 +63,8 @@ def people(api):
 
 def _every_kind_of_response(api, people, monkeypatch):
     """(what, reply) for answers of every kind the API gives."""
-    import chalicelib.services.health as health
     import chalicelib.services.users as users
+    from chalicelib import bootstrap
 
     c, r, job = people["candidate"], people["recruiter"], people["job"]
     replies = [
@@ -95,7 +95,8 @@ def _every_kind_of_response(api, people, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(users, "get_me", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("injected failure")))
         replies.append(("500 unexpected exception", api.get("/auth/me", token=c)))
-        patch.setattr(health, "unit_of_work", lambda settings: (_ for _ in ()).throw(ConnectionError("down")))
+        driver = type(bootstrap.storage(bootstrap.settings()).items)
+        patch.setattr(driver, "ping", lambda self: (_ for _ in ()).throw(ConnectionError("down")))
         replies.append(("503 storage down", api.get("/health")))
     return replies
 

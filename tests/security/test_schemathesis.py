@@ -83,9 +83,9 @@ def fuzzed(tmp_path_factory):
     from chalice.test import Client
 
     from app import app
+    from chalicelib.bootstrap import unit_of_work
     from chalicelib.config import get_settings
     from chalicelib.services.users import create_admin
-    from chalicelib.storage import unit_of_work
 
     state = tmp_path_factory.mktemp("schemathesis")
     with pytest.MonkeyPatch.context() as patch:
@@ -216,19 +216,19 @@ def test_answers_to_failures_conform_to_the_schema_too(fuzzed, monkeypatch):
         status_code_conformance,
     )
 
-    import chalicelib.services.health as health
     import chalicelib.services.users as users
+    from chalicelib import bootstrap
 
     _, _, schema, tokens = fuzzed
     checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
-    def down(settings):
+    def down(self):
         raise ConnectionError("storage down")
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(health, "unit_of_work", down)
+    monkeypatch.setattr(type(bootstrap.storage(bootstrap.settings()).items), "ping", down)  # the driver's
     monkeypatch.setattr(users, "get_me", broken)
     for label, token, status in [("GET /health", None, 503), ("GET /auth/me", tokens["candidate"], 500)]:
         method, path = label.split()

@@ -1,6 +1,7 @@
 """The service tests' storage: the real repositories over the memory driver, and a view of what
 it holds in the shapes the tests read (users, jobs, applications… by id)."""
 
+from chalicelib import bootstrap
 from chalicelib.config import Settings
 from chalicelib.storage.drivers.memory import MemoryItemStore
 from chalicelib.storage.entities import APPLICATION, EVENT, HISTORY, JOB, USER
@@ -15,8 +16,9 @@ class MemoryStorage:
         self.items = MemoryItemStore()
         self.storage = Storage.over(self.items)
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.storage)
+    def unit_of_work(self, settings: Settings | None = None) -> UnitOfWork:
+        """A unit of work over this memory, with the ports the settings choose (default: no broker)."""
+        return bootstrap.unit_of_work(settings or fake_settings(), self.storage)
 
     def _of_type(self, kind: str) -> list[dict]:
         return [item for item in self.items.items.values() if item.get("type") == kind]

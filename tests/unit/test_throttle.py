@@ -6,9 +6,11 @@ import sys
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
 from chalicelib.domain.models import Role
 from chalicelib.services import throttle, users
+from chalicelib.storage.drivers.redis_counters import RedisCounters
 from chalicelib.storage.stores import Counters
 from tests.conftest import ROOT, Clock
 from tests.integration.conftest import free_port, redis_server  # noqa: F401  (a fixture, used below)
@@ -23,9 +25,9 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(Counters, "clock", staticmethod(clock))
     monkeypatch.setattr(throttle, "clock", clock)
-    throttle.reset()
+    bootstrap.reset()
     yield clock
-    throttle.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture
@@ -239,8 +241,12 @@ def test_throttling_does_not_import_redis():
     assert out.stdout.strip() == "[]"
 
 
-def test_an_unreachable_redis_falls_back_to_storage_counters(uow, store, carl, caplog):
+def test_an_unreachable_redis_falls_back_to_storage_counters(store, carl, caplog):
     settings = fake_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+
+    def uow():
+        return store.unit_of_work(settings)  # the counters the composition root picks for these settings
+
     with caplog.at_level(logging.WARNING, logger="ats.auth"):
         fail(uow, settings, 5)
         with pytest.raises(RateLimited):
@@ -253,8 +259,12 @@ def test_an_unreachable_redis_falls_back_to_storage_counters(uow, store, carl, c
 # --- On Redis -------------------------------------------------------------------------------------
 
 
-def test_counters_live_in_redis_when_it_is_configured(uow, store, carl, redis_server):  # noqa: F811
+def test_counters_live_in_redis_when_it_is_configured(store, carl, redis_server):  # noqa: F811
     settings = fake_settings(redis_url=redis_server.url, login_window_seconds=900)
+
+    def uow():
+        return store.unit_of_work(settings)  # the counters the composition root picks for these settings
+
     fail(uow, settings, 5)
     assert 0 < refused(uow, settings).retry_after <= 900
     assert store.counters == {}  # nothing in storage
@@ -278,7 +288,7 @@ def test_counters_live_in_redis_when_it_is_configured(uow, store, carl, redis_se
 def test_redis_counters_count_every_concurrent_hit_and_clear(redis_server):  # noqa: F811
     import threading
 
-    counters = throttle.RedisCounters(redis_server.client())
+    counters = RedisCounters(redis_server.client())
     assert counters.peek("k").count == 0
     counts, start = [], threading.Barrier(4)
 

@@ -145,17 +145,17 @@ def expression(condition: items.Condition) -> Expression:
             return _path("PK").does_not_exist()
         case items.Absent(name):
             return _path(name).does_not_exist()
-        case items.Compare(name, op, value):
+        case items.Compare(name, "in", tuple() as values):
+            return _path(name).is_in(*map(to_attribute, values)) if values else _never(name)
+        case items.Compare(name, "contains", str() as text):
+            return _path(name).contains({"S": text})
+        case items.Compare(name, op, str() | int() | float() as value):
             compared = _COMPARISONS[op](_path(name), to_attribute(value))
             if op == "=":
                 return compared
             # An order between a string and a number is false on DynamoDB; the type test says so
             # first, where an emulator (moto) would fail comparing them.
             return _path(name).is_type("S" if isinstance(value, str) else "N") & compared
-        case items.OneOf(name, values):
-            return _path(name).is_in(*map(to_attribute, values)) if values else _never(name)
-        case items.Contains(name, text):
-            return _path(name).contains({"S": text})
         case items.All(parts):
             if not parts:
                 return _path("PK").exists() | _path("PK").does_not_exist()
@@ -174,21 +174,25 @@ def _filter(condition: items.Condition) -> items.Condition | bool:
     match condition:
         case items.Exists():
             return True
-        case items.Missing() | items.OneOf(_, ()):
+        case items.Missing() | items.Compare(_, "in", ()):
             return False
         case items.All(parts):
-            folded = [_filter(part) for part in parts]
-            if any(part is False for part in folded):
-                return False
-            kept = tuple(part for part in folded if not isinstance(part, bool))
-            return True if not kept else kept[0] if len(kept) == 1 else items.All(kept)
+            return _fold(parts, items.All, identity=True)
         case items.AnyOf(parts):
-            folded = [_filter(part) for part in parts]
-            if any(part is True for part in folded):
-                return True
-            kept = tuple(part for part in folded if not isinstance(part, bool))
-            return False if not kept else kept[0] if len(kept) == 1 else items.AnyOf(kept)
+            return _fold(parts, items.AnyOf, identity=False)
     return condition
+
+
+def _fold(
+    parts: Sequence[items.Condition], combine: Callable[[tuple], items.Condition], *, identity: bool
+) -> items.Condition | bool:
+    """All (identity True) or AnyOf (identity False) of the parts, folded: a part that is the
+    opposite constant decides the whole, ones that are the identity are left out."""
+    folded = [_filter(part) for part in parts]
+    if any(part is (not identity) for part in folded):
+        return not identity
+    kept = tuple(part for part in folded if not isinstance(part, bool))
+    return identity if not kept else kept[0] if len(kept) == 1 else combine(kept)
 
 
 def _actions(update: Update) -> list[Action]:

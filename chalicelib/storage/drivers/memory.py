@@ -7,22 +7,8 @@ are copied in and out, so changing what a read returned changes nothing stored.
 import threading
 from collections.abc import Iterable, Sequence
 
-from ..items import (
-    Check,
-    ConditionFailed,
-    Delete,
-    Item,
-    ItemStore,
-    Key,
-    Operation,
-    Put,
-    Query,
-    Update,
-    check_transaction,
-    holds,
-    key_of,
-    updated,
-)
+from .. import items
+from ..items import Item, ItemStore, Key, Operation, Query
 
 
 class MemoryItemStore(ItemStore):
@@ -50,37 +36,37 @@ class MemoryItemStore(ItemStore):
                 and str(item[sk_name]).startswith(q.prefix)
                 and (q.after is None or str(item[sk_name]) > q.after)
                 and (q.before is None or str(item[sk_name]) < q.before)
-                and holds(q.filter, item)
+                and items.holds(q.filter, item)
             ]
-        found.sort(key=lambda item: (str(item[sk_name]), key_of(item)), reverse=q.descending)
+        found.sort(key=lambda item: (str(item[sk_name]), items.key_of(item)), reverse=q.descending)
         return found if q.limit is None else found[: q.limit]
 
     def transact(self, operations: Sequence[Operation]) -> None:
-        check_transaction(operations)
+        items.check_transaction(operations)
         with self._lock:
             for operation in operations:
-                if not holds(operation.condition, self.items.get(operation.key)):
-                    raise ConditionFailed(operation)
+                if not items.holds(operation.condition, self.items.get(operation.key)):
+                    raise items.ConditionFailed(operation)
             for operation in operations:
                 self._apply(operation)
 
-    def write(self, operation: Put | Update | Delete) -> Item | None:
+    def write(self, operation: items.Put | items.Update | items.Delete) -> Item | None:
         with self._lock:
-            if not holds(operation.condition, self.items.get(operation.key)):
-                raise ConditionFailed(operation)
+            if not items.holds(operation.condition, self.items.get(operation.key)):
+                raise items.ConditionFailed(operation)
             result = self._apply(operation)
             return None if result is None else dict(result)
 
     def _apply(self, operation: Operation) -> Item | None:
         match operation:
-            case Put(item):
+            case items.Put(item):
                 self.items[operation.key] = dict(item)
-            case Update():
-                self.items[operation.key] = updated(self.items.get(operation.key), operation)
-            case Delete(key):
+            case items.Update():
+                self.items[operation.key] = items.updated(self.items.get(operation.key), operation)
+            case items.Delete(key):
                 self.items.pop(key, None)
                 return None
-            case Check():
+            case items.Check():
                 return None
         return self.items[operation.key]
 

@@ -1,0 +1,69 @@
+"""How committed events are handed on for delivery: to the broker (Celery on Redis), or to a
+thread of this process when no broker is configured (the embedded default). The composition
+root picks one per process; the services and the relay only call it.
+"""
+
+import logging
+from typing import Protocol
+
+from ..config import Settings
+from ..storage import UnitOfWork
+from .publisher import Publisher
+
+log = logging.getLogger("ats.outbox")
+
+
+class Dispatcher(Protocol):
+    def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
+        """Hand on the events a request just committed; never waits long, may leave them pending."""
+
+    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+        """Hand on what the relay found (pending, and published long ago but not sent):
+        (published, delivered in-process)."""
+
+    def checks(self, settings: Settings) -> dict[str, str]:
+        """Readiness of what it depends on, by name ('ok' or why not)."""
+
+
+class BrokerDispatcher:
+    """Publish to the broker; the request never waits on a dead one (publisher.py)."""
+
+    def __init__(self, publisher: Publisher):
+        self.publisher = publisher
+
+    def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
+        uow.outbox.mark_published(self.publisher.publish(settings, event_ids))
+
+    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+        from ..domain.states import OutboxStatus
+
+        published = set(self.publisher.publish(settings, pending + stale, force=True))
+        uow.outbox.mark_published([event_id for event_id in pending if event_id in published])
+        for event_id in stale:  # a republished event starts a fresh wait
+            if event_id in published:
+                uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
+        return len(published), 0
+
+    def checks(self, settings: Settings) -> dict[str, str]:
+        try:
+            self.publisher.ping(settings)
+            return {"broker": "ok"}
+        except Exception as error:  # readiness reports any failure instead of raising it
+            return {"broker": f"unavailable: {type(error).__name__}"}
+
+
+class InProcessDispatcher:
+    """No broker: a thread of this process delivers (background.py); the relay delivers itself."""
+
+    def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
+        from . import background
+
+        background.submit(uow.fresh, settings, event_ids)
+
+    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+        from .delivery import deliver_in_process
+
+        return 0, sum(deliver_in_process(uow, settings, event_id) for event_id in pending + stale)
+
+    def checks(self, settings: Settings) -> dict[str, str]:
+        return {}
