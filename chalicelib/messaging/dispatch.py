@@ -3,14 +3,13 @@ thread of this process when no broker is configured (the embedded default). The 
 root picks one per process; the services and the relay only call it.
 """
 
-import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
 from ..storage import UnitOfWork
-from .publisher import Publisher
 
-log = logging.getLogger("ats.outbox")
+if TYPE_CHECKING:  # the broker's modules load only where one is configured
+    from .publisher import Publisher
 
 
 class Dispatcher(Protocol):
@@ -28,7 +27,7 @@ class Dispatcher(Protocol):
 class BrokerDispatcher:
     """Publish to the broker; the request never waits on a dead one (publisher.py)."""
 
-    def __init__(self, publisher: Publisher):
+    def __init__(self, publisher: "Publisher"):
         self.publisher = publisher
 
     def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
-from .items import Item, Key, Value
+from .items import Item, Key, Value, new_item
 from .records import OutboxRecord
 
 T = TypeVar("T")
@@ -213,10 +213,9 @@ EVENT: Entity[OutboxRecord] = Entity(
 
 
 def email_guard(user: User) -> Item:
-    pk, sk = email_guard_key(user.email_key)
-    return {"PK": pk, "SK": sk, "type": "EmailGuard", "user_id": user.id}
+    return new_item("EmailGuard", email_guard_key(user.email_key), user_id=user.id)
 
 
 def application_guard(application: Application) -> Item:
-    pk, sk = application_guard_key(application.candidate_id, application.job_id)
-    return {"PK": pk, "SK": sk, "type": "ApplicationGuard", "application_id": application.id}
+    key = application_guard_key(application.candidate_id, application.job_id)
+    return new_item("ApplicationGuard", key, application_id=application.id)

@@ -33,6 +33,13 @@ def key_of(item: Mapping[str, Value]) -> Key:
     return str(item["PK"]), str(item["SK"])
 
 
+def new_item(kind: str, key: Key, **attributes: Value | None) -> Item:
+    """An item of its kind: its key, its type, and the attributes that have a value."""
+    item: Item = {"PK": key[0], "SK": key[1], "type": kind}
+    item.update({name: value for name, value in attributes.items() if value is not None})
+    return item
+
+
 # --- Conditions -----------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from .items import (
     equals,
     exists,
     missing,
+    new_item,
 )
 from .records import IdempotencyRecord, OutboxRecord, Window
 
@@ -50,19 +51,12 @@ def _ttl(epoch_seconds: float) -> int:
     return math.ceil(epoch_seconds)
 
 
-def _item(kind: str, key: Key, **attributes: Value | None) -> Item:
-    """An item of its kind: its key, its type, and the attributes that have a value."""
-    item: Item = {"PK": key[0], "SK": key[1], "type": kind}
-    item.update({name: value for name, value in attributes.items() if value is not None})
-    return item
-
-
 def delivery_key(event_id: str, recipient: str) -> Key:
     return f"DELIVERY#{event_id}", f"TO#{recipient}"
 
 
 def delivery_item(event_id: str, recipient: str, *, state: str, lease_until: float, updated_at: str) -> Item:
-    return _item(
+    return new_item(
         "Delivery",
         delivery_key(event_id, recipient),
         event_id=event_id,
@@ -149,7 +143,7 @@ def counter_key(key: str) -> Key:
 
 
 def counter_item(key: str, *, hits: int, ends_at: float) -> Item:
-    return _item("Counter", counter_key(key), hits=hits, ends_at=ends_at, ttl=_ttl(ends_at))
+    return new_item("Counter", counter_key(key), hits=hits, ends_at=ends_at, ttl=_ttl(ends_at))
 
 
 class CounterStore(Protocol):
@@ -220,7 +214,7 @@ class IdempotencyAttributes(TypedDict, total=False):
 
 def idempotency_item(key: str, *, expires_at: float, **attributes: Unpack[IdempotencyAttributes]) -> Item:
     """`expires_at` is exact; `ttl` is whole seconds and its deletion lags."""
-    return _item("Idempotency", idempotency_key(key), **attributes, expires_at=expires_at, ttl=_ttl(expires_at))
+    return new_item("Idempotency", idempotency_key(key), **attributes, expires_at=expires_at, ttl=_ttl(expires_at))
 
 
 class IdempotencyClaims:
