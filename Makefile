@@ -54,8 +54,11 @@ run-dynamodb: $(SERVE_INSTALLED) $(NODE_INSTALLED)  ## serve the API on DynamoDB
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
 	$(SERVE) --stage dynamodb-local
 
-test: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## the whole suite
-	$(PY) -m pytest $(PYTEST_ARGS)
+# pytest-xdist workers: most tests wait on a server (DynamoDB Local, a subprocess, a socket), so
+# 4 workers finish the suite about 4x sooner than one, even on 2 cores. TEST_WORKERS=0: in process.
+TEST_WORKERS ?= 4
+test: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## the whole suite, on TEST_WORKERS workers (4)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_INSTALLED)  ## ruff (lint, then format check) and mypy, as configured in pyproject.toml; CI runs it first
 	$(VENV)/bin/ruff check .

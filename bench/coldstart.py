@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 
+from chalicelib.localports import free_port
 from deploy import package
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,12 +119,6 @@ def run(code: str, env: dict, *args: str) -> dict:
 def median_ms(code: str, env: dict, runs: int, *args: str) -> float:
     run(code, env, *args)  # warm the file cache; not counted
     return statistics.median(run(code, env, *args)["ms"] for _ in range(runs))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:

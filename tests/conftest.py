@@ -20,6 +20,13 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ["ATS_PASSWORD_HASH_PROFILE"] = "fast"
 
+# Each pytest-xdist worker (gw0, gw1, ...) hands out ports from its own range, below the kernel's
+# ephemeral range (32768+), so two workers never start servers on one port (chalicelib/localports.py).
+PORTS_PER_WORKER = 1000
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _low = 20000 + PORTS_PER_WORKER * int(_worker[2:])
+    os.environ["ATS_FREE_PORTS"] = f"{_low}-{_low + PORTS_PER_WORKER - 1}"
+
 
 T0 = 1_800_000_000.0  # a fixed "now" (2027-01-15) for tests that move time
 

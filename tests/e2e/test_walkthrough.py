@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ import uuid
 
 import pytest
 
+from chalicelib.localports import free_port
 from tests.conftest import DYNAMODB_ENDPOINT_VARIABLES, ROOT, require_service
 
 pytestmark = pytest.mark.e2e
@@ -33,12 +33,6 @@ SECURITY_HEADERS = (
     "cache-control",
     "x-request-id",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Http:

@@ -20,6 +20,7 @@ from email.message import Message
 
 import pytest
 
+from chalicelib.localports import free_port
 from tests.conftest import ROOT, Api, require_service
 
 PYTHON = sys.executable
@@ -34,12 +35,6 @@ FAST_EMAIL = {
     "ATS_EMAIL_RETRY_MAX": "2",
     "ATS_EMAIL_MAX_RETRIES": "15",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
