@@ -48,15 +48,22 @@ def _once(kind: str, key: Hashable, build: Callable[[], T]) -> T:
 
 
 def settings() -> Settings:
-    """The settings of now (the environment, read afresh), with the JWT secret found."""
+    """The settings of now (the environment, read afresh), with the JWT secret found.
+
+    A secret found is kept with the settings it was found for, so a request pays a dict lookup,
+    not the search; a secret not found is searched for again on the next request.
+    """
     current = get_settings()
     if current.jwt_secret_value:
         return current
+    found = _built.get(("settings", current))
+    if found is not None:
+        return found
     try:
         secret = _jwt_secret(current)
     except ConfigurationError as error:  # said when the secret is used: /ping needs none
         return dataclasses.replace(current, jwt_secret_problem=error.message)
-    return dataclasses.replace(current, jwt_secret_value=secret)
+    return _once("settings", current, lambda: dataclasses.replace(current, jwt_secret_value=secret))
 
 
 def secrets_held() -> list[str]:

@@ -78,10 +78,12 @@ class Entity(Generic[T]):
     renamed: Mapping[str, str] = field(default_factory=dict)  # field -> attribute, where they differ
     codecs: Mapping[str, Codec] = field(default_factory=dict)
     attributes: tuple[tuple[str, str], ...] = field(init=False)  # (field, attribute) of every stored field
+    _load: Callable[[Item], T] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pairs = tuple((name, self.renamed.get(name, name)) for name in stored_fields(self.record))
         object.__setattr__(self, "attributes", pairs)
+        object.__setattr__(self, "_load", _loader(self.record, pairs, self.codecs))
 
     def item(self, record: T) -> Item:
         pk, sk = self.key(record)
@@ -102,16 +104,25 @@ class Entity(Generic[T]):
         return item
 
     def load(self, item: Item) -> T:
-        get = item.get  # a list page loads an entity per item: kept to the fewest lookups
-        values: dict[str, Any]
-        if self.renamed:
-            values = {name: get(attribute) for name, attribute in self.attributes}
+        return self._load(item)
+
+
+def _loader(
+    record: type[T], attributes: tuple[tuple[str, str], ...], codecs: Mapping[str, Codec]
+) -> Callable[[Item], T]:
+    """`record(field=item.get(attribute), ...)` written out once per entity, as dataclasses writes
+    an __init__: a list page loads a record per item, and this runs in 60 % of a loop's time."""
+    namespace: dict[str, Any] = {"record": record}
+    arguments = []
+    for name, attribute in attributes:
+        if name in codecs:
+            namespace[f"decode_{name}"] = codecs[name].decode
+            arguments.append(f"{name}=None if (value := get({attribute!r})) is None else decode_{name}(value)")
         else:
-            values = {name: get(name) for name, _ in self.attributes}
-        for name, codec in self.codecs.items():
-            if values[name] is not None:
-                values[name] = codec.decode(values[name])
-        return self.record(**values)
+            arguments.append(f"{name}=get({attribute!r})")
+    source = f"def load(item):\n    get = item.get\n    return record({', '.join(arguments)})\n"
+    exec(source, namespace)  # names are the record's own fields; attributes are quoted by repr
+    return namespace["load"]
 
 
 def _plain(value: Any) -> Value:

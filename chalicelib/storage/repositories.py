@@ -11,7 +11,7 @@ Versioned entities are written on the condition version = entity.version - 1, so
 on a stale read is refused (ConcurrencyError); services/versions.py decides again or answers 412.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor
@@ -70,7 +70,7 @@ class _Repository:
     def _get_many(self, keys) -> list:
         return [self.entity.load(item) for item in self._items.get_many(keys)]
 
-    def _newest(self, index: str, partitions: Iterable[str], *, limit: int, before: str | None, filter=None) -> list:
+    def _newest(self, index: str, partitions: Sequence[str], *, limit: int, before: str | None, filter=None) -> list:
         """Up to `limit` records, newest first, from each partition of an index, merged."""
         if limit <= 0:
             return []
@@ -81,8 +81,10 @@ class _Repository:
                 partition, index=index, before=before, descending=True, limit=limit, filter=filter
             )
         ]
-        found.sort(key=lambda item: str(item[f"{index}SK"]), reverse=True)
-        return [self.entity.load(item) for item in found[:limit]]
+        if len(partitions) > 1:  # one partition comes in order already
+            found.sort(key=lambda item: str(item[f"{index}SK"]), reverse=True)
+        load = self.entity.load
+        return [load(item) for item in found[:limit]]
 
     def _versioned(self, record, what: str) -> Put:
         return Put(
