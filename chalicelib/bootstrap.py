@@ -182,7 +182,7 @@ def unit_of_work(settings: Settings, stored: Storage | None = None) -> UnitOfWor
     return UnitOfWork(
         stored,
         counters=counters(settings, stored),
-        dispatcher=dispatcher(settings),
+        dispatcher=lambda: dispatcher(settings),
         sender=lambda: sender(settings),
     )
 

@@ -18,8 +18,9 @@ DynamoDB's semantics, where a missing item is an item without attributes.
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple, Union
 
 Value = str | int | float
 Item = dict[str, Value]
@@ -27,6 +28,7 @@ Key = tuple[str, str]  # (PK, SK)
 
 INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6")
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
+NOTHING: Mapping = MappingProxyType({})  # an empty mapping no one can fill (a shared default)
 
 
 def key_of(item: Mapping[str, Value]) -> Key:
@@ -41,27 +43,26 @@ def new_item(kind: str, key: Key, **attributes: Value | None) -> Item:
 
 
 # --- Conditions -----------------------------------------------------------------------------------
+# Conditions and operations are NamedTuples, not frozen dataclasses: as immutable, and a cold
+# start makes each class in a tenth of the time (a Lambda's first request pays for every class).
+# Nothing compares them: ConditionFailed names its operation by identity.
 
 
-@dataclass(frozen=True)
-class Exists:
+class Exists(NamedTuple):
     """The item exists."""
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(NamedTuple):
     """The item does not exist."""
 
 
-@dataclass(frozen=True)
-class Absent:
+class Absent(NamedTuple):
     """The item has no such attribute (true of a missing item)."""
 
     name: str
 
 
-@dataclass(frozen=True)
-class Compare:
+class Compare(NamedTuple):
     """The attribute is set and compares to the value by `op`: one of = < <= > >= (to a value of
     its type), "in" (equal to one of a tuple of values) or "contains" (a string containing the text)."""
 
@@ -70,13 +71,11 @@ class Compare:
     value: Value | tuple[Value, ...]
 
 
-@dataclass(frozen=True)
-class All:
+class All(NamedTuple):
     parts: tuple["Condition", ...]
 
 
-@dataclass(frozen=True)
-class AnyOf:
+class AnyOf(NamedTuple):
     parts: tuple["Condition", ...]
 
 
@@ -174,8 +173,7 @@ def holds(condition: Condition | None, item: Mapping[str, Value] | None) -> bool
 # --- Operations -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Put:
+class Put(NamedTuple):
     """Write the whole item (replacing any item of its key)."""
 
     item: Item
@@ -187,29 +185,26 @@ class Put:
         return key_of(self.item)
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """Set attributes (a None value removes one) and add to numbers (an absent one counts as 0).
 
     On a missing item whose condition holds, the item is made from the key and these attributes.
     """
 
     key: Key
-    set: Mapping[str, Value | None] = field(default_factory=dict)
-    add: Mapping[str, int | float] = field(default_factory=dict)
+    set: Mapping[str, Value | None] = NOTHING
+    add: Mapping[str, int | float] = NOTHING
     condition: Condition | None = None
     failure: Exception | None = None
 
 
-@dataclass(frozen=True)
-class Delete:
+class Delete(NamedTuple):
     key: Key
     condition: Condition | None = None
     failure: Exception | None = None
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """No write: only the condition, on an item the transaction depends on.
 
     It belongs in `transact` alone: `write` takes none, as a Check writes nothing.

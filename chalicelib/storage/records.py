@@ -1,10 +1,13 @@
 """What storage hands back besides the domain's entities, and the queries its lists take."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
+
+# NamedTuples where nothing needs a dataclass: a cold start makes one in a tenth of the time.
+# OutboxRecord stays a dataclass, as the event entity's fields come from dataclasses.fields.
 
 
-@dataclass(frozen=True)
-class JobQuery:
+class JobQuery(NamedTuple):
     """Jobs newest first, from the index of owner_id if set, else of status."""
 
     statuses: tuple[str, ...] | None = None  # None: every status
@@ -14,8 +17,7 @@ class JobQuery:
     q: str | None = None  # case-insensitive substring of the title
 
 
-@dataclass(frozen=True)
-class ApplicationQuery:
+class ApplicationQuery(NamedTuple):
     """Applications newest first, from the index of candidate_id, job_id, recruiter_id or status."""
 
     job_id: str | None = None
@@ -46,8 +48,7 @@ class Window:
     ends_at: float
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
+class IdempotencyRecord(NamedTuple):
     """The first request under an Idempotency-Key, and once done, its response."""
 
     key: str

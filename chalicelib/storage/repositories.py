@@ -272,7 +272,7 @@ class UnitOfWork:
         storage: Storage,
         *,
         counters: CounterStore | None = None,
-        dispatcher: "Dispatcher | None" = None,
+        dispatcher: "Callable[[], Dispatcher] | None" = None,
         sender: Callable[[], Any] | None = None,
     ):
         self.storage = storage
@@ -289,11 +289,12 @@ class UnitOfWork:
 
     @property
     def dispatcher(self) -> "Dispatcher":
+        """The configured dispatcher (made on first use: a read never needs one)."""
         if self._dispatcher is None:
             raise ConfigurationError(
                 "This unit of work was made without a dispatcher (bootstrap.unit_of_work makes one)."
             )
-        return self._dispatcher
+        return self._dispatcher()
 
     @property
     def sender(self):

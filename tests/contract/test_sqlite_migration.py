@@ -535,7 +535,7 @@ def test_a_file_that_is_not_a_database_is_unavailable_not_a_sqlite_error(tmp_pat
 
 
 def test_a_failed_migration_leaves_the_old_database_as_it_was(old_database, monkeypatch):
-    from chalicelib.storage.drivers import sqlite as driver
+    from chalicelib.storage import legacy
     from chalicelib.storage.legacy import legacy_items
 
     def broken(conn):
@@ -543,7 +543,7 @@ def test_a_failed_migration_leaves_the_old_database_as_it_was(old_database, monk
         raise sqlite3.OperationalError("disk I/O error")
 
     path = old_database["path"]
-    monkeypatch.setattr(driver, "legacy_items", broken)
+    monkeypatch.setattr(legacy, "legacy_items", broken)  # the driver loads it when it migrates
     with pytest.raises(Unavailable):
         SqliteItemStore(path)
     assert _user_version(path) == 5 and "items" not in _tables(path) and "users" in _tables(path)

@@ -43,7 +43,6 @@ from ..items import (
     holds,
     updated,
 )
-from ..legacy import LEGACY_MIGRATIONS, LEGACY_TABLES, legacy_items
 
 T = TypeVar("T")
 
@@ -490,7 +489,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"newer than this code's {SCHEMA_VERSION}."
             )
         if version < SCHEMA_VERSION:
-            if 0 < version < len(LEGACY_MIGRATIONS):
+            if version > 0:  # an old database: only then are the old schemas loaded (a cold start skips them)
+                from ..legacy import LEGACY_MIGRATIONS
+
                 for script in LEGACY_MIGRATIONS[version:]:
                     for statement in filter(str.strip, script.split(";")):
                         conn.execute(statement)
@@ -509,6 +510,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 def _convert_legacy_rows(conn: sqlite3.Connection) -> None:
     """Every row of the per-entity tables as the item(s) it is now; then drop those tables."""
+    from ..legacy import LEGACY_TABLES, legacy_items
+
     conn.executemany(
         _INSERT.replace(" ON CONFLICT (pk, sk) DO NOTHING", ""),  # a clash would be a bug: loud
         map(_row, legacy_items(conn)),
