@@ -1,6 +1,13 @@
-"""Accounts: register, log in, who am I."""
+"""Accounts: register, log in, who am I, and changing one's own profile."""
 
-from chalicelib.schemas.auth import LoginOut, LoginRequest, RegisterRequest, UserEnvelope, UserOut
+from chalicelib.schemas.auth import (
+    LoginOut,
+    LoginRequest,
+    ProfileUpdateRequest,
+    RegisterRequest,
+    UserEnvelope,
+    UserOut,
+)
 from chalicelib.services import users
 
 from .http import Routes, render
@@ -37,3 +44,14 @@ def login(call, body):
 @routes.get("/auth/me", summary="The signed-in caller", auth="required", returns=UserEnvelope)
 def me(call):
     return {"user": render(UserOut, users.get_me(call.uow(), call.who))}
+
+
+@routes.patch(
+    "/auth/me",
+    summary="Change the signed-in caller's name, phone or timezone",
+    auth="required",
+    body=ProfileUpdateRequest,
+    returns=UserEnvelope,
+)
+def update_me(call, body):
+    return {"user": render(UserOut, users.update_me(call.uow(), call.settings, call.who, body.changes()))}

@@ -13,6 +13,7 @@ ROUTES = (
     ("applications", "POST", "/applications/create", "apply"),
     ("applications", "POST", "/applications/{application_id}/transition", "transition"),
     ("auth", "GET", "/auth/me", "me"),
+    ("auth", "PATCH", "/auth/me", "update_me"),
     ("auth", "POST", "/auth/login", "login"),
     ("auth", "POST", "/auth/register", "register"),
     ("jobs", "DELETE", "/jobs/{job_id}", "delete_job"),

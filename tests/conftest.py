@@ -115,13 +115,17 @@ def _record_dynamodb_call(model, **kwargs):
 import botocore.handlers  # noqa: E402  (after the fake credentials above)
 
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", _record_dynamodb_call))
+import moto  # noqa: E402, F401  (registers moto's botocore stubber before any session exists)
 
 
 def _share_botocore_sessions():
     """One botocore session per thread for all the per-test tables.
 
     PynamoDB makes a session per connection, and every new session parses botocore's JSON
-    models again (~0.2 s); tests make a table, hence a connection, per test.
+    models again (~0.2 s); tests make a table, hence a connection, per test. A session takes the
+    built-in handlers there are when it is made, so moto's (its stubber) must be there first:
+    moto is imported above, else a thread whose session a DynamoDB Local test made first would
+    send a later moto test's calls to AWS itself.
     """
     import threading
 
@@ -279,6 +283,9 @@ class Api:
 
     def put(self, path, json_body=None, **kw):
         return self.call("PUT", path, json_body, **kw)
+
+    def patch(self, path, json_body=None, **kw):
+        return self.call("PATCH", path, json_body, **kw)
 
     def delete(self, path, **kw):
         return self.call("DELETE", path, **kw)

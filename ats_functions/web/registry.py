@@ -77,6 +77,9 @@ class Routes:
     def put(self, *paths, **terms):
         return self.route("PUT", *paths, **terms)
 
+    def patch(self, *paths, **terms):
+        return self.route("PATCH", *paths, **terms)
+
     def delete(self, *paths, **terms):
         return self.route("DELETE", *paths, **terms)
 

@@ -51,6 +51,8 @@ class User:
     role: Role
     password_hash: str
     created_at: str
+    phone: str | None = None  # E.164, as schemas/auth.py normalises it
+    timezone: str | None = None  # an IANA name, e.g. Europe/Berlin
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -70,6 +72,8 @@ class User:
     def email_key(self) -> str:
         return email_key(self.email)
 
+
+USER_EDITABLE_FIELDS = ("name", "phone", "timezone")  # what a user changes of their own account
 
 JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employment_type", "status")
 

@@ -91,6 +91,18 @@ class Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
+class Changes(Body):
+    """A body of changes: only the fields the client sent change (absent is not null)."""
+
+    def changes(self) -> dict:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+def value_only(schema: dict) -> None:
+    """A field that may be absent (None: no change) but not null: the document shows the value alone."""
+    schema.update(schema.pop("anyOf")[0])
+
+
 # Query strings are text: these models convert ("20" is a limit of 20).
 class QueryString(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)

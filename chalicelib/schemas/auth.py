@@ -1,12 +1,13 @@
 """Accounts: registration, login, and the user as the API shows it."""
 
+import functools
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from ..auth.policy import MAX_LENGTH, MIN_LENGTH, is_common
-from . import Body, Out, Text
+from . import Body, Changes, Out, Text, value_only
 
 # The HTML living standard's valid e-mail address: ASCII only, so every mail server takes it as it is
 # (an internationalised address needs SMTPUTF8 all the way to the recipient's server).
@@ -75,11 +76,55 @@ class LoginRequest(Body):
     password: Annotated[str, Text(1024, 1, strip=False)]
 
 
+def _phone_number(text: str) -> str:
+    """In E.164 (+4930123456), from any form phonenumbers reads with its country code."""
+    import phonenumbers  # on first use: only a profile change needs its metadata
+
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number: write it with its country code, as in +49 30 123456") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number for its country code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.cache
+def _time_zone_names() -> frozenset[str]:
+    """The IANA names tzdata ships (its own list, not the system's files: no "localtime", no paths)."""
+    from importlib.resources import files
+
+    return frozenset(files("tzdata").joinpath("zones").read_text().split()) - {"Factory"}
+
+
+def _time_zone(name: str) -> str:
+    if name not in _time_zone_names():
+        raise ValueError("not an IANA time zone name, as in Europe/Berlin or America/New_York")
+    return name
+
+
+class ProfileUpdateRequest(Changes):
+    """Only the fields sent change; null clears phone or timezone."""
+
+    name: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=value_only)
+    phone: Annotated[str, Text(40, 1), AfterValidator(_phone_number)] | None = None
+    timezone: Annotated[str, Text(64, 1), AfterValidator(_time_zone)] | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _not_null(cls, value):
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
 class UserOut(Out):
     id: str
     email: str
     name: str
     role: Literal["candidate", "recruiter", "admin"]
+    phone: str | None
+    timezone: str | None
     created_at: str
 
 

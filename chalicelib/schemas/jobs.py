@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from ..domain.models import JobStatus
-from . import Body, JobStatusName, Out, Query, Text
+from . import Body, Changes, JobStatusName, Out, Query, Text, value_only
 
 
 class JobCreateRequest(Body):
@@ -17,18 +17,13 @@ class JobCreateRequest(Body):
     status: JobStatusName = JobStatus.OPEN
 
 
-def _value_only(schema: dict) -> None:
-    """A field that may be absent (None: no change) but not null: the document shows the value alone."""
-    schema.update(schema.pop("anyOf")[0])
-
-
-class JobUpdateRequest(Body):
-    title: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=_value_only)
+class JobUpdateRequest(Changes):
+    title: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=value_only)
     description: Annotated[str, Text(20000, multiline=True)] | None = None
     location: Annotated[str, Text(200)] | None = None
     department: Annotated[str, Text(200)] | None = None
     employment_type: Annotated[str, Text(50)] | None = None
-    status: JobStatusName | None = Field(None, json_schema_extra=_value_only)
+    status: JobStatusName | None = Field(None, json_schema_extra=value_only)
 
     @field_validator("title", "status", mode="before")
     @classmethod
@@ -36,10 +31,6 @@ class JobUpdateRequest(Body):
         if value is None:
             raise ValueError("may not be null")
         return value
-
-    def changes(self) -> dict:
-        """Only the fields the client sent."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class JobListQuery(Query):

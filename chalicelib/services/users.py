@@ -1,5 +1,6 @@
 """Accounts: register, log in, who am I, and the first admin."""
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -7,7 +8,7 @@ from ..auth.passwords import dummy_hash, hash_password, verify_password
 from ..auth.tokens import issue_token
 from ..config import Settings
 from ..domain.errors import AuthenticationFailed, PermissionDenied, UnknownActor
-from ..domain.models import Principal, Role, User
+from ..domain.models import USER_EDITABLE_FIELDS, Principal, Role, User
 from ..storage import UnitOfWork
 from . import throttle
 from .outbox import commit
@@ -84,6 +85,22 @@ def get_me(uow: UnitOfWork, who: Principal) -> User:
         user = uow.users.get(who.user_id)
     if user is None:
         raise UnknownActor()
+    return user
+
+
+def update_me(uow: UnitOfWork, settings: Settings, who: Principal, changes: dict) -> User:
+    """Change the caller's own name, phone or timezone (schemas/auth.py has validated them)."""
+    unknown = set(changes) - set(USER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a field a user changes: {', '.join(sorted(unknown))}")
+    with uow:
+        user = uow.users.get(who.user_id)
+        if user is None:
+            raise UnknownActor()
+        if changes:
+            user = dataclasses.replace(user, **changes)
+            uow.users.change(user, changes)
+            commit(uow, settings)
     return user
 
 

@@ -114,12 +114,25 @@ def _loader(
     an __init__: a list page loads a record per item, and this runs in 60 % of a loop's time."""
     namespace: dict[str, Any] = {"record": record}
     arguments = []
+    defaults = {f.name: f for f in dataclasses.fields(record)}  # type: ignore[arg-type]
     for name, attribute in attributes:
+        # An attribute an item lacks (an item written before its field existed) takes the field's
+        # default, so a new field with a default needs no migration of what is stored.
+        if defaults[name].default is not dataclasses.MISSING:
+            namespace[f"default_{name}"] = defaults[name].default
+            absent = f"default_{name}"
+        elif defaults[name].default_factory is not dataclasses.MISSING:
+            namespace[f"default_{name}"] = defaults[name].default_factory
+            absent = f"default_{name}()"
+        else:
+            absent = "None"
         if name in codecs:
             namespace[f"decode_{name}"] = codecs[name].decode
-            arguments.append(f"{name}=None if (value := get({attribute!r})) is None else decode_{name}(value)")
-        else:
-            arguments.append(f"{name}=get({attribute!r})")
+            arguments.append(f"{name}={absent} if (value := get({attribute!r})) is None else decode_{name}(value)")
+        elif absent.endswith("()"):
+            arguments.append(f"{name}={absent} if (value := get({attribute!r})) is None else value")
+        else:  # items hold no None: an attribute is there, or absent
+            arguments.append(f"{name}=get({attribute!r}, {absent})")
     source = f"def load(item):\n    get = item.get\n    return record({', '.join(arguments)})\n"
     exec(source, namespace)  # names are the record's own fields; attributes are quoted by repr
     return namespace["load"]

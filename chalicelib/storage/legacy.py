@@ -145,8 +145,10 @@ def _rows(conn: sqlite3.Connection, table: str) -> Iterator[sqlite3.Row]:
 
 
 def _records(conn: sqlite3.Connection, table: str, cls: type[T]) -> Iterator[T]:
-    """The table's rows as the dataclass whose fields name its columns (extra columns left out)."""
-    names = stored_fields(cls)
+    """The table's rows as the dataclass whose fields name its columns (extra columns left out;
+    a field added since these tables were last written takes its default)."""
+    columns = {column[1] for column in conn.execute(f"PRAGMA table_info({table})")}
+    names = [name for name in stored_fields(cls) if name in columns]
     return (cls(**_columns(row, *names)) for row in _rows(conn, table))
 
 

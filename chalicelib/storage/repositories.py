@@ -40,6 +40,7 @@ from .items import (
     ConditionFailed,
     Operation,
     Put,
+    Update,
     absent,
     all_of,
     any_of,
@@ -113,6 +114,14 @@ class Users(_Repository):
     def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
         """The users of these ids that exist, by id, in one round trip (the people a page shows)."""
         return {user.id: user for user in self._get_many(user_key(i) for i in set(user_ids))}
+
+    def change(self, user: User, fields: Iterable[str]) -> None:
+        """Write these fields of the user, and only these: a change of the name never undoes a
+        concurrent change of another field. UnknownActor at commit if the account is gone."""
+        item = USER.item(user)
+        changed = {name: item.get(name) for name in fields}  # None (absent in the item) removes it
+        self._uow.stage(Update(user_key(user.id), set=changed, condition=exists(), failure=UnknownActor()))
+        self._uow.track(user)
 
     def require(self, user_id: str) -> None:
         """Make the commit conditional on the account existing: UnknownActor if it does not."""

@@ -5,7 +5,7 @@ import pytest
 from .conftest import PASSWORD
 from .helpers import assert_error, error_fields
 
-USER_KEYS = {"id", "email", "name", "role", "created_at"}
+USER_KEYS = {"id", "email", "name", "role", "phone", "timezone", "created_at"}
 
 
 def register(api, **body):

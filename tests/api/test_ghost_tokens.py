@@ -22,6 +22,7 @@ BODIES = {
     ("POST", "/applications"): {"job_id": "{job_id}"},
     ("POST", "/applications/change-status"): {"application_id": "{application_id}", "status": "screening"},
     ("POST", "/applications/{application_id}/transition"): {"to_state": "screening"},
+    ("PATCH", "/auth/me"): {"name": "Ghost"},
 }
 
 
@@ -80,7 +81,7 @@ def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(
     replies = call_every_signed_in_route(
         api, token_for(settings, new_id(), role), {"job_id": job["id"], "application_id": application["id"]}
     )
-    assert {method for method, _ in replies} == {"GET", "POST", "PUT", "DELETE"}  # reads and writes
+    assert {method for method, _ in replies} == {"GET", "POST", "PUT", "PATCH", "DELETE"}  # reads and writes
     for route, reply in replies.items():
         error = assert_error(reply, 401, "invalid_token")
         assert error["message"] == "The account of this token does not exist.", route

@@ -219,10 +219,15 @@ def test_the_readme_walkthrough_pasted_into_bash(server):
     )
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stderr, done.stderr
-    rita, carl, jobs, *statuses, history, left = json_values(done.stdout)
+    rita, carl, profile, jobs, *statuses, history, left = json_values(done.stdout)
 
     assert (rita["user"]["email"], rita["user"]["role"]) == ("rita@example.com", "recruiter")
     assert (carl["user"]["email"], carl["user"]["role"]) == ("carl@example.com", "candidate")
+    assert (profile["id"], profile["phone"], profile["timezone"]) == (
+        carl["user"]["id"],
+        "+49301234567",
+        "Europe/Berlin",
+    )
     for name in ("recruiter", "candidate"):
         assert left[name].count(".") == 2, f"{name}'s token: {left[name]!r}"  # a JWT, not "" or "null"
     assert [job["id"] for job in jobs["items"]] == [left["job"]] and jobs["next_cursor"] is None
