@@ -356,10 +356,7 @@ class DynamoItemStore(ItemStore):
                         raise
                     # Another process is creating it: wait for it, and make sure of its TTL below.
             self._wait_until_active()
-            if created:
-                self.table.update_time_to_live(TTL_ATTRIBUTE)
-            else:
-                self._ensure_time_to_live()
+            self._ensure_time_to_live()  # the creator too: a racer that found the table may have set it first
             return created
 
     def delete_table(self) -> None:
@@ -386,7 +383,7 @@ class DynamoItemStore(ItemStore):
             time.sleep(0.5)
 
     def _ensure_time_to_live(self) -> None:
-        """TTL on an existing table (its creator may have died before setting it); tolerate a racer."""
+        """TTL on the table unless it is on already (set by a racer, or by a creator that died before)."""
         try:
             self.table.update_time_to_live(TTL_ATTRIBUTE)
         except PynamoDBException as error:
