@@ -12,7 +12,7 @@ never silently dropped. Every string refuses control characters (tab and newline
 import re
 from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import GroupedMetadata
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
@@ -98,9 +98,21 @@ class Changes(Body):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-def value_only(schema: dict) -> None:
-    """A field that may be absent (None: no change) but not null: the document shows the value alone."""
+def _value_only(schema: dict) -> None:
+    """The document shows the value alone: null is not among what the field takes."""
     schema.update(schema.pop("anyOf")[0])
+
+
+def _refuse_null(value):
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+T = TypeVar("T")
+
+# A field of a Changes body that may be absent (no change) but not null: AbsentOr[<its type>] = None.
+AbsentOr = Annotated[T | None, BeforeValidator(_refuse_null), Field(json_schema_extra=_value_only)]
 
 
 # Query strings are text: these models convert ("20" is a limit of 20).

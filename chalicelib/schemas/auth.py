@@ -4,10 +4,10 @@ import functools
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field
 
 from ..auth.policy import MAX_LENGTH, MIN_LENGTH, is_common
-from . import Body, Changes, Out, Text, value_only
+from . import AbsentOr, Body, Changes, Out, Text
 
 # The HTML living standard's valid e-mail address: ASCII only, so every mail server takes it as it is
 # (an internationalised address needs SMTPUTF8 all the way to the recipient's server).
@@ -106,16 +106,9 @@ def _time_zone(name: str) -> str:
 class ProfileUpdateRequest(Changes):
     """Only the fields sent change; null clears phone or timezone."""
 
-    name: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=value_only)
+    name: AbsentOr[Annotated[str, Text(200, 1)]] = None
     phone: Annotated[str, Text(40, 1), AfterValidator(_phone_number)] | None = None
     timezone: Annotated[str, Text(64, 1), AfterValidator(_time_zone)] | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _not_null(cls, value):
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class UserOut(Out):

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..domain.models import JobStatus
-from . import Body, Changes, JobStatusName, Out, Query, Text, value_only
+from . import AbsentOr, Body, Changes, JobStatusName, Out, Query, Text
 
 
 class JobCreateRequest(Body):
@@ -18,19 +18,12 @@ class JobCreateRequest(Body):
 
 
 class JobUpdateRequest(Changes):
-    title: Annotated[str, Text(200, 1)] | None = Field(None, json_schema_extra=value_only)
+    title: AbsentOr[Annotated[str, Text(200, 1)]] = None
     description: Annotated[str, Text(20000, multiline=True)] | None = None
     location: Annotated[str, Text(200)] | None = None
     department: Annotated[str, Text(200)] | None = None
     employment_type: Annotated[str, Text(50)] | None = None
-    status: JobStatusName | None = Field(None, json_schema_extra=value_only)
-
-    @field_validator("title", "status", mode="before")
-    @classmethod
-    def _not_null(cls, value):
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    status: AbsentOr[JobStatusName] = None
 
 
 class JobListQuery(Query):

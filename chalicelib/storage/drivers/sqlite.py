@@ -412,10 +412,7 @@ def _write_at_once(conn: sqlite3.Connection, operation: Put | Update | Delete) -
         if isinstance(operation, Put):
             result: Item | None = _present(operation.item)
         elif isinstance(operation, Update):
-            try:
-                result = updated(current, operation)
-            except TypeError as error:  # adding to an attribute that is not a number
-                raise ValueError(f"Update of {operation.key}: {error}") from None
+            result = _updated(current, operation)
         else:
             result = None
         if current is None:
@@ -427,6 +424,13 @@ def _write_at_once(conn: sqlite3.Connection, operation: Put | Update | Delete) -
         elif _overwrite(conn, current, result, read=row[0]):
             return dict(result)
     raise Unavailable("Storage is unavailable: an item kept changing under a write; try again.")
+
+
+def _updated(current: Item | None, operation: Update) -> Item:
+    try:
+        return updated(current, operation)
+    except TypeError as error:  # adding to an attribute that is not a number
+        raise ValueError(f"Update of {operation.key}: {error}") from None
 
 
 def _store(conn: sqlite3.Connection, current: Item | None, new: Item) -> None:
@@ -455,10 +459,7 @@ def _apply(conn: sqlite3.Connection, operation: Operation) -> Item | None:
         return dict(item)
     if isinstance(operation, Update):
         current = _require(conn, operation)
-        try:
-            result = updated(current, operation)
-        except TypeError as error:  # adding to an attribute that is not a number
-            raise ValueError(f"Update of {operation.key}: {error}") from None
+        result = _updated(current, operation)
         _store(conn, current, result)
         return result
     if isinstance(operation, Delete):
