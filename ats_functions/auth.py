@@ -1,14 +1,21 @@
-"""Accounts: register, log in, who am I, and changing one's own profile."""
+"""Accounts and sessions: register, log in and out, refresh, who am I, one's own profile and
+password, and the links of the emails (reset, verify)."""
 
 from chalicelib.schemas.auth import (
+    AcceptedOut,
+    ForgotPasswordRequest,
     LoginOut,
     LoginRequest,
+    PasswordChangeRequest,
     ProfileUpdateRequest,
+    RefreshRequest,
     RegisterRequest,
+    ResetPasswordRequest,
     UserEnvelope,
     UserOut,
+    VerifyEmailRequest,
 )
-from chalicelib.services import users
+from chalicelib.services import passwords, sessions, users
 
 from .http import Routes, render
 
@@ -31,14 +38,83 @@ def register(call, body):
 
 @routes.post(
     "/auth/login",
-    summary="Exchange email and password for an access token",
+    summary="Exchange email and password for an access token and a refresh token",
     body=LoginRequest,
     returns=LoginOut,
     errors=(401, 429),
 )
 def login(call, body):
-    result = users.login(call.uow(), call.settings, email=body.email, password=body.password, source_ip=call.source_ip)
+    result = sessions.login(
+        call.uow(), call.settings, email=body.email, password=body.password, source_ip=call.source_ip
+    )
     return render(LoginOut, result)
+
+
+@routes.post(
+    "/auth/refresh",
+    summary="Trade a refresh token for a new access and refresh pair (the one sent is spent)",
+    body=RefreshRequest,
+    returns=LoginOut,
+    errors=(401,),
+)
+def refresh(call, body):
+    return render(LoginOut, sessions.refresh(call.uow(), call.settings, refresh_token=body.refresh_token))
+
+
+@routes.post(
+    "/auth/logout",
+    summary="Sign the session of this refresh token out (its refresh and access tokens)",
+    auth="required",
+    body=RefreshRequest,
+    status=204,
+)
+def logout(call, body):
+    sessions.logout(call.uow(), call.settings, call.who, refresh_token=body.refresh_token)
+
+
+@routes.post(
+    "/auth/password/change",
+    summary="Change one's password; every other session is signed out",
+    auth="required",
+    body=PasswordChangeRequest,
+    status=204,
+    errors=(429,),
+)
+def change_password(call, body):
+    passwords.change_password(call.uow(), call.settings, call.who, **body.model_dump(), source_ip=call.source_ip)
+
+
+@routes.post(
+    "/auth/password/forgot",
+    summary="Email a one-time password reset link (the same answer whether or not the account exists)",
+    body=ForgotPasswordRequest,
+    returns=AcceptedOut,
+    status=202,
+    errors=(429,),
+)
+def forgot_password(call, body):
+    passwords.forgot_password(call.uow(), call.settings, email=body.email, source_ip=call.source_ip)
+    return {"message": "If an account has this email, a reset link is on its way to it."}
+
+
+@routes.post(
+    "/auth/password/reset",
+    summary="Set a new password with the token of a reset link; every session is signed out",
+    body=ResetPasswordRequest,
+    status=204,
+)
+def reset_password(call, body):
+    passwords.reset_password(call.uow(), call.settings, token=body.token, new_password=body.new_password)
+
+
+@routes.post(
+    "/auth/verify-email",
+    summary="Confirm one's email with the token of the welcome email's link",
+    body=VerifyEmailRequest,
+    status=204,
+)
+def verify_email(call, body):
+    passwords.verify_email(call.uow(), token=body.token)
 
 
 @routes.get("/auth/me", summary="The signed-in caller", auth="required", returns=UserEnvelope)

@@ -14,6 +14,7 @@ TITLE, VERSION = "ATS API", "1.0.0"
 REASONS = {
     200: "OK",
     201: "Created",
+    202: "Accepted",
     204: "No Content",
     304: "Not modified: your copy is current",
     400: "Bad request",

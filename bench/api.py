@@ -14,7 +14,9 @@ DynamoDB Local (units of work of 99 jobs, one transaction each, four committing 
 The workload, in order:
   1. seed a recruiter and a candidate ("fast" password profile) and 500 jobs (80 % open);
   2. list jobs with 500 jobs in the table, get job, create job, apply (to the jobs just
-     created), change status (applied -> screening), get application;
+     created), change status (applied -> screening), get application, refresh a session, and
+     the revocation check an authenticated request makes (users.authenticate on its cached
+     account, and User.accepts alone);
   3. seed up to 100 000 jobs, then list jobs again (first page, the next page by cursor, and as
      the recruiter, whose list merges two index queries);
   4. register and login with the real default argon2 profile (argon2 dominates them by design);
@@ -49,6 +51,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 WRITE_TARGET_MS = 2.0  # median of each write: create job, apply, change status
 READ_TARGET_MS = 0.5  # median of each read: get job, get application, list
+REFRESH_TARGET_MS = 1.0  # median of POST /auth/refresh (issue 12)
+REVOCATION_CHECK_TARGET_MS = 0.05  # what checking a token against its user adds to an authenticated read
 LIST_RATIO_TARGET = 1.5  # list at 100 000 jobs / list at 500 jobs
 
 
@@ -326,6 +330,19 @@ class Bench:
             )
         return row
 
+    def measure_function(self, name: str, function: Callable[[], object], n: int, **terms) -> Row:
+        """A function of the app's own, timed alone (best of many calls per sample: it takes microseconds)."""
+        samples = []
+        for _ in range(n):
+            started = time.perf_counter()
+            for _ in range(100):
+                function()
+            samples.append((time.perf_counter() - started) * 1000 / 100)
+        row = Row(name, samples, terms.get("target_ms"), terms.get("note", ""))
+        self.rows.append(row)
+        print(f"  {name:<44} median {row.median:7.4f} ms", file=sys.stderr, flush=True)
+        return row
+
     def measure_handler(
         self, name: str, method: str, path: str, n: int, token: str | None = None, note: str = ""
     ) -> Row:
@@ -373,12 +390,12 @@ class Bench:
 
 
 def seed_user(email: str, role: str):
+    from chalicelib import bootstrap
     from chalicelib.bootstrap import unit_of_work
-    from chalicelib.config import get_settings
     from chalicelib.domain.models import Role
     from chalicelib.services import users
 
-    settings = get_settings()
+    settings = bootstrap.settings()  # with the JWT secret: an account's verification link needs it
     return users.register(
         unit_of_work(settings), settings, email=email, password="correct horse battery", role=Role(role)
     )
@@ -538,6 +555,15 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
             note="candidate",
         )
 
+        sessions = [bench.call("POST", "/auth/login", {"email": "candidate@bench.example", **login}) for _ in range(n)]
+        bench.measure(
+            "refresh",
+            [("POST", "/auth/refresh", {"refresh_token": s["refresh_token"]}, None) for s in sessions],
+            target_ms=REFRESH_TARGET_MS if backend.latency_targets else None,
+            note="a new pair; the token sent is spent",
+        )
+        revocation_check(bench, ctok, n)
+
         in_table = 500 + n
         print(f"bench: seeding up to {total_jobs} jobs", file=sys.stderr, flush=True)
         started = time.perf_counter()
@@ -609,6 +635,31 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
         )
 
         return bench.rows, list_big.median / list_500.median, (list_500, list_big), plans
+
+
+def revocation_check(bench: Bench, token: str, n: int) -> None:
+    """What an authenticated request pays to check its token against its account (docs/adr/0010):
+    users.authenticate on the account this process read a moment ago (no storage read), and the
+    rule itself (User.accepts). The target is on the first: it is the whole per-request check."""
+    from chalicelib import bootstrap
+    from chalicelib.auth.tokens import verify_token
+    from chalicelib.services import users
+
+    settings = bootstrap.settings()
+    claims = verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    uow = bootstrap.unit_of_work(settings)
+    users.authenticate(uow, settings, claims)  # the account read once, as the request before did
+    user = uow.storage.recent_accounts[claims.user_id][0]
+    bench.measure_function(
+        "revocation check (authenticate, cached)",
+        lambda: users.authenticate(uow, settings, claims),
+        n,
+        target_ms=REVOCATION_CHECK_TARGET_MS,
+        note="per authenticated request; no storage read",
+    )
+    bench.measure_function(
+        "  of which User.accepts", lambda: user.accepts(claims.session_id, claims.generation), n, note="the rule"
+    )
 
 
 def print_plans(plans) -> None:

@@ -94,12 +94,27 @@ def create_tables(args) -> int:
     return 0
 
 
+def reindex(args) -> int:
+    """Derive every item's index keys and lookups again (once, after an upgrade that adds an index)."""
+    from .storage.reindex import reindex as reindex_items
+
+    settings = bootstrap.settings()
+    updated = reindex_items(bootstrap.storage(settings).items)
+    print("reindexed: " + ", ".join(f"{count} {kind}" for kind, count in updated.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     tables = commands.add_parser("create-tables", help="create the DynamoDB table if it does not exist")
     tables.set_defaults(run=create_tables)
+
+    reindex_cmd = commands.add_parser(
+        "reindex", help="derive the index keys of every stored item again (after an upgrade that adds an index)"
+    )
+    reindex_cmd.set_defaults(run=reindex)
 
     admin = commands.add_parser("create-admin", help="create an admin account (the only way to get one)")
     admin.add_argument("--email", required=True)

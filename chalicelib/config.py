@@ -30,7 +30,7 @@ class Settings:
     sqlite_path: str
     table_name: str
     jwt_secret_value: str | None = field(repr=False)
-    jwt_ttl_seconds: int
+    jwt_ttl_seconds: int  # an access token's lifetime: also how long a revoked session is remembered
     jwt_issuer: str
     redis_url: str | None = field(repr=False)  # may carry a password
     email_backend: str
@@ -69,6 +69,13 @@ class Settings:
     login_max_failures_per_email: int = 100  # NIST 800-63B's ceiling of consecutive failures per account
     login_max_failures_per_address: int = 100  # failures only; high, as callers may share one address
     login_window_seconds: int = 900
+    # Sessions (services/sessions.py): a refresh token's lifetime, renewed by each refresh.
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    # Password reset requests (services/accounts.py) allowed per window, per email and per address.
+    forgot_max_per_email: int = 5
+    forgot_max_per_address: int = 50
+    # Where the links in emails point (a reset or verification page of the front end).
+    public_url: str = "http://127.0.0.1:8000"
     # Browser origins allowed to call the API (CORS); "*" for any; empty for none.
     cors_allow_origins: tuple[str, ...] = ()
 
@@ -96,7 +103,7 @@ def get_settings() -> Settings:
         sqlite_path=env.get("ATS_SQLITE_PATH") or os.path.join(state_dir, "ats.db"),
         table_name=env.get("ATS_TABLE_NAME", "ats"),
         jwt_secret_value=env.get("ATS_JWT_SECRET") or None,
-        jwt_ttl_seconds=int(env.get("ATS_JWT_TTL_SECONDS", "3600")),
+        jwt_ttl_seconds=int(env.get("ATS_JWT_TTL_SECONDS", "900")),
         jwt_issuer=env.get("ATS_JWT_ISSUER", "ats"),
         redis_url=env.get("ATS_REDIS_URL") or None,
         email_backend=env.get("ATS_EMAIL_BACKEND", "file"),
@@ -129,6 +136,10 @@ def get_settings() -> Settings:
         login_max_failures_per_email=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_EMAIL", "100")),
         login_max_failures_per_address=int(env.get("ATS_LOGIN_MAX_FAILURES_PER_ADDRESS", "100")),
         login_window_seconds=int(env.get("ATS_LOGIN_WINDOW_SECONDS", "900")),
+        refresh_ttl_seconds=int(env.get("ATS_REFRESH_TTL_SECONDS", str(30 * 24 * 3600))),
+        forgot_max_per_email=int(env.get("ATS_FORGOT_MAX_PER_EMAIL", "5")),
+        forgot_max_per_address=int(env.get("ATS_FORGOT_MAX_PER_ADDRESS", "50")),
+        public_url=env.get("ATS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         cors_allow_origins=tuple(o.strip() for o in env.get("ATS_CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
     )
 

@@ -19,7 +19,7 @@ PARAMETERS = {
         "read by the functions at cold start. Create it before deploying.",
         None,
     ),
-    "JwtTtlSeconds": ("ATS_JWT_TTL_SECONDS", "3600", "Access token lifetime in seconds.", None),
+    "JwtTtlSeconds": ("ATS_JWT_TTL_SECONDS", "900", "Access token lifetime in seconds.", None),
     "AllowRecruiterSignup": (
         "ATS_ALLOW_RECRUITER_SIGNUP",
         "true",
@@ -34,6 +34,12 @@ PARAMETERS = {
     ),
     "EmailBackend": ("ATS_EMAIL_BACKEND", "ses", "How email is sent.", ["ses", "smtp", "console"]),
     "EmailFrom": ("ATS_EMAIL_FROM", "ATS <no-reply@example.com>", "Sender of every email.", None),
+    "PublicUrl": (
+        "ATS_PUBLIC_URL",
+        "https://ats.example.com",
+        "Base URL of the front end the emails' reset and verification links open.",
+        None,
+    ),
     "SmtpHost": ("ATS_SMTP_HOST", "localhost", "SMTP server, when EmailBackend is smtp.", None),
     "SmtpPort": ("ATS_SMTP_PORT", "587", "SMTP port.", None),
     "SmtpTls": ("ATS_SMTP_TLS", "starttls", "SMTP TLS mode.", ["starttls", "tls", "none"]),

@@ -1,4 +1,7 @@
-"""JWT access tokens: HS256 only, every claim we rely on required."""
+"""JWT access tokens: HS256 only, every claim we rely on required.
+
+`sid` is the session (refresh-token family) the token was issued in, `gen` the user's token
+generation then: users.authenticate checks both against the user (docs/adr/0010)."""
 
 import time
 import uuid
@@ -9,15 +12,19 @@ from ..domain.errors import AuthenticationFailed
 from ..domain.models import Principal, Role
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ["sub", "role", "iat", "exp", "jti", "iss"]
+REQUIRED_CLAIMS = ["sub", "role", "iat", "exp", "jti", "iss", "sid", "gen"]
 LEEWAY_SECONDS = 10
 
 
-def issue_token(*, user_id: str, role: str, secret: str, ttl_seconds: int, issuer: str) -> str:
+def issue_token(
+    *, user_id: str, role: str, session_id: str, generation: int, secret: str, ttl_seconds: int, issuer: str
+) -> str:
     now = int(time.time())
     claims = {
         "sub": user_id,
         "role": str(role),
+        "sid": session_id,
+        "gen": generation,
         "iat": now,
         "nbf": now,
         "exp": now + ttl_seconds,
@@ -53,7 +60,10 @@ def verify_token(token: str, *, secret: str, issuer: str, max_lifetime: int | No
         expires = int(claims["exp"])
         if max_lifetime is not None and expires - int(claims["iat"]) > max_lifetime + LEEWAY_SECONDS:
             raise ValueError("the token outlives the configured lifetime")
-        principal = Principal(user_id=str(claims["sub"]), role=Role(claims["role"]))
+        generation = claims["gen"]
+        if type(generation) is not int:
+            raise ValueError("the token's generation is not a number")
+        principal = Principal(str(claims["sub"]), Role(claims["role"]), str(claims["sid"]), generation)
     except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError):
         raise AuthenticationFailed("Invalid or expired token.", code="invalid_token") from None
     if len(_verified) >= _VERIFIED_MAX:

@@ -28,6 +28,15 @@ class UserRegistered(Event):
     email: str
     name: str
     role: str
+    verify_nonce: str | None = None  # the email's verification link derives from it (auth/opaque.py)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordResetRequested(Event):
+    """Someone asked for a reset link for an email: its account (if any, and active) gets it."""
+
+    user_id: str | None  # None: no account has that email, and nobody is emailed
+    nonce: str  # the link's token derives from it (auth/opaque.py)
 
 
 @dataclass(frozen=True, kw_only=True)

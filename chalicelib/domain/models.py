@@ -26,10 +26,13 @@ class JobStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the verified subject of a token."""
+    """Who is calling: the verified subject of a token, and the session (family) it was issued in
+    under the user's token generation (None and 0 for a caller that holds no token: a command)."""
 
     user_id: str
     role: Role
+    session_id: str | None = None
+    generation: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -53,10 +56,22 @@ class User:
     created_at: str
     phone: str | None = None  # E.164, as schemas/auth.py normalises it
     timezone: str | None = None  # an IANA name, e.g. Europe/Berlin
+    email_verified_at: str | None = None
+    deactivated_at: str | None = None
+    password_changed_at: str | None = None
+    # Revocation (docs/adr/0010): a token is good while it carries the user's generation, or is of
+    # the kept session under the kept generation (a password change's caller), and its session is
+    # not among the revoked (session id -> epoch second its last access token expires).
+    token_generation: int = 0
+    kept_session: str | None = None
+    kept_generation: int | None = None
+    revoked_sessions: dict[str, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def register(cls, *, email: str, name: str, role: Role, password_hash: str) -> "User":
+    def register(
+        cls, *, email: str, name: str, role: Role, password_hash: str, verify_nonce: str | None = None
+    ) -> "User":
         user = cls(
             id=new_id(),
             email=email.strip(),
@@ -65,15 +80,71 @@ class User:
             password_hash=password_hash,
             created_at=utc_now(),
         )
-        user.events.append(UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role))
+        user.events.append(
+            UserRegistered(user_id=user.id, email=user.email, name=user.name, role=user.role, verify_nonce=verify_nonce)
+        )
         return user
 
     @property
     def email_key(self) -> str:
         return email_key(self.email)
 
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def is_active_admin(self) -> bool:
+        return self.role == Role.ADMIN and self.active
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def accepts(self, session_id: str | None, generation: int) -> bool:
+        """Whether a token of this session and generation still speaks for the user."""
+        if not self.active or session_id in self.revoked_sessions:
+            return False
+        return generation == self.token_generation or (
+            session_id is not None and session_id == self.kept_session and generation == self.kept_generation
+        )
+
+    def revoke_every_session(self, *, keep: Principal | None = None) -> None:
+        """A new generation: every token issued before is refused, except `keep`'s session (the
+        caller of a password change), whose tokens of the old generation stay good."""
+        self.kept_session = keep.session_id if keep is not None else None
+        self.kept_generation = keep.generation if keep is not None else None
+        self.token_generation += 1
+
+    def revoke_session(self, session_id: str, *, until: int, now: int) -> None:
+        """Refuse the session's access tokens until `until` (when the last of them expires);
+        entries whose time is over are dropped, so the list holds only live sessions."""
+        kept = {sid: end for sid, end in self.revoked_sessions.items() if end > now}
+        kept[session_id] = until
+        self.revoked_sessions = kept
+
+    def administer(self, changes: Mapping[str, Any]) -> list[str]:
+        """An admin's change of `role` and `active`; the fields it changed. Deactivating revokes
+        every session at once; reactivating revokes nothing back (the old tokens stay refused)."""
+        before = {name: getattr(self, name) for name in ADMINISTERED_FIELDS}
+        if "role" in changes:
+            self.role = Role(changes["role"])
+        if changes.get("active") is False and self.active:
+            self.deactivated_at = utc_now()
+            self.revoke_every_session()
+        elif changes.get("active") is True:
+            self.deactivated_at = None
+        return [name for name in ADMINISTERED_FIELDS if getattr(self, name) != before[name]]
+
+    def set_password(self, password_hash: str, *, keep: Principal | None = None) -> None:
+        self.password_hash = password_hash
+        self.password_changed_at = utc_now()
+        self.revoke_every_session(keep=keep)
+
 
 USER_EDITABLE_FIELDS = ("name", "phone", "timezone")  # what a user changes of their own account
+# What an admin's change of a user's role or active state may write.
+ADMINISTERED_FIELDS = ("role", "deactivated_at", "token_generation", "kept_session", "kept_generation")
 
 JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employment_type", "status")
 

@@ -11,7 +11,7 @@ from ..backoff import jittered
 from ..config import Settings
 from ..domain.states import FINISHED, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
-from .emails import emails_for
+from .emails import emails_for, links
 from .senders import PermanentSendError
 
 log = logging.getLogger("ats.email")
@@ -41,7 +41,7 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     if record.status in FINISHED:
         return 0
     with uow:
-        emails = emails_for(record, uow.users.get)
+        emails = emails_for(record, uow.users.get, links(settings.jwt_secret, settings.public_url))
     sender = sender or uow.sender
     outbox, sent = uow.outbox, 0
     for mail in emails:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from ..domain.events import ApplicationStatusChanged, ApplicationSubmitted, UserRegistered
+from ..auth.opaque import derived_token
+from ..domain.events import ApplicationStatusChanged, ApplicationSubmitted, PasswordResetRequested, UserRegistered
 from ..domain.models import User
 from ..domain.pipeline import ApplicationStatus
+from ..domain.sessions import Purpose
 from ..storage.records import OutboxRecord
 
 log = logging.getLogger("ats.email")
@@ -92,6 +94,7 @@ def _status_changed(p: dict) -> list[tuple[str, str]]:
 # Each event type's emails: (recipient user id, template) from its payload.
 OWED: dict[str, Callable[[dict], list[tuple[str, str]]]] = {
     UserRegistered.__name__: lambda p: [(p["user_id"], "welcome")],
+    PasswordResetRequested.__name__: lambda p: [(p["user_id"], "password_reset")] if p["user_id"] else [],
     ApplicationSubmitted.__name__: lambda p: [
         (p["candidate_id"], "application_received"),
         (p["recruiter_id"], "new_application"),
@@ -100,14 +103,40 @@ OWED: dict[str, Callable[[dict], list[tuple[str, str]]]] = {
 }
 
 
+# The page of the front end each one-time link opens, under ATS_PUBLIC_URL.
+LINK_PAGES = {Purpose.RESET: "reset-password", Purpose.VERIFY: "verify-email"}
+Links = Callable[[Purpose, str], str]  # (purpose, the event's nonce) -> the link
+
+
+def links(secret: str, public_url: str) -> Links:
+    """The links emails carry: the page, with the token derived from the event's nonce."""
+    return lambda purpose, nonce: f"{public_url}/{LINK_PAGES[purpose]}?token={derived_token(secret, purpose, nonce)}"
+
+
+def _link_values(p: dict, link: Links | None) -> dict:
+    """The link of a reset email, or the optional verification paragraph of a welcome email."""
+    if link is None:
+        return {"link": "", "verify_text": "", "verify_html": ""}
+    values = {"link": link(Purpose.RESET, p["nonce"]) if "nonce" in p else ""}
+    verify = link(Purpose.VERIFY, p["verify_nonce"]) if p.get("verify_nonce") else None
+    values["verify_text"] = f"\nConfirm your email address within 7 days: {verify}\n" if verify else ""
+    values["verify_html"] = (
+        f'<p>Confirm your email address within 7 days: <a href="{html.escape(verify)}">confirm it here</a>.</p>'
+        if verify
+        else ""
+    )
+    return values
+
+
 def plan(record: OutboxRecord) -> list[tuple[str, str]]:
     """(recipient user id, template) for each email the event owes; none for an event no one is emailed about."""
     owed = OWED.get(record.type)
     return owed(record.payload) if owed else []
 
 
-def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> list[Email]:
-    """Render the event's emails; a recipient whose account is gone is skipped."""
+def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None], link: Links | None = None) -> list[Email]:
+    """Render the event's emails; a recipient whose account is gone is skipped, and so is a reset
+    link to a deactivated one. `link` writes one-time links (delivery.py gives it the secret)."""
     p = record.payload
     users: dict[str, User | None] = {}
 
@@ -122,6 +151,9 @@ def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> 
         if recipient is None:
             log.warning("event %s: no user %s, email %s skipped", record.id, recipient_id, template)
             continue
+        if template == "password_reset" and not recipient.active:
+            log.warning("event %s: user %s is deactivated, reset email skipped", record.id, recipient_id)
+            continue
         candidate = user(p["candidate_id"]) if "candidate_id" in p else None
         values = {
             "name": recipient.name,
@@ -134,6 +166,7 @@ def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None]) -> 
             "candidate_name": candidate.name if candidate else "a candidate",
             "candidate_email": candidate.email if candidate else "",
             **_note("Reason", p.get("reason")),
+            **_link_values(p, link),
         }
         rendered = render(template, **values)
         emails.append(

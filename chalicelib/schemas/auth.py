@@ -111,21 +111,58 @@ class ProfileUpdateRequest(Changes):
     timezone: Annotated[str, Text(64, 1), AfterValidator(_time_zone)] | None = None
 
 
+# A refresh, reset or verification token as a client sends it back: at most this long (ours are 43).
+Token = Annotated[str, Text(200, 1)]
+
+
+class RefreshRequest(Body):
+    refresh_token: Token
+
+
+class PasswordChangeRequest(Body):
+    current_password: Annotated[str, Text(1024, 1, strip=False)]
+    new_password: Password
+
+
+class ForgotPasswordRequest(Body):
+    email: Email
+
+
+class ResetPasswordRequest(Body):
+    token: Token
+    new_password: Password
+
+
+class VerifyEmailRequest(Body):
+    token: Token
+
+
+RoleName = Literal["candidate", "recruiter", "admin"]
+
+
 class UserOut(Out):
     id: str
     email: str
     name: str
-    role: Literal["candidate", "recruiter", "admin"]
+    role: RoleName
     phone: str | None
     timezone: str | None
+    active: bool
+    email_verified: bool
     created_at: str
 
 
 class LoginOut(Out):
     access_token: str
     token_type: Literal["Bearer"]
-    expires_in: int
+    expires_in: int  # seconds the access token lives
+    refresh_token: str  # good once: POST /auth/refresh trades it for a new pair
+    refresh_expires_in: int
     user: UserOut
+
+
+class AcceptedOut(Out):
+    message: str
 
 
 class UserEnvelope(Out):

@@ -41,7 +41,7 @@ log = logging.getLogger("ats.auth")
 clock = time.time  # epoch seconds; tests replace it
 
 
-# --- The checks, in the order users.login calls them --------------------------------------------
+# --- The checks, in the order sessions.login calls them --------------------------------------------
 
 
 def before_login(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
@@ -81,15 +81,31 @@ def _attempt_counters(settings: Settings, email: str, source_ip: str | None) -> 
     return [counter for counter in counters if counter[2] > 0]
 
 
+def before_reset_request(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
+    """Count a password reset request per email and per address; RateLimited past either limit.
+    Unknown and known emails count alike, so the answer tells nothing of the account."""
+    limits = [("email", "email", email_key(email), settings.forgot_max_per_email)]
+    if source_ip:
+        limits.append(("address", "address", _address(source_ip), settings.forgot_max_per_address))
+    for what, kind, value, limit in limits:
+        if limit > 0:
+            requests = uow.counters.hit(
+                f"reset-{kind}:{_digest(settings, f'reset-{kind}', value)}",
+                window_seconds=settings.login_window_seconds,
+            )
+            if requests.count > limit:
+                _refuse(what, requests, "Too many password reset requests")
+
+
 def retry_after(window: Window, now: float | None = None) -> int:
     """Whole seconds until the window ends, at least 1 (the value of a Retry-After header)."""
     return max(1, math.ceil(window.ends_at - (clock() if now is None else now)))
 
 
-def _refuse(what: str, window: Window) -> None:
+def _refuse(what: str, window: Window, too_many: str = "Too many failed logins") -> None:
     seconds = retry_after(window)
-    log.warning("login refused: too many failed logins for this %s; retry after %d s", what, seconds)
-    raise RateLimited(f"Too many failed logins. Try again in {seconds} seconds.", retry_after=seconds)
+    log.warning("refused: %s for this %s; retry after %d s", too_many.lower(), what, seconds)
+    raise RateLimited(f"{too_many}. Try again in {seconds} seconds.", retry_after=seconds)
 
 
 # --- Keys -----------------------------------------------------------------------------------------

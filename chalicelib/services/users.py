@@ -1,27 +1,20 @@
-"""Accounts: register, log in, who am I, and the first admin."""
+"""Accounts: register, who am I, the first admin, the admins' view of users, and the check of a
+token against its account."""
 
 import dataclasses
 import time
-from dataclasses import dataclass
 
-from ..auth.passwords import dummy_hash, hash_password, verify_password
-from ..auth.tokens import issue_token
+from ..auth.opaque import derived_token, new_nonce, token_hash
+from ..auth.passwords import hash_password
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, PermissionDenied, UnknownActor
+from ..domain.errors import Conflict, NotFound, PermissionDenied, UnknownActor
 from ..domain.models import USER_EDITABLE_FIELDS, Principal, Role, User
+from ..domain.sessions import VERIFY_SECONDS, OneTimeToken, Purpose
 from ..storage import UnitOfWork
-from . import throttle
+from ..storage.records import UserQuery
 from .outbox import commit
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """A signed-in user and the bearer token issued to them."""
-
-    access_token: str
-    token_type: str
-    expires_in: int
-    user: User
+from .pagination import Page, paginate
+from .versions import versioned_write
 
 
 def register(
@@ -45,39 +38,27 @@ def create_admin(uow: UnitOfWork, settings: Settings, *, email: str, password: s
 
 
 def _create_user(uow, settings, *, email, password, name, role) -> User:
+    """The account, and the verification token its welcome email links to, in one transaction."""
+    nonce = new_nonce()
     user = User.register(
         email=email,
         name=name or email.split("@")[0],
         role=role,
         password_hash=hash_password(password, settings.password_hash_profile),
+        verify_nonce=nonce,
+    )
+    verify = OneTimeToken(
+        hash=token_hash(derived_token(settings.jwt_secret, Purpose.VERIFY, nonce)),
+        purpose=Purpose.VERIFY,
+        issued_at=user.created_at,
+        expires_at=int(time.time()) + VERIFY_SECONDS,
+        user_id=user.id,
     )
     with uow:
         uow.users.add(user)
+        uow.one_time_tokens.add(verify)
         commit(uow, settings)
     return user
-
-
-def login(
-    uow: UnitOfWork, settings: Settings, *, email: str, password: str, source_ip: str | None = None
-) -> LoginResult:
-    """A token for the right email and password; RateLimited after too many failures (throttle.py)."""
-    throttle.before_login(uow, settings, email=email, source_ip=source_ip)  # before any hashing
-    with uow:
-        user = uow.users.get_by_email(email)
-    if user is None:
-        verify_password(dummy_hash(settings.password_hash_profile), password)  # same cost as a wrong password
-    if user is None or not verify_password(user.password_hash, password):
-        throttle.login_failed(uow, settings, email=email, source_ip=source_ip)
-        raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
-    throttle.login_succeeded(uow, settings, email=email, source_ip=source_ip)
-    token = issue_token(
-        user_id=user.id,
-        role=user.role,
-        secret=settings.jwt_secret,
-        ttl_seconds=settings.jwt_ttl_seconds,
-        issuer=settings.jwt_issuer,
-    )
-    return LoginResult(access_token=token, token_type="Bearer", expires_in=settings.jwt_ttl_seconds, user=user)
 
 
 def get_me(uow: UnitOfWork, who: Principal) -> User:
@@ -104,27 +85,105 @@ def update_me(uow: UnitOfWork, settings: Settings, who: Principal, changes: dict
     return user
 
 
-KNOWN_FOR_SECONDS = 5.0  # how long an account seen to exist is trusted without reading it again
+# --- The admins' view -------------------------------------------------------------------------------
+
+
+def list_users(
+    uow: UnitOfWork, settings: Settings, who: Principal, query: UserQuery, *, limit: int, cursor: str | None
+) -> Page[User]:
+    if not who.is_admin:
+        raise PermissionDenied("Only admins list users.")
+    with uow:
+        return paginate(
+            lambda n, last: uow.users.page(query, limit=n, before=last),
+            limit=limit,
+            cursor=cursor,
+            secret=settings.jwt_secret,
+        )
+
+
+def get_user(uow: UnitOfWork, who: Principal, user_id: str) -> User:
+    """A user as an admin sees them; staff see other staff (the views show them less)."""
+    with uow:
+        user = uow.users.get(user_id)
+    if user is None or not (who.is_admin or (_is_staff(who.role) and _is_staff(user.role) and user.active)):
+        raise NotFound("User not found.")
+    return user
+
+
+def _is_staff(role: str) -> bool:
+    return role in (Role.RECRUITER, Role.ADMIN)
+
+
+def update_user(uow: UnitOfWork, settings: Settings, who: Principal, user_id: str, changes: dict) -> User:
+    """An admin changes a user's role or active state. Deactivating revokes every session of the
+    user at once; the last active admin is neither demoted nor deactivated (409 last_admin)."""
+    if not who.is_admin:
+        raise PermissionDenied("Only admins change users.")
+
+    def write() -> User:
+        with uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise NotFound("User not found.")
+            read = dataclasses.replace(user)
+            fields = user.administer(changes)
+            if not fields:
+                return user
+            if read.is_active_admin and not user.is_active_admin:
+                _keep_another_admin(uow, user.id)
+            uow.users.change(user, fields, as_read=read)
+            commit(uow, settings)
+            return user
+
+    changed = versioned_write(write)
+    forget_account(uow, user_id)
+    return changed
+
+
+def _keep_another_admin(uow: UnitOfWork, leaving: str) -> None:
+    """Make the commit conditional on another admin staying active: one is enough, as concurrent
+    demotions each check an admin the others may be changing, and one of them must then fail."""
+    last = Conflict("This is the last active admin: make another admin first.", code="last_admin")
+    others = [u for u in uow.users.page(UserQuery(role=Role.ADMIN, active=True), limit=2) if u.id != leaving]
+    if not others:
+        raise last
+    uow.users.require_active_admin(others[0].id, last)
+
+
+# --- Tokens meet accounts -----------------------------------------------------------------------------
+
+KNOWN_FOR_SECONDS = 5.0  # how long an account read is trusted without reading it again
 KNOWN_MAX = 10_000
 
 
 def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Principal:
     """Who a verified token speaks for, as the accounts say now: the one place a token meets them.
 
-    A token may outlive its account (a deleted user, a reset database): UnknownActor (401). The
-    role is the stored one, not the token's. An account seen to exist is trusted for a few
-    seconds without a read; every write checks its actor in its own transaction regardless.
+    A token may outlive what it stood for: its account gone (a deleted user, a reset database) or
+    deactivated, its session signed out, its generation revoked by a password change or reset
+    (User.accepts): UnknownActor (401). The role is the stored one, not the token's. An account
+    read is trusted for a few seconds without reading it again (a change made on this process
+    drops it at once: forget_account); every write checks its actor in its own transaction.
     """
-    known_accounts = uow.storage.recent_accounts  # user id -> (stored role, when read, monotonic)
+    known_accounts = uow.storage.recent_accounts  # user id -> (user, when read, monotonic)
     now = time.monotonic()
     known = known_accounts.get(claims.user_id)
     if known is not None and now - known[1] < KNOWN_FOR_SECONDS:
-        return Principal(claims.user_id, known[0])
-    with uow:
-        user = uow.users.get(claims.user_id)
-    if user is None:
-        raise UnknownActor()
-    if len(known_accounts) >= KNOWN_MAX:
-        known_accounts.clear()
-    known_accounts[claims.user_id] = (Role(user.role), now)
-    return Principal(user.id, Role(user.role))
+        user = known[0]
+    else:
+        with uow:
+            user = uow.users.get(claims.user_id)
+        if user is None:
+            raise UnknownActor()
+        if len(known_accounts) >= KNOWN_MAX:
+            known_accounts.clear()
+        known_accounts[claims.user_id] = (user, now)
+    if not user.accepts(claims.session_id, claims.generation):
+        raise UnknownActor("This token was revoked: sign in again.")
+    return Principal(user.id, Role(user.role), claims.session_id, claims.generation)
+
+
+def forget_account(uow: UnitOfWork, user_id: str) -> None:
+    """Read the account afresh on its next request here: it just changed."""
+    uow.storage.recent_accounts.pop(user_id, None)

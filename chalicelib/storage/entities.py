@@ -8,8 +8,12 @@ every list. This is the layout stored on DynamoDB since the first release.
 
 | entity             | PK                        | SK             | read by key                                    |
 |--------------------|---------------------------|----------------|------------------------------------------------|
-| user               | USER#<id>                 | USER           | user by id                                     |
+| user               | USER#<id>                 | USER           | user by id; carries its tokens' revocation     |
 | email guard        | EMAIL#<email_key>         | EMAIL          | user by email; one account per email           |
+| session            | SESSION#<id>              | SESSION        | a login's refresh-token family; TTL            |
+| refresh token      | REFRESH#<sha256>          | REFRESH        | a refresh token by its hash; TTL               |
+| reset token        | RESET#<sha256>            | RESET          | a password reset token by its hash; TTL        |
+| verification token | VERIFY#<sha256>           | VERIFY         | an email verification token by its hash; TTL   |
 | job                | JOB#<id>                  | JOB            | job by id                                      |
 | application        | APP#<id>                  | APP            | application by id                              |
 | application guard  | APPLIED#<candidate>#<job> | APPLIED        | one application per candidate per job          |
@@ -21,6 +25,7 @@ every list. This is the layout stored on DynamoDB since the first release.
 
 | index | entity       | index PK (SK = id)              | access pattern                                 |
 |-------|--------------|---------------------------------|------------------------------------------------|
+| GSI1  | user         | USERS#<role>#<active|inactive>  | users by role and state (admin)                |
 | GSI1  | job          | JOBS#<status>                   | open (or any status) jobs newest first         |
 | GSI2  | job          | OWNER#<owner_id>#<status>       | a recruiter's jobs by status                   |
 | GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
@@ -42,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
+from ..domain.sessions import OneTimeToken, RefreshToken, Session
 from .items import Item, Key, Value, new_item
 from .records import OutboxRecord
 
@@ -181,6 +187,23 @@ def event_key(event_id: str) -> Key:
     return f"EVENT#{event_id}", "EVENT"
 
 
+def session_key(session_id: str) -> Key:
+    return f"SESSION#{session_id}", "SESSION"
+
+
+def refresh_key(token_hash: str) -> Key:
+    return f"REFRESH#{token_hash}", "REFRESH"
+
+
+def one_time_key(purpose: str, token_hash: str) -> Key:
+    kind = purpose.upper()  # RESET, VERIFY
+    return f"{kind}#{token_hash}", kind
+
+
+def users_partition(role: str, active: bool) -> str:
+    return f"USERS#{role}#{'active' if active else 'inactive'}"
+
+
 # --- The entities ---------------------------------------------------------------------------------
 
 
@@ -189,7 +212,14 @@ def _live(job: Job, pk: str) -> IndexKey:
     return None if job.deleted_at is not None else (pk, job.id)
 
 
-USER: Entity[User] = Entity("User", User, key=lambda u: user_key(u.id))
+USER: Entity[User] = Entity(
+    "User",
+    User,
+    key=lambda u: user_key(u.id),
+    indexes={"GSI1": lambda u: (users_partition(u.role, u.active), u.id)},
+    derived={"name_key": lambda u: u.name.casefold(), "email_key": lambda u: u.email_key},  # q's prefixes
+    codecs={"revoked_sessions": JSON},
+)
 
 JOB: Entity[Job] = Entity(
     "Job",
@@ -231,6 +261,25 @@ EVENT: Entity[OutboxRecord] = Entity(
     renamed={"type": "event_type"},  # "type" is every item's discriminator
     codecs={"payload": JSON},
 )
+
+
+SESSION: Entity[Session] = Entity(
+    "Session", Session, key=lambda s: session_key(s.id), derived={"ttl": lambda s: s.expires_at}
+)
+
+REFRESH_TOKEN: Entity[RefreshToken] = Entity(
+    "RefreshToken", RefreshToken, key=lambda r: refresh_key(r.hash), derived={"ttl": lambda r: r.expires_at}
+)
+
+ONE_TIME_TOKEN: Entity[OneTimeToken] = Entity(
+    "OneTimeToken",
+    OneTimeToken,
+    key=lambda t: one_time_key(t.purpose, t.hash),
+    derived={"ttl": lambda t: t.expires_at},
+)
+
+# Every entity, for the commands that go over all stored items (cli reindex).
+ENTITIES: tuple[Entity, ...] = (USER, JOB, APPLICATION, HISTORY, EVENT, SESSION, REFRESH_TOKEN, ONE_TIME_TOKEN)
 
 
 # Uniqueness guards: an item per unique value, written with `missing()` beside its entity.

@@ -64,7 +64,8 @@ class Absent(NamedTuple):
 
 class Compare(NamedTuple):
     """The attribute is set and compares to the value by `op`: one of = < <= > >= (to a value of
-    its type), "in" (equal to one of a tuple of values) or "contains" (a string containing the text)."""
+    its type), "in" (equal to one of a tuple of values), "contains" (a string containing the text)
+    or "begins" (a string starting with the text)."""
 
     name: str
     op: str
@@ -118,6 +119,10 @@ def contains(name: str, text: str) -> Condition:
     return Compare(name, "contains", text)
 
 
+def begins(name: str, text: str) -> Condition:
+    return Compare(name, "begins", text)
+
+
 def all_of(*conditions: Condition | None) -> Condition | None:
     """The conjunction of the conditions given (None ones left out); None when there are none."""
     parts = tuple(c for c in conditions if c is not None)
@@ -161,6 +166,9 @@ def holds(condition: Condition | None, item: Mapping[str, Value] | None) -> bool
         case Compare(name, "contains", str() as text):
             current = found.get(name)
             return isinstance(current, str) and text in current
+        case Compare(name, "begins", str() as text):
+            current = found.get(name)
+            return isinstance(current, str) and current.startswith(text)
         case Compare(name, op, str() | int() | float() as value):
             return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
         case All(parts):
@@ -311,6 +319,11 @@ class ItemStore(ABC):
     @abstractmethod
     def write(self, operation: Put | Update | Delete) -> Item | None:
         """One conditional write, at once: the item as it is after it (None after a delete)."""
+
+    @abstractmethod
+    def scan(self, kind: str) -> list[Item]:
+        """Every item whose "type" is `kind`, in no order: a read of the whole table, for the
+        maintenance commands (cli reindex) only, never for a request."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -26,6 +26,14 @@ class ApplicationQuery(NamedTuple):
     status: str | None = None
 
 
+class UserQuery(NamedTuple):
+    """Users newest first, from the index of role and state."""
+
+    role: str | None = None  # None: every role
+    active: bool | None = None  # None: active and deactivated
+    q: str | None = None  # case-insensitive prefix of the name or the email
+
+
 @dataclass(frozen=True)
 class OutboxRecord:
     """An event as the outbox keeps it, with where its delivery stands."""

@@ -11,13 +11,16 @@ Versioned entities are written on the condition version = entity.version - 1, so
 on a stale read is refused (ConcurrencyError); services/versions.py decides again or answers 412.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor
 from ..domain.events import Event
-from ..domain.models import Application, HistoryEntry, Job, JobStatus, User, email_key
+from ..domain.ids import utc_now
+from ..domain.models import Application, HistoryEntry, Job, JobStatus, Role, User, email_key
 from ..domain.pipeline import ApplicationStatus
+from ..domain.sessions import OneTimeToken, Purpose, RefreshToken, Session
 from ..domain.states import OutboxStatus
 from .entities import (
     APPLICATION,
@@ -25,6 +28,9 @@ from .entities import (
     HISTORY,
     HISTORY_PREFIX,
     JOB,
+    ONE_TIME_TOKEN,
+    REFRESH_TOKEN,
+    SESSION,
     USER,
     Entity,
     application_guard,
@@ -33,10 +39,15 @@ from .entities import (
     email_guard,
     email_guard_key,
     job_key,
+    one_time_key,
+    refresh_key,
+    session_key,
     user_key,
+    users_partition,
 )
 from .items import (
     Check,
+    Condition,
     ConditionFailed,
     Operation,
     Put,
@@ -44,13 +55,14 @@ from .items import (
     absent,
     all_of,
     any_of,
+    begins,
     contains,
     equals,
     exists,
     missing,
     one_of,
 )
-from .records import ApplicationQuery, JobQuery, OutboxRecord
+from .records import ApplicationQuery, JobQuery, OutboxRecord, UserQuery
 from .stores import CounterStore, Storage
 
 if TYPE_CHECKING:
@@ -115,17 +127,137 @@ class Users(_Repository):
         """The users of these ids that exist, by id, in one round trip (the people a page shows)."""
         return {user.id: user for user in self._get_many(user_key(i) for i in set(user_ids))}
 
-    def change(self, user: User, fields: Iterable[str]) -> None:
-        """Write these fields of the user, and only these: a change of the name never undoes a
-        concurrent change of another field. UnknownActor at commit if the account is gone."""
+    def user_id_of(self, email: str) -> str | None:
+        """The id of the account of this email, from its guard alone (one read, found or not)."""
+        guard = self._items.get(email_guard_key(email_key(email)))
+        return None if guard is None else str(guard["user_id"])
+
+    def change(self, user: User, fields: Iterable[str], *, as_read: User | None = None) -> None:
+        """Write these fields of the user, and only these (with the index keys and lookups they
+        feed): a change of the name never undoes a concurrent change of another field.
+
+        UnknownActor at commit if the account is gone. With `as_read` (the user as read before the
+        change), also ConcurrencyError unless these fields are still as read: a read-modify-write
+        of the revocation fields never loses a concurrent one (services retry it).
+        """
+        fields = tuple(fields)
         item = USER.item(user)
-        changed = {name: item.get(name) for name in fields}  # None (absent in the item) removes it
-        self._uow.stage(Update(user_key(user.id), set=changed, condition=exists(), failure=UnknownActor()))
+        changed = {name: item.get(name) for name in (*fields, *_USER_LOOKUPS)}  # None (absent) removes it
+        condition: Condition | None = exists()
+        failure: DomainError = UnknownActor()
+        if as_read is not None:
+            condition = all_of(condition, *(_still(as_read, name) for name in fields))
+            failure = ConcurrencyError("The account was changed at the same time; try again.")
+        self._uow.stage(Update(user_key(user.id), set=changed, condition=condition, failure=failure))
         self._uow.track(user)
 
     def require(self, user_id: str) -> None:
-        """Make the commit conditional on the account existing: UnknownActor if it does not."""
-        self._uow.stage(Check(user_key(user_id), exists(), UnknownActor()))
+        """Make the commit conditional on the account existing and being active: UnknownActor if not."""
+        active = all_of(exists(), absent("deactivated_at"))
+        assert active is not None
+        self._uow.stage(Check(user_key(user_id), active, UnknownActor()))
+
+    def require_active_admin(self, user_id: str, failure: DomainError) -> None:
+        """Make the commit conditional on this user still being an active admin."""
+        condition = all_of(equals("role", str(Role.ADMIN)), absent("deactivated_at"))
+        assert condition is not None
+        self._uow.stage(Check(user_key(user_id), condition, failure))
+
+    def page(self, query: UserQuery, *, limit: int, before: str | None = None) -> list[User]:
+        """Users newest first, from the partitions of the roles and states asked for."""
+        roles = (query.role,) if query.role is not None else tuple(Role)
+        states = (query.active,) if query.active is not None else (True, False)
+        partitions = [users_partition(role, active) for role in roles for active in states]
+        prefix = query.q.casefold() if query.q else None
+        filter = any_of(begins("email_key", prefix), begins("name_key", prefix)) if prefix else None
+        return self._newest("GSI1", partitions, limit=limit, before=before, filter=filter)
+
+
+_USER_DEFAULTS = {f.name: f for f in dataclasses.fields(User)}
+_USER_LOOKUPS = ("GSI1PK", "GSI1SK", "name_key", "email_key")  # what USER derives from its fields
+
+
+def _still(user: User, name: str):
+    """The condition that the user's stored `name` is as in `user` (absent, where it holds the
+    field's default: items written before the field existed)."""
+    value = USER.item(user).get(name)
+    declared = _USER_DEFAULTS[name]
+    default = declared.default_factory() if declared.default_factory is not dataclasses.MISSING else declared.default
+    if value is None:
+        return absent(name)
+    same = equals(name, value)
+    return any_of(same, absent(name)) if getattr(user, name) == default else same
+
+
+class Sessions(_Repository):
+    """Sessions and their refresh tokens (docs/adr/0010)."""
+
+    entity = SESSION
+
+    def get(self, session_id: str) -> Session | None:
+        return self._get(session_key(session_id))
+
+    def token(self, token_hash: str) -> RefreshToken | None:
+        item = self._items.get(refresh_key(token_hash))
+        return None if item is None else REFRESH_TOKEN.load(item)
+
+    def start(self, session: Session, first: RefreshToken) -> None:
+        self._uow.users.require(session.user_id)
+        self._uow.stage(Put(SESSION.item(session), missing(), ConcurrencyError("The session exists.")))
+        self._uow.stage(Put(REFRESH_TOKEN.item(first), missing(), ConcurrencyError("The token exists.")))
+
+    def rotate(
+        self, spent: RefreshToken, session: Session, user: User, new: RefreshToken, *, reused: DomainError
+    ) -> None:
+        """Spend `spent` and issue `new` in the session, on the conditions that `spent` was not spent
+        (else `reused`), the session is not revoked and is of the user's generation, and the user
+        is active and still of that generation (else the user's tokens were revoked)."""
+        revoked = UnknownActor("This session was signed out.")
+        key = refresh_key(spent.hash)
+        self._uow.stage(
+            Update(key, set={"spent_at": utc_now()}, condition=all_of(exists(), absent("spent_at")), failure=reused)
+        )
+        still_on = all_of(exists(), absent("revoked_at"), equals("generation", session.generation))
+        renewed = {"expires_at": session.expires_at, "ttl": session.expires_at}
+        self._uow.stage(Update(session_key(session.id), set=renewed, condition=still_on, failure=revoked))
+        user_on = all_of(exists(), absent("deactivated_at"), _still(user, "token_generation"))
+        assert user_on is not None
+        self._uow.stage(Check(user_key(user.id), user_on, revoked))
+        self._uow.stage(Put(REFRESH_TOKEN.item(new), missing(), ConcurrencyError("The token exists.")))
+
+    def move(self, session: Session, generation: int) -> None:
+        """Carry the session over to a new generation of its user's tokens (a password change's caller)."""
+        condition = all_of(exists(), absent("revoked_at"))
+        revoked = UnknownActor("This session was signed out.")
+        self._uow.stage(
+            Update(session_key(session.id), set={"generation": generation}, condition=condition, failure=revoked)
+        )
+
+    def revoke(self, session: Session) -> None:
+        """Mark the session revoked: no token of its family refreshes again."""
+        self._uow.stage(Update(session_key(session.id), set={"revoked_at": utc_now()}, condition=exists()))
+
+
+class OneTimeTokens:
+    """Reset and verification tokens, by the hash of their secret."""
+
+    def __init__(self, uow: "UnitOfWork"):
+        self._uow = uow
+        self._items = uow.storage.items
+
+    def get(self, purpose: Purpose, token_hash: str) -> OneTimeToken | None:
+        item = self._items.get(one_time_key(purpose, token_hash))
+        return None if item is None else ONE_TIME_TOKEN.load(item)
+
+    def add(self, token: OneTimeToken) -> None:
+        self._uow.stage(Put(ONE_TIME_TOKEN.item(token), missing(), ConcurrencyError("The token exists.")))
+
+    def use(self, token: OneTimeToken, *, failure: DomainError) -> None:
+        """Spend the token on the condition it is unspent (`failure` if another use came first)."""
+        key = one_time_key(token.purpose, token.hash)
+        self._uow.stage(
+            Update(key, set={"used_at": utc_now()}, condition=all_of(exists(), absent("used_at")), failure=failure)
+        )
 
 
 def _ignoring_case(name: str, value: str | None):
@@ -253,6 +385,13 @@ class Applications(_Repository):
         return [HISTORY.load(item) for item in items]
 
 
+class _Carrier:
+    """What `record` tracks: events, and nothing else to write."""
+
+    def __init__(self, events: list[Event]):
+        self.events = events
+
+
 def _pending(event: Event) -> Put:
     record = OutboxRecord(
         id=event.id,
@@ -288,6 +427,8 @@ class UnitOfWork:
         self.users = Users(self)
         self.jobs = Jobs(self)
         self.applications = Applications(self)
+        self.sessions = Sessions(self)
+        self.one_time_tokens = OneTimeTokens(self)
         self.outbox = storage.outbox
         self.counters: CounterStore = counters or storage.counters
         self.idempotency = storage.idempotency
@@ -334,6 +475,10 @@ class UnitOfWork:
     def track(self, entity) -> None:
         """Repositories call this for every entity they write, so commit finds its events."""
         self._seen.append(entity)
+
+    def record(self, event: Event) -> None:
+        """An event no entity of this change carries (a request made of nobody's state), for the outbox."""
+        self._seen.append(_Carrier([event]))
 
     def commit(self) -> list[Event]:
         """Commit everything staged, with the events of the written entities in the outbox.

@@ -5,7 +5,7 @@ import pytest
 from .conftest import PASSWORD
 from .helpers import assert_error, error_fields
 
-USER_KEYS = {"id", "email", "name", "role", "phone", "timezone", "created_at"}
+USER_KEYS = {"id", "email", "name", "role", "phone", "timezone", "active", "email_verified", "created_at"}
 
 
 def register(api, **body):
@@ -121,8 +121,15 @@ def test_recruiter_signup_switched_off_is_403(api, monkeypatch):
 def test_login_answers_a_bearer_token_and_the_user(api, candidate):
     reply = api.post("/auth/login", {"email": "carl@example.com", "password": PASSWORD})
     assert reply.status == 200
-    assert set(reply.body) == {"access_token", "token_type", "expires_in", "user"}
-    assert (reply.body["token_type"], reply.body["expires_in"]) == ("Bearer", 3600)
+    assert set(reply.body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+        "user",
+    }
+    assert (reply.body["token_type"], reply.body["expires_in"]) == ("Bearer", 900)
     assert reply.body["user"]["id"] == candidate.id
     me = api.get("/auth/me", token=reply.body["access_token"])
     assert me.body["user"]["id"] == candidate.id

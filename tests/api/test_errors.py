@@ -180,7 +180,13 @@ def _bad_tokens(settings, user_id):
     return {
         "garbage": "not-a-token",
         "expired": issue_token(
-            user_id=user_id, role="candidate", secret=settings.jwt_secret, ttl_seconds=-120, issuer=settings.jwt_issuer
+            session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
+            generation=0,
+            user_id=user_id,
+            role="candidate",
+            secret=settings.jwt_secret,
+            ttl_seconds=-120,
+            issuer=settings.jwt_issuer,
         ),
         "wrong-secret": jwt.encode(base, "w" * 64, algorithm="HS256"),
         "alg-none": jwt.encode(base, None, algorithm="none"),
@@ -211,7 +217,13 @@ def test_an_authorization_header_that_is_not_bearer_is_401(api, header):
 
 def test_a_valid_token_of_the_right_secret_is_accepted(api, settings, candidate):
     token = issue_token(
-        user_id=candidate.id, role="candidate", secret=settings.jwt_secret, ttl_seconds=60, issuer=settings.jwt_issuer
+        session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
+        generation=0,
+        user_id=candidate.id,
+        role="candidate",
+        secret=settings.jwt_secret,
+        ttl_seconds=60,
+        issuer=settings.jwt_issuer,
     )
     assert api.get("/auth/me", token=token).body["user"]["id"] == candidate.id
 

@@ -23,6 +23,12 @@ BODIES = {
     ("POST", "/applications/change-status"): {"application_id": "{application_id}", "status": "screening"},
     ("POST", "/applications/{application_id}/transition"): {"to_state": "screening"},
     ("PATCH", "/auth/me"): {"name": "Ghost"},
+    ("POST", "/auth/logout"): {"refresh_token": "r" * 43},
+    ("POST", "/auth/password/change"): {
+        "current_password": "correct horse battery",
+        "new_password": "ghostly new phrase",
+    },
+    ("PATCH", "/users/{user_id}"): {"role": "recruiter"},
 }
 
 
@@ -40,7 +46,13 @@ def signed_in_routes() -> list[tuple[str, str, bool]]:
 
 def token_for(settings, user_id: str, role: str) -> str:
     return issue_token(
-        user_id=user_id, role=role, secret=settings.jwt_secret, ttl_seconds=600, issuer=settings.jwt_issuer
+        session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
+        generation=0,
+        user_id=user_id,
+        role=role,
+        secret=settings.jwt_secret,
+        ttl_seconds=600,
+        issuer=settings.jwt_issuer,
     )
 
 
@@ -79,7 +91,9 @@ def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(
 ):
     before = stored_state(uow_factory, job, application)
     replies = call_every_signed_in_route(
-        api, token_for(settings, new_id(), role), {"job_id": job["id"], "application_id": application["id"]}
+        api,
+        token_for(settings, new_id(), role),
+        {"job_id": job["id"], "application_id": application["id"], "user_id": job["owner_id"]},
     )
     assert {method for method, _ in replies} == {"GET", "POST", "PUT", "PATCH", "DELETE"}  # reads and writes
     for route, reply in replies.items():

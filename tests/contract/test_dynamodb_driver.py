@@ -770,3 +770,16 @@ def test_an_unreachable_endpoint_is_unavailable(caplog):
         store.transact([Put({"PK": "A", "SK": "A", "type": "X"})])
     warnings = [r.getMessage() for r in caplog.records if r.name == driver.__name__ and r.levelname == "WARNING"]
     assert warnings and warnings[0].startswith("DynamoDB call failed: EndpointConnectionError")
+
+
+def test_an_error_whose_cause_has_no_response_has_no_code_and_raises_no_other_error():
+    """A cancelled transaction's cause may carry `response = None` (seen under load, a timeout):
+    PynamoDB's cause_response_code then fails; the driver reads no code and says Unavailable."""
+
+    class Timeout(Exception):
+        response = None
+
+    error = TransactWriteError("Failed to write transaction items", cause=Timeout())
+    assert driver._code(error) is None
+    with pytest.raises(Unavailable), driver._storage_errors():
+        raise error

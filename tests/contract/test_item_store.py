@@ -34,6 +34,7 @@ from chalicelib.storage.items import (
     above,
     absent,
     at_most,
+    begins,
     below,
     contains,
     equals,
@@ -319,6 +320,9 @@ FILTERS: list[tuple[Condition, list[str]]] = [
     (one_of("count", [1, 4.5, "3"]), ["1", "4"]),
     (contains("name", "Engineer"), ["1", "2"]),
     (contains("name", "engineer"), []),
+    (begins("name", "Front"), ["2"]),
+    (begins("name", "Engineer"), []),  # a prefix, not a substring
+    (begins("count", "4"), []),  # a number never begins with text
     (absent("note"), ["1", "3", "4"]),
     (below("count", 3), ["1", "2"]),
     (at_most("count", 3), ["1", "2", "3"]),
@@ -458,6 +462,10 @@ ON_AN_ITEM: list[tuple[str, Condition, bool]] = [
     ("contains, case-sensitive", contains("name", "engineer"), False),
     ("contains, number attribute", contains("count", "5"), False),
     ("contains, unset", contains("nowhere", "a"), False),
+    ("begins", begins("name", "Backend E"), True),
+    ("begins, case-sensitive", begins("name", "backend"), False),
+    ("begins, not a prefix", begins("name", "Engineer"), False),
+    ("begins, unset", begins("nowhere", "a"), False),
     ("all_of, all hold", All((exists(), equals("status", "open"), absent("nowhere"))), True),
     ("all_of, one fails", All((exists(), equals("status", "closed"))), False),
     ("any_of, one holds", AnyOf((equals("status", "closed"), equals("count", 5))), True),
@@ -478,6 +486,7 @@ ON_A_MISSING_ITEM: list[tuple[str, Condition, bool]] = [
     ("<", below("count", 10), False),
     ("one_of", one_of("status", ["open"]), False),
     ("contains", contains("name", "a"), False),
+    ("begins", begins("name", "a"), False),
     ("any_of", AnyOf((exists(), absent("status"))), True),
     ("all_of, holds", All((missing(), absent("status"))), True),
     ("all_of, fails", All((missing(), equals("status", "open"))), False),
@@ -794,3 +803,16 @@ def test_an_item_with_a_past_ttl_is_accepted(item_store):
 
 def test_ping(item_store):
     assert item_store.ping() is None
+
+
+def test_scan_finds_every_item_of_a_type_and_only_those(item_store, monkeypatch):
+    """The maintenance commands' read (cli reindex): every item of its type, across partitions."""
+    from tests.conftest import DYNAMODB_CALLS
+
+    wanted = [item(f"P{n}", "X", type="Wanted", n=n) for n in range(30)]
+    put_all(item_store, [*wanted, item("P0", "Y", type="Other"), item("Q", "X", type="Other")])
+    found = item_store.scan("Wanted")
+    DYNAMODB_CALLS.clear()  # the one Scan allowed in the suite: this is no list
+    assert sorted(found, key=lambda i: str(i["PK"])) == sorted(wanted, key=lambda i: str(i["PK"]))
+    assert item_store.scan("Nothing") == []
+    DYNAMODB_CALLS.clear()

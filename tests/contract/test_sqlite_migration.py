@@ -234,6 +234,13 @@ def _user_items(user: User) -> list[items.Item]:
             "role": str(user.role),
             "password_hash": "hash",
             "created_at": user.created_at,
+            # What the user entity holds and derives today: its list index, its lookups, its revocation.
+            "GSI1PK": f"USERS#{user.role}#active",
+            "GSI1SK": user.id,
+            "email_key": user.email_key,
+            "name_key": user.name.casefold(),
+            "token_generation": 0,
+            "revoked_sessions": "{}",
         },
         {"PK": f"EMAIL#{user.email_key}", "SK": "EMAIL", "type": "EmailGuard", "user_id": user.id},
     ]
@@ -502,6 +509,12 @@ def test_an_older_database_takes_the_old_migrations_first(tmp_path, version):
         "role": "admin",
         "password_hash": "h",
         "created_at": "2024-01-01T00:00:00Z",
+        "GSI1PK": "USERS#admin#active",
+        "GSI1SK": "U1",
+        "email_key": "ann@x.org",
+        "name_key": "ann",
+        "token_generation": 0,
+        "revoked_sessions": "{}",
     }
     assert store.get(("EMAIL#ann@x.org", "EMAIL")) == {
         "PK": "EMAIL#ann@x.org",

@@ -247,6 +247,39 @@ def test_the_readme_walkthrough_pasted_into_bash(server):
     server.assert_never_restarted()
 
 
+def readme_block(containing: str) -> str:
+    """The README's walkthrough block that holds this text."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        section = f.read().split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = [b for b in re.findall(r"^```sh\n(.*?)^```", section, re.S | re.M) if containing in b]
+    return block
+
+
+def run_readme_block(server, containing: str) -> list:
+    """Paste the block into bash in the project directory, as a user would after the walkthrough.
+    The variant: `.ats/` is this server's state directory (ATS_STATE_DIR, see the module's doc)."""
+    script = f"API={server.http.base}\n" + readme_block(containing).replace(".ats/", f"{server.state}/")
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return json_values(done.stdout)
+
+
+def test_the_readme_sessions_and_password_reset_pasted_into_bash(server):
+    """Refresh, reuse, then forgot -> the email's .eml -> reset -> login, over real HTTP. Carl is
+    the walkthrough's: made here when this test runs on a server the walkthrough did not run on."""
+    carl = {"email": "carl@example.com", "password": PASSWORD, "name": "Carl"}
+    assert server.http.call("POST", "/auth/register", carl)[0] in (201, 409)
+
+    (reused,) = run_readme_block(server, "/auth/refresh")
+    assert reused == "refresh_token_reused"
+
+    accepted, status, verified = run_readme_block(server, "/auth/password/forgot")
+    assert set(accepted) == {"message"}
+    assert status == 204
+    assert verified is True  # the reset link proved the address
+    assert server.http.call("POST", "/auth/login", {"email": "carl@example.com", "password": PASSWORD})[0] == 401
+
+
 def test_writes_in_the_state_directory_and_the_tree_restart_nothing(server):
     probe = os.path.join(ROOT, f".e2e-probe-{uuid.uuid4().hex}.py")
     try:

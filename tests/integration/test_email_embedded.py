@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
 
@@ -107,7 +108,7 @@ def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monke
 
     _no_smtp_server(monkeypatch)
     api_client.register("carl@example.com")
-    settings = get_settings()
+    settings = bootstrap.settings()  # as the deliverers take them: with the secret its links need
     with unit_of_work(settings) as uow:
         (pending,) = uow.outbox.list(status="pending")
         (mail,) = emails_for(pending, uow.users.get)
@@ -122,7 +123,7 @@ def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monke
 def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypatch):
     from chalicelib.services import users
 
-    settings = get_settings()
+    settings = bootstrap.settings()
     users.create_admin(
         unit_of_work(settings), settings, email="ada@example.com", password="correct horse battery", name="Ada"
     )

@@ -83,8 +83,8 @@ def fuzzed(tmp_path_factory):
     from chalice.test import Client
 
     from app import app
+    from chalicelib import bootstrap
     from chalicelib.bootstrap import unit_of_work
-    from chalicelib.config import get_settings
     from chalicelib.services.users import create_admin
 
     state = tmp_path_factory.mktemp("schemathesis")
@@ -98,7 +98,7 @@ def fuzzed(tmp_path_factory):
             for role in ("candidate", "recruiter"):
                 api.register(f"fuzz-{role}@example.com", role, password=PASSWORD)
                 tokens[role] = api.login(f"fuzz-{role}@example.com", PASSWORD)
-            settings_ = get_settings()
+            settings_ = bootstrap.settings()  # as the create-admin command takes them: the secret found
             create_admin(
                 unit_of_work(settings_), settings_, email="fuzz-admin@example.com", password=PASSWORD, name="Admin"
             )

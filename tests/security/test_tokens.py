@@ -47,9 +47,12 @@ def victim(api, settings):
     """A candidate with a token the server issued, and the claims such a token carries."""
     user, token = api.signup("victim@example.com")
     now = int(time.time())
+    issued = jwt.decode(token, options={"verify_signature": False})
     claims = {
         "sub": user["id"],
         "role": "candidate",
+        "sid": issued["sid"],
+        "gen": issued["gen"],
         "iat": now,
         "nbf": now,
         "exp": now + 600,
@@ -87,7 +90,13 @@ def bad_tokens(settings, victim) -> dict[str, str]:
             {**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - beyond}, secret, algorithm="HS256"
         ),
         "expired, issued by the server": issue_token(
-            user_id=user["id"], role="candidate", secret=secret, ttl_seconds=-beyond, issuer=settings.jwt_issuer
+            session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
+            generation=0,
+            user_id=user["id"],
+            role="candidate",
+            secret=secret,
+            ttl_seconds=-beyond,
+            issuer=settings.jwt_issuer,
         ),
         "not yet valid": jwt.encode({**claims, "nbf": now + beyond}, secret, algorithm="HS256"),
         "issued in the future": jwt.encode({**claims, "iat": now + beyond, "nbf": now}, secret, algorithm="HS256"),

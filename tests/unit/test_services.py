@@ -14,7 +14,7 @@ from chalicelib.domain.errors import (
     PreconditionFailed,
 )
 from chalicelib.domain.models import JobStatus, Principal, Role
-from chalicelib.services import applications, jobs, users
+from chalicelib.services import applications, jobs, sessions, users
 from tests.conftest import settle_email
 
 from .fakes import fake_settings
@@ -92,10 +92,11 @@ def test_create_admin_makes_an_admin(uow, settings):
 
 
 def test_login_issues_a_token_for_the_user(uow, settings, candidate):
-    result = users.login(uow(), settings, email="CARL@example.com", password=PASSWORD)
+    result = sessions.login(uow(), settings, email="CARL@example.com", password=PASSWORD)
     assert (result.token_type, result.expires_in, result.user.id) == ("Bearer", 3600, candidate.user_id)
     principal = verify_token(result.access_token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
-    assert principal == candidate
+    assert (principal.user_id, principal.role, principal.generation) == (candidate.user_id, candidate.role, 0)
+    assert principal.session_id is not None
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def test_login_issues_a_token_for_the_user(uow, settings, candidate):
 )
 def test_login_failures_are_indistinguishable(uow, settings, candidate, email, password):
     with pytest.raises(AuthenticationFailed) as raised:
-        users.login(uow(), settings, email=email, password=password)
+        sessions.login(uow(), settings, email=email, password=password)
     assert (raised.value.code, raised.value.message) == ("invalid_credentials", "Invalid email or password.")
 
 

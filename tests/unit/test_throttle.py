@@ -1,4 +1,4 @@
-"""Login throttling (chalicelib/services/throttle.py) through users.login, on the fakes and on Redis."""
+"""Login throttling (chalicelib/services/throttle.py) through sessions.login, on the fakes and on Redis."""
 
 import logging
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
 from chalicelib.domain.models import Role
-from chalicelib.services import throttle, users
+from chalicelib.services import sessions, throttle, users
 from chalicelib.storage.drivers.redis_counters import RedisCounters
 from chalicelib.storage.stores import Counters
 from tests.conftest import ROOT, Clock
@@ -49,13 +49,13 @@ def carl(uow, settings):
 def hashes(monkeypatch):
     """How many password checks ran (each costs a hash)."""
     calls = []
-    real = users.verify_password
+    real = sessions.verify_password
 
     def counting(stored, password):
         calls.append(stored)
         return real(stored, password)
 
-    monkeypatch.setattr(users, "verify_password", counting)
+    monkeypatch.setattr(sessions, "verify_password", counting)
     return calls
 
 
@@ -63,7 +63,7 @@ HOME, ELSEWHERE = "203.0.113.7", "198.51.100.1"
 
 
 def login(uow, settings, email="carl@example.com", password=PASSWORD, source_ip=HOME):
-    return users.login(uow(), settings, email=email, password=password, source_ip=source_ip)
+    return sessions.login(uow(), settings, email=email, password=password, source_ip=source_ip)
 
 
 def fail(uow, settings, times, **kw):

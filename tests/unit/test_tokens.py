@@ -14,23 +14,42 @@ SECRET = "s" * 64
 USER_ID = "01HZZZZZZZZZZZZZZZZZZZZZZ1"
 
 
+SESSION_ID = "01HZZZZZZZZZZZZZZZZZZZZZZS"
+
+
 def claims(**changes) -> dict:
     now = int(time.time())
     values = {"sub": USER_ID, "role": "recruiter", "iat": now, "nbf": now, "exp": now + 600, "jti": "abc", "iss": "ats"}
+    values.update({"sid": SESSION_ID, "gen": 0})
     values.update(changes)
     return {k: v for k, v in values.items() if v is not None}
 
 
+def issued(*, role, ttl_seconds: int) -> str:
+    return issue_token(
+        session_id=SESSION_ID,
+        generation=4,
+        user_id=USER_ID,
+        role=role,
+        secret=SECRET,
+        ttl_seconds=ttl_seconds,
+        issuer="ats",
+    )
+
+
 def test_issued_token_verifies_to_its_principal():
-    token = issue_token(user_id=USER_ID, role=Role.RECRUITER, secret=SECRET, ttl_seconds=60, issuer="ats")
+    token = issued(role=Role.RECRUITER, ttl_seconds=60)
     principal = verify_token(token, secret=SECRET, issuer="ats")
     assert (principal.user_id, principal.role) == (USER_ID, Role.RECRUITER)
+    assert (principal.session_id, principal.generation) == (SESSION_ID, 4)
 
 
 def test_issued_token_carries_the_required_claims_and_hs256():
-    token = issue_token(user_id=USER_ID, role="candidate", secret=SECRET, ttl_seconds=60, issuer="ats")
+    token = issued(role="candidate", ttl_seconds=60)
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    assert {"sub", "role", "iat", "exp", "jti"} <= set(jwt.decode(token, SECRET, algorithms=["HS256"], issuer="ats"))
+    assert {"sub", "role", "iat", "exp", "jti", "sid", "gen"} <= set(
+        jwt.decode(token, SECRET, algorithms=["HS256"], issuer="ats")
+    )
 
 
 def _refused(token: str, **kwargs) -> AuthenticationFailed:
@@ -56,7 +75,7 @@ def test_a_token_living_longer_than_the_configured_lifetime_is_refused():
 
 
 def test_an_issued_token_lives_exactly_the_configured_lifetime():
-    token = issue_token(user_id=USER_ID, role="candidate", secret=SECRET, ttl_seconds=600, issuer="ats")
+    token = issued(role="candidate", ttl_seconds=600)
     assert verify_token(token, secret=SECRET, issuer="ats", max_lifetime=600).user_id == USER_ID
 
 
@@ -101,3 +120,14 @@ def test_password_hash_verifies_only_the_same_password():
     assert verify_password(stored, "correct horse battery")
     assert not verify_password(stored, "correct horse batterY")
     assert not verify_password("not-a-hash", "correct horse battery")
+
+
+@pytest.mark.parametrize("missing", ["sid", "gen"])
+def test_a_token_without_its_session_or_generation_is_refused(missing):
+    _refused(jwt.encode(claims(**{missing: None}), SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("generation", ["0", 1.5, True, None])
+def test_a_generation_that_is_not_a_whole_number_is_refused(generation):
+    token = jwt.encode({**claims(), "gen": generation}, SECRET, algorithm="HS256")
+    assert _refused(token).code == "invalid_token"

@@ -149,6 +149,8 @@ def expression(condition: items.Condition) -> Expression:
             return _path(name).is_in(*map(to_attribute, values)) if values else _never(name)
         case items.Compare(name, "contains", str() as text):
             return _path(name).contains({"S": text})
+        case items.Compare(name, "begins", str() as text):
+            return _path(name).startswith({"S": text})  # type: ignore[arg-type]  # typed, as contains takes it
         case items.Compare(name, op, str() | int() | float() as value):
             compared = _COMPARISONS[op](_path(name), to_attribute(value))
             if op == "=":
@@ -264,7 +266,9 @@ def _past(prefix: str) -> str | None:
 def _code(error: Exception) -> str | None:
     """The DynamoDB error code of a PynamoDB or botocore error, if it has one."""
     if isinstance(error, PynamoDBException):
-        return error.cause_response_code
+        # Not error.cause_response_code: it fails on a cause whose `response` is None (a timeout).
+        response = getattr(error.cause, "response", None)
+        return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code")
     return None
@@ -559,6 +563,19 @@ class DynamoItemStore(ItemStore):
                 if attempt < CONFLICT_RETRIES:
                     _pause(attempt)
         raise ConcurrencyError("The change collided with another one; try again.")
+
+    def scan(self, kind: str) -> list[Item]:
+        found: list[Item] = []
+        start: Any = None
+        with _storage_errors():
+            while True:
+                reply = self.table.scan(
+                    filter_condition=_path("type") == {"S": kind}, exclusive_start_key=start, consistent_read=True
+                )
+                found.extend(from_attributes(raw) for raw in reply.get("Items", []))
+                start = reply.get("LastEvaluatedKey")
+                if not start:
+                    return found
 
     def ping(self) -> None:
         with _storage_errors():

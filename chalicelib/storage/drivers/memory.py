@@ -70,5 +70,9 @@ class MemoryItemStore(ItemStore):
                 return None
         return self.items[operation.key]
 
+    def scan(self, kind: str) -> list[Item]:
+        with self._lock:
+            return [dict(item) for item in self.items.values() if item.get("type") == kind]
+
     def ping(self) -> None:
         return None

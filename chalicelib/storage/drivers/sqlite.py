@@ -358,6 +358,13 @@ class SqliteItemStore(ItemStore):
         except sqlite3.Error as error:
             raise _unavailable(error) from error
 
+    def scan(self, kind: str) -> list[Item]:
+        try:
+            rows = self._connection().execute("SELECT doc FROM items WHERE doc ->> '$.type' = ?", (kind,)).fetchall()
+        except sqlite3.Error as error:
+            raise _unavailable(error) from error
+        return [_decode(row[0]) for row in rows]
+
     def ping(self) -> None:
         try:
             self._connection().execute("SELECT 1").fetchone()

@@ -1,0 +1,35 @@
+"""Bring stored items up to their entity's declaration: index keys and lookup attributes derived
+again from the records (`python -m chalicelib.cli reindex`).
+
+An entity that gains an index (users gained GSI1 for GET /users) finds its items written before
+without its keys: they are in no list until rewritten. Reading an old item needs nothing (new
+fields read as their defaults); listing it needs this, once, after the upgrade.
+"""
+
+from .entities import ENTITIES, Entity
+from .items import ConditionFailed, ItemStore, Update, exists
+
+
+def derived_attributes(entity: Entity) -> tuple[str, ...]:
+    """The attributes an entity's item derives from its record: index keys, lookups."""
+    keys = tuple(f"{index}{part}" for index in entity.indexes for part in ("PK", "SK"))
+    return (*keys, *entity.derived)
+
+
+def reindex(items: ItemStore) -> dict[str, int]:
+    """Rewrite what is stale of every item of every entity; the number of items updated, by kind."""
+    updated: dict[str, int] = {}
+    for entity in ENTITIES:
+        names = derived_attributes(entity)
+        count = 0
+        for item in items.scan(entity.kind):
+            fresh = entity.item(entity.load(item))
+            stale = {name: fresh.get(name) for name in names if item.get(name) != fresh.get(name)}
+            if stale:
+                try:
+                    items.write(Update((str(item["PK"]), str(item["SK"])), set=stale, condition=exists()))
+                except ConditionFailed:
+                    continue  # deleted since the scan
+                count += 1
+        updated[entity.kind] = count
+    return updated
