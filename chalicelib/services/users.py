@@ -154,7 +154,6 @@ def _keep_another_admin(uow: UnitOfWork, leaving: str) -> None:
 # --- Tokens meet accounts -----------------------------------------------------------------------------
 
 KNOWN_FOR_SECONDS = 5.0  # how long an account read is trusted without reading it again
-KNOWN_MAX = 10_000
 
 
 def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Principal:
@@ -164,21 +163,20 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
     deactivated, its session signed out, its generation revoked by a password change or reset
     (User.accepts): UnknownActor (401). The role is the stored one, not the token's. An account
     read is trusted for a few seconds without reading it again (a change made on this process
-    drops it at once: forget_account); every write checks its actor in its own transaction.
+    forgets it at once: forget_account); every write checks its actor in its own transaction.
     """
-    known_accounts = uow.storage.recent_accounts  # user id -> (user, when read, monotonic)
+    recent = uow.storage.recent_accounts
     now = time.monotonic()
-    known = known_accounts.get(claims.user_id)
+    known = recent.get(claims.user_id)
     if known is not None and now - known[1] < KNOWN_FOR_SECONDS:
         user = known[0]
     else:
+        changes = recent.changes()
         with uow:
             user = uow.users.get(claims.user_id)
         if user is None:
             raise UnknownActor()
-        if len(known_accounts) >= KNOWN_MAX:
-            known_accounts.clear()
-        known_accounts[claims.user_id] = (user, now)
+        recent.keep(claims.user_id, user, now, changes)
     if not user.accepts(claims.session_id, claims.generation):
         raise UnknownActor("This token was revoked: sign in again.")
     return Principal(user.id, Role(user.role), claims.session_id, claims.generation)
@@ -186,4 +184,4 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
 
 def forget_account(uow: UnitOfWork, user_id: str) -> None:
     """Read the account afresh on its next request here: it just changed."""
-    uow.storage.recent_accounts.pop(user_id, None)
+    uow.storage.recent_accounts.forget(user_id)

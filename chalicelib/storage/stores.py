@@ -4,10 +4,11 @@ write on the item store, so every driver allows and refuses exactly the same.
 """
 
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Required, TypedDict, Unpack
+from typing import Any, Protocol, Required, TypedDict, Unpack
 
 from ..domain.errors import Unavailable
 from ..domain.ids import utc_now
@@ -284,6 +285,43 @@ def _idempotency_record(key: str, item: Item) -> IdempotencyRecord:
     )
 
 
+class RecentAccounts:
+    """Accounts read a moment ago, by id (services/users.authenticate), shared by a process's threads.
+
+    A change made here forgets its account; and a read that began before any change here is not
+    kept, as it may hold the account from before that change (a request in flight while an admin
+    deactivated the user must not bring the old account back for the next few seconds).
+    """
+
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Any, float]] = {}
+        self._changes = 0  # how many changes were made here: a read keeps its result only if none was since
+
+    def get(self, user_id: str) -> tuple[Any, float] | None:
+        """(the account, when it was read) or None."""
+        return self._entries.get(user_id)
+
+    def changes(self) -> int:
+        """To pass to `keep`, taken before the read."""
+        return self._changes
+
+    def keep(self, user_id: str, account: Any, read_at: float, changes_before: int) -> None:
+        with self._lock:
+            if self._changes != changes_before:
+                return
+            if len(self._entries) >= self.MAX:
+                self._entries.clear()
+            self._entries[user_id] = (account, read_at)
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._changes += 1
+            self._entries.pop(user_id, None)
+
+
 @dataclass(frozen=True)
 class Storage:
     """Everything stored, over one item store: what units of work and the at-once stores share."""
@@ -292,8 +330,7 @@ class Storage:
     outbox: Outbox
     counters: Counters
     idempotency: IdempotencyClaims
-    # Accounts seen to exist a moment ago, by id (services/users.authenticate): one per storage.
-    recent_accounts: dict = field(default_factory=dict)
+    recent_accounts: RecentAccounts = field(default_factory=RecentAccounts)
 
     @classmethod
     def over(cls, items: ItemStore) -> "Storage":

@@ -31,8 +31,10 @@ def other_candidate(api):
 def admin(api, uow_factory, settings):
     """Admins never come from the API: made by the use case behind `cli create-admin`."""
     from chalicelib.services.users import create_admin
+    from tests.conftest import settle_email
 
     user = create_admin(uow_factory(), settings, email="ada@example.com", password=PASSWORD, name="Ada")
+    settle_email()  # its welcome email, sent by a thread, before the test's own calls (moto is not thread-safe)
     token = api.login("ada@example.com", PASSWORD)
     return Actor({"id": user.id, "email": user.email, "role": "admin"}, token)
 
