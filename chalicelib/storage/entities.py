@@ -49,9 +49,23 @@ T = TypeVar("T")
 IndexKey = tuple[str, str] | None  # (index PK, index SK), or None: not in that index
 
 
-def stored_fields(record: type) -> tuple[str, ...]:
-    """The fields that are the record's state: those it compares by (not its pending events)."""
-    return tuple(f.name for f in dataclasses.fields(record) if f.compare)
+def stored_fields(record: type[Any]) -> tuple[str, ...]:
+    """The fields that are the record's state: of a dataclass (an entity of the domain), those it
+    compares by (not its pending events); of a NamedTuple (a record of storage's own), all."""
+    if dataclasses.is_dataclass(record):
+        return tuple(f.name for f in dataclasses.fields(record) if f.compare)
+    return record._fields
+
+
+def _defaults(record: type[Any]) -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
+    """The record's default values and default factories, by field (a NamedTuple has no factories)."""
+    if not dataclasses.is_dataclass(record):
+        return record._field_defaults, {}
+    fields = dataclasses.fields(record)
+    return (
+        {f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
+        {f.name: f.default_factory for f in fields if f.default_factory is not dataclasses.MISSING},
+    )
 
 
 # Codec and Entity are a NamedTuple and a plain class, not frozen dataclasses: a cold start makes
@@ -121,15 +135,15 @@ def _loader(
     an __init__: a list page loads a record per item, and this runs in 60 % of a loop's time."""
     namespace: dict[str, Any] = {"record": record}
     arguments = []
-    defaults = {f.name: f for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    defaults, factories = _defaults(record)
     for name, attribute in attributes:
         # An attribute an item lacks (an item written before its field existed) takes the field's
         # default, so a new field with a default needs no migration of what is stored.
-        if defaults[name].default is not dataclasses.MISSING:
-            namespace[f"default_{name}"] = defaults[name].default
+        if name in defaults:
+            namespace[f"default_{name}"] = defaults[name]
             absent = f"default_{name}"
-        elif defaults[name].default_factory is not dataclasses.MISSING:
-            namespace[f"default_{name}"] = defaults[name].default_factory
+        elif name in factories:
+            namespace[f"default_{name}"] = factories[name]
             absent = f"default_{name}()"
         else:
             absent = "None"
