@@ -3,10 +3,12 @@ secrets they only name are fetched by the composition root (bootstrap.settings) 
 that needs them (chalicelib/secrets.py).
 
 Chalice applies a stage's environment variables around each call (and so does its test
-client), so every request reads them afresh; reading a dozen variables costs microseconds.
+client), so every request reads them afresh: `environment()` is those variables as set now, and
+the composition root keeps the settings made from each set of their values (bootstrap.settings).
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .domain.errors import ConfigurationError
@@ -86,8 +88,62 @@ class Settings:
         return self.jwt_secret_value
 
 
-def get_settings() -> Settings:
+# Every variable get_settings reads: it sees no other (a setting added without its name here reads as unset).
+ENVIRONMENT = (
+    "ATS_STAGE",
+    "ATS_STATE_DIR",
+    "ATS_STORAGE",
+    "ATS_SQLITE_PATH",
+    "ATS_TABLE_NAME",
+    "ATS_JWT_SECRET",
+    "ATS_JWT_TTL_SECONDS",
+    "ATS_JWT_ISSUER",
+    "ATS_REDIS_URL",
+    "ATS_EMAIL_BACKEND",
+    "ATS_EMAIL_FROM",
+    "ATS_ALLOW_RECRUITER_SIGNUP",
+    "ATS_PASSWORD_HASH_PROFILE",
+    "ATS_SMTP_HOST",
+    "ATS_SMTP_PORT",
+    "ATS_SMTP_USER",
+    "ATS_SMTP_PASSWORD",
+    "ATS_SMTP_PASSWORD_PARAMETER",
+    "ATS_SMTP_TLS",
+    "ATS_SMTP_TIMEOUT",
+    "ATS_EMAIL_MAX_RETRIES",
+    "ATS_EMAIL_RETRY_BASE",
+    "ATS_EMAIL_RETRY_MAX",
+    "ATS_EMAIL_LEASE_SECONDS",
+    "ATS_CELERY_VISIBILITY_TIMEOUT",
+    "ATS_RELAY_REPUBLISH_SECONDS",
+    "ATS_PUBLISH_TIMEOUT",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+    "LOCALSTACK_HOST",
+    "ATS_DYNAMODB_CREATE_TABLES",
+    "ATS_DYNAMODB_CONNECT_TIMEOUT",
+    "ATS_DYNAMODB_READ_TIMEOUT",
+    "ATS_DYNAMODB_MAX_RETRIES",
+    "ATS_JWT_SECRET_PARAMETER",
+    "ATS_LOGIN_MAX_FAILURES_PER_PAIR",
+    "ATS_LOGIN_MAX_FAILURES_PER_EMAIL",
+    "ATS_LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "ATS_LOGIN_WINDOW_SECONDS",
+    "ATS_CORS_ALLOW_ORIGINS",
+)
+
+
+def environment() -> dict[str, str]:
+    """The variables of ENVIRONMENT that are set, as they are now."""
     env = os.environ
+    return {name: value for name in ENVIRONMENT if (value := env.get(name)) is not None}
+
+
+def get_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings `env` (by default, `environment()`) says."""
+    env = environment() if env is None else env
     state_dir = env.get("ATS_STATE_DIR", ".ats")
     return Settings(
         stage=env.get("ATS_STAGE", "dev"),
@@ -133,7 +189,7 @@ def get_settings() -> Settings:
     )
 
 
-def _dynamodb_endpoint(env) -> str | None:
+def _dynamodb_endpoint(env: Mapping[str, str]) -> str | None:
     """An emulator's endpoint, if one is set; None means AWS itself."""
     endpoint = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
