@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import Settings, get_settings
+from .config import Settings, environment, get_settings
 from .domain.errors import ConfigurationError
 from .secrets import SecretStore
 from .storage.items import ItemStore
@@ -50,20 +50,23 @@ def _once(kind: str, key: Hashable, build: Callable[[], T]) -> T:
 def settings() -> Settings:
     """The settings of now (the environment, read afresh), with the JWT secret found.
 
-    A secret found is kept with the settings it was found for, so a request pays a dict lookup,
-    not the search; a secret not found is searched for again on the next request.
+    Made once per set of values of the variables they are read from (config.environment), so a
+    request pays for reading those and a dict lookup, not for making settings or the search for
+    the secret; a secret not found is searched for again on the next request.
     """
-    current = get_settings()
-    if current.jwt_secret_value:
-        return current
-    found = _built.get(("settings", current))
+    env = environment()
+    key = tuple(env.items())
+    found = _built.get(("settings", key))
     if found is not None:
         return found
+    current = get_settings(env)
+    if current.jwt_secret_value:
+        return _once("settings", key, lambda: current)
     try:
         secret = _jwt_secret(current)
     except ConfigurationError as error:  # said when the secret is used: /ping needs none
         return dataclasses.replace(current, jwt_secret_problem=error.message)
-    return _once("settings", current, lambda: dataclasses.replace(current, jwt_secret_value=secret))
+    return _once("settings", key, lambda: dataclasses.replace(current, jwt_secret_value=secret))
 
 
 def secrets_held() -> list[str]:

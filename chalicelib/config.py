@@ -3,10 +3,12 @@ secrets they only name are fetched by the composition root (bootstrap.settings) 
 that needs them (chalicelib/secrets.py).
 
 Chalice applies a stage's environment variables around each call (and so does its test
-client), so every request reads them afresh; reading a dozen variables costs microseconds.
+client), so every request reads them afresh: `environment()` is those variables as set now, and
+the composition root keeps the settings made from each set of their values (bootstrap.settings).
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .domain.errors import ConfigurationError
@@ -93,8 +95,15 @@ class Settings:
         return self.jwt_secret_value
 
 
-def get_settings() -> Settings:
+def environment() -> dict[str, str]:
+    """The variables get_settings reads (ENVIRONMENT) that are set, as they are now."""
     env = os.environ
+    return {name: value for name in ENVIRONMENT if (value := env.get(name)) is not None}
+
+
+def get_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings `env` (by default, `environment()`) says."""
+    env = environment() if env is None else env
     state_dir = env.get("ATS_STATE_DIR", ".ats")
     return Settings(
         stage=env.get("ATS_STAGE", "dev"),
@@ -144,7 +153,7 @@ def get_settings() -> Settings:
     )
 
 
-def _dynamodb_endpoint(env) -> str | None:
+def _dynamodb_endpoint(env: Mapping[str, str]) -> str | None:
     """An emulator's endpoint, if one is set; None means AWS itself."""
     endpoint = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
@@ -154,3 +163,27 @@ def _dynamodb_endpoint(env) -> str | None:
 
         return get_service_endpoint("dynamodb")
     return None
+
+
+class _Reads(dict):
+    """An empty environment that notes every name asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def get(self, name, default=None):
+        self.names.append(name)
+        return default
+
+
+def _names_read() -> tuple[str, ...]:
+    """Every variable get_settings reads, found by letting it read an empty environment: the list
+    is get_settings itself, so a new setting cannot be left out of it (test_config checks the
+    reads no default hides)."""
+    reads = _Reads()
+    get_settings(reads)
+    return tuple(dict.fromkeys(reads.names))
+
+
+ENVIRONMENT = _names_read()  # what environment() copies: get_settings sees nothing else

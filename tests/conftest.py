@@ -20,11 +20,14 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ["ATS_PASSWORD_HASH_PROFILE"] = "fast"
 
-# Each pytest-xdist worker (gw0, gw1, ...) hands out ports from its own range, below the kernel's
-# ephemeral range (32768+), so two workers never start servers on one port (chalicelib/localports.py).
-PORTS_PER_WORKER = 1000
+# Each pytest-xdist worker (gw0, gw1, ...) hands out ports from its own share of a range, below the
+# kernel's ephemeral range (32768+), so two workers never start servers on one port
+# (chalicelib/localports.py). The range is 20000-27999, or the ATS_FREE_PORTS given (two suites side
+# by side, each with its own).
+_first, _last = map(int, os.environ.get("ATS_FREE_PORTS", "20000-27999").split("-"))
+PORTS_PER_WORKER = min(1000, (_last - _first + 1) // 8)  # up to 8 workers
 if (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
-    _low = 20000 + PORTS_PER_WORKER * int(_worker[2:])
+    _low = _first + PORTS_PER_WORKER * int(_worker[2:])
     os.environ["ATS_FREE_PORTS"] = f"{_low}-{_low + PORTS_PER_WORKER - 1}"
 
 

@@ -45,6 +45,11 @@ class Call:
         return current_settings()
 
     def uow(self) -> UnitOfWork:
+        """The request's unit of work: the authentication and the view share it (each opens it with `with`)."""
+        return self._unit_of_work
+
+    @functools.cached_property
+    def _unit_of_work(self) -> UnitOfWork:
         return unit_of_work(self.settings)
 
     def body(self, model: type[BaseModel]):
@@ -129,6 +134,8 @@ def _nests_deeper_than(data, limit: int) -> bool:
     """Whether parsed JSON has containers below `limit` levels; level by level, without recursion."""
     level = [data] if isinstance(data, (dict, list)) else []
     for _ in range(limit):
+        if not level:  # no containers left: nothing nests deeper (a flat body stops at the second level)
+            return False
         level = [
             child
             for node in level

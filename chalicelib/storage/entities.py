@@ -43,12 +43,11 @@ The ledger, counters and idempotency records are declared by the stores that own
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
 from ..domain.sessions import OneTimeToken, RefreshToken, Session
-from .items import Item, Key, Value, new_item
+from .items import NOTHING, Item, Key, Value, new_item
 from .records import OutboxRecord
 
 T = TypeVar("T")
@@ -56,13 +55,30 @@ T = TypeVar("T")
 IndexKey = tuple[str, str] | None  # (index PK, index SK), or None: not in that index
 
 
-def stored_fields(record: type) -> tuple[str, ...]:
-    """The fields that are the record's state: those it compares by (not its pending events)."""
-    return tuple(f.name for f in dataclasses.fields(record) if f.compare)
+def stored_fields(record: type[Any]) -> tuple[str, ...]:
+    """The fields that are the record's state: of a dataclass (an entity of the domain), those it
+    compares by (not its pending events); of a NamedTuple (a record of storage's own), all."""
+    if dataclasses.is_dataclass(record):
+        return tuple(f.name for f in dataclasses.fields(record) if f.compare)
+    return record._fields
 
 
-@dataclass(frozen=True)
-class Codec:
+def _defaults(record: type[Any]) -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
+    """The record's default values and default factories, by field (a NamedTuple has no factories)."""
+    if not dataclasses.is_dataclass(record):
+        return record._field_defaults, {}
+    fields = dataclasses.fields(record)
+    return (
+        {f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
+        {f.name: f.default_factory for f in fields if f.default_factory is not dataclasses.MISSING},
+    )
+
+
+# Codec and Entity are a NamedTuple and a plain class, not frozen dataclasses: a cold start makes
+# each class in a tenth of the time (a Lambda's first request pays for every class it imports).
+
+
+class Codec(NamedTuple):
     """How a field that is not a string or a number is kept: as text."""
 
     encode: Callable[[Any], Value]
@@ -72,24 +88,26 @@ class Codec:
 JSON = Codec(encode=json.dumps, decode=lambda text: json.loads(str(text)))
 
 
-@dataclass(frozen=True)
 class Entity(Generic[T]):
     """One kind of record as items: its key, indexes and attributes come from its fields."""
 
-    kind: str  # the discriminator, kept in each item's "type"
-    record: type[T]
-    key: Callable[[T], Key]
-    indexes: Mapping[str, Callable[[T], IndexKey]] = field(default_factory=dict)
-    derived: Mapping[str, Callable[[T], Value | None]] = field(default_factory=dict)  # lookup attributes
-    renamed: Mapping[str, str] = field(default_factory=dict)  # field -> attribute, where they differ
-    codecs: Mapping[str, Codec] = field(default_factory=dict)
-    attributes: tuple[tuple[str, str], ...] = field(init=False)  # (field, attribute) of every stored field
-    _load: Callable[[Item], T] = field(init=False, repr=False, compare=False)
+    __slots__ = ("_load", "attributes", "codecs", "derived", "indexes", "key", "kind", "record", "renamed")
 
-    def __post_init__(self) -> None:
-        pairs = tuple((name, self.renamed.get(name, name)) for name in stored_fields(self.record))
-        object.__setattr__(self, "attributes", pairs)
-        object.__setattr__(self, "_load", _loader(self.record, pairs, self.codecs))
+    def __init__(
+        self,
+        kind: str,  # the discriminator, kept in each item's "type"
+        record: type[T],
+        key: Callable[[T], Key],
+        indexes: Mapping[str, Callable[[T], IndexKey]] = NOTHING,
+        derived: Mapping[str, Callable[[T], Value | None]] = NOTHING,  # lookup attributes
+        renamed: Mapping[str, str] = NOTHING,  # field -> attribute, where they differ
+        codecs: Mapping[str, Codec] = NOTHING,
+    ):
+        self.kind, self.record, self.key = kind, record, key
+        self.indexes, self.derived, self.renamed, self.codecs = indexes, derived, renamed, codecs
+        # (field, attribute) of every stored field
+        self.attributes = tuple((name, renamed.get(name, name)) for name in stored_fields(record))
+        self._load: Callable[[Item], T] | None = None  # written on first use: a cold start loads one entity, if any
 
     def item(self, record: T) -> Item:
         pk, sk = self.key(record)
@@ -110,7 +128,10 @@ class Entity(Generic[T]):
         return item
 
     def load(self, item: Item) -> T:
-        return self._load(item)
+        load = self._load
+        if load is None:  # two threads may both build it: the same function
+            load = self._load = _loader(self.record, self.attributes, self.codecs)
+        return load(item)
 
 
 def _loader(
@@ -120,15 +141,15 @@ def _loader(
     an __init__: a list page loads a record per item, and this runs in 60 % of a loop's time."""
     namespace: dict[str, Any] = {"record": record}
     arguments = []
-    defaults = {f.name: f for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    defaults, factories = _defaults(record)
     for name, attribute in attributes:
         # An attribute an item lacks (an item written before its field existed) takes the field's
         # default, so a new field with a default needs no migration of what is stored.
-        if defaults[name].default is not dataclasses.MISSING:
-            namespace[f"default_{name}"] = defaults[name].default
+        if name in defaults:
+            namespace[f"default_{name}"] = defaults[name]
             absent = f"default_{name}"
-        elif defaults[name].default_factory is not dataclasses.MISSING:
-            namespace[f"default_{name}"] = defaults[name].default_factory
+        elif name in factories:
+            namespace[f"default_{name}"] = factories[name]
             absent = f"default_{name}()"
         else:
             absent = "None"

@@ -1,10 +1,8 @@
 """What storage hands back besides the domain's entities, and the queries its lists take."""
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 # NamedTuples where nothing needs a dataclass: a cold start makes one in a tenth of the time.
-# OutboxRecord stays a dataclass, as the event entity's fields come from dataclasses.fields.
 
 
 class JobQuery(NamedTuple):
@@ -34,8 +32,7 @@ class UserQuery(NamedTuple):
     q: str | None = None  # case-insensitive prefix of the name or the email
 
 
-@dataclass(frozen=True)
-class OutboxRecord:
+class OutboxRecord(NamedTuple):
     """An event as the outbox keeps it, with where its delivery stands."""
 
     id: str
@@ -48,12 +45,20 @@ class OutboxRecord:
     updated_at: str
 
 
-@dataclass(frozen=True)
 class Window:
     """A fixed window of a counter: how many hits, and when (epoch seconds) it ends."""
 
-    count: int
-    ends_at: float
+    # A plain class, as a NamedTuple's field `count` would hide tuple.count.
+    __slots__ = ("count", "ends_at")
+
+    def __init__(self, count: int, ends_at: float):
+        self.count, self.ends_at = count, ends_at
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Window) and (self.count, self.ends_at) == (other.count, other.ends_at)
+
+    def __repr__(self) -> str:
+        return f"Window(count={self.count!r}, ends_at={self.ends_at!r})"
 
 
 class IdempotencyRecord(NamedTuple):

@@ -40,3 +40,26 @@ def test_outside_dev_a_missing_secret_is_said_when_it_is_used(monkeypatch):
     settings = bootstrap.settings()  # a route that signs nothing (/ping) still answers
     with pytest.raises(ConfigurationError, match="required outside the dev stage"):
         _ = settings.jwt_secret
+
+
+def test_every_variable_the_settings_read_is_one_the_environment_copies():
+    """ENVIRONMENT is found by a dry run of get_settings; a read only some other value leads to
+    would be missed by it, and is found here in the source instead."""
+    import re
+    from pathlib import Path
+
+    from chalicelib import config
+
+    source = Path(config.__file__).read_text()
+    named = set(re.findall(r"env(?:\.get\(|\[)\"([A-Z][A-Z0-9_]+)\"", source))
+    assert named and named <= set(config.ENVIRONMENT)
+    assert "ATS_PUBLIC_URL" in config.ENVIRONMENT
+
+
+def test_a_setting_changed_in_the_environment_is_seen_on_the_next_request(monkeypatch):
+    from chalicelib import bootstrap
+
+    monkeypatch.setenv("ATS_PUBLIC_URL", "https://one.example.com")
+    assert bootstrap.settings().public_url == "https://one.example.com"
+    monkeypatch.setenv("ATS_PUBLIC_URL", "https://two.example.com/")
+    assert bootstrap.settings().public_url == "https://two.example.com"

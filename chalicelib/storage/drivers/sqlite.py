@@ -41,6 +41,7 @@ from ..items import (
     Update,
     check_transaction,
     holds,
+    key_of,
     updated,
 )
 
@@ -87,6 +88,15 @@ _decode = orjson.loads  # a list page decodes a document per item: orjson is 2.5
 
 def _encode(item: Item) -> str:
     return orjson.dumps(item).decode()  # and 15x json's in a write
+
+
+def _get_many_sql(count: int) -> str:
+    # Keys drive the join (CROSS JOIN keeps that order): one primary-key search per key.
+    # `(pk, sk) IN (VALUES ...)` would scan the whole table instead.
+    return (
+        f"SELECT doc FROM (VALUES {', '.join(['(?, ?)'] * count)}) AS wanted "
+        "CROSS JOIN items ON items.pk = wanted.column1 AND items.sk = wanted.column2"
+    )
 
 
 def _unavailable(error: Exception) -> Unavailable:
@@ -265,13 +275,7 @@ class SqliteItemStore(ItemStore):
             conn = self._connection()
             for first in range(0, len(wanted), GET_MANY_CHUNK):
                 chunk = wanted[first : first + GET_MANY_CHUNK]
-                # Keys drive the join (CROSS JOIN keeps that order): one primary-key search per key.
-                # `(pk, sk) IN (VALUES ...)` would scan the whole table instead.
-                sql = (
-                    f"SELECT doc FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS wanted "
-                    "CROSS JOIN items ON items.pk = wanted.column1 AND items.sk = wanted.column2"
-                )
-                rows = conn.execute(sql, [part for key in chunk for part in key]).fetchall()
+                rows = conn.execute(_get_many_sql(len(chunk)), [part for key in chunk for part in key]).fetchall()
                 found.extend(_decode(row[0]) for row in rows)
         except sqlite3.Error as error:
             raise _unavailable(error) from error
@@ -318,7 +322,7 @@ class SqliteItemStore(ItemStore):
         for operation in operations:
             _checked(operation)
         if operations:
-            self._in_transaction(lambda conn: [_apply(conn, operation) for operation in operations])
+            self._in_transaction(lambda conn: _apply_all(conn, operations))
 
     def write(self, operation: Put | Update | Delete) -> Item | None:
         if isinstance(operation, Check):
@@ -378,14 +382,26 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
-def _current(conn: sqlite3.Connection, key: Key) -> Item | None:
-    row = conn.execute(_GET, key).fetchone()
-    return None if row is None else _decode(row[0])
+def _reads(operation: Operation) -> bool:
+    """Whether the operation's condition is decided on its item as stored (a read)."""
+    if isinstance(operation, Put):
+        return operation.condition is not None and not isinstance(operation.condition, Missing)
+    return not isinstance(operation, Delete) or operation.condition is not None
 
 
-def _require(conn: sqlite3.Connection, operation: Operation) -> Item | None:
+def _stored(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, Item]:
+    """The items of these keys that exist, by key, in one statement (a transaction's conditions
+    are all read at once: a statement costs more than the rows it reads)."""
+    if len(keys) == 1:
+        rows = conn.execute(_GET, keys[0]).fetchall()
+    else:
+        rows = conn.execute(_get_many_sql(len(keys)), [part for key in keys for part in key]).fetchall()
+    items = [_decode(row[0]) for row in rows]
+    return {key_of(item): item for item in items}
+
+
+def _held(operation: Operation, current: Item | None) -> Item | None:
     """The operation's item before it; ConditionFailed if its condition does not hold of it."""
-    current = _current(conn, operation.key)
     if not holds(operation.condition, current):
         raise ConditionFailed(operation)
     return current
@@ -448,12 +464,21 @@ def _store(conn: sqlite3.Connection, current: Item | None, new: Item) -> None:
         _overwrite(conn, current, new)
 
 
-def _apply(conn: sqlite3.Connection, operation: Operation) -> Item | None:
-    """Check the operation's condition and write it, inside the caller's transaction.
+def _apply_all(conn: sqlite3.Connection, operations: Sequence[Operation]) -> None:
+    """Check each operation's condition and write it, inside the caller's transaction.
 
     Operations apply in the caller's order, each on its own key, so each condition sees its
-    item as it was before the transaction and the first that fails is the one named.
+    item as it was before the transaction (read for all of them first) and the first that fails
+    is the one named.
     """
+    read = [operation.key for operation in operations if _reads(operation)]
+    stored = _stored(conn, read) if read else {}
+    for operation in operations:
+        _apply(conn, operation, stored.get(operation.key))
+
+
+def _apply(conn: sqlite3.Connection, operation: Operation, current: Item | None) -> None:
+    """One operation of a transaction; `current` is its item as read, if its condition needs it."""
     if isinstance(operation, Put):
         item = _present(operation.item)
         if isinstance(operation.condition, Missing):
@@ -462,20 +487,16 @@ def _apply(conn: sqlite3.Connection, operation: Operation) -> Item | None:
         elif operation.condition is None:
             conn.execute(_PUT, _row(item))
         else:
-            _store(conn, _require(conn, operation), item)
-        return dict(item)
-    if isinstance(operation, Update):
-        current = _require(conn, operation)
-        result = _updated(current, operation)
-        _store(conn, current, result)
-        return result
-    if isinstance(operation, Delete):
+            _store(conn, _held(operation, current), item)
+    elif isinstance(operation, Update):
+        _held(operation, current)
+        _store(conn, current, _updated(current, operation))
+    elif isinstance(operation, Delete):
         if operation.condition is not None:
-            _require(conn, operation)
+            _held(operation, current)
         conn.execute(_DELETE, operation.key)
-        return None
-    _require(conn, operation)  # a Check
-    return None
+    else:  # a Check
+        _held(operation, current)
 
 
 # --- The schema and its migrations --------------------------------------------------------------
