@@ -235,3 +235,10 @@ def test_an_expired_verification_token_is_refused(api, state_dir, monkeypatch):
     (welcome,) = mails_to(state_dir, "vera@example.com")
     assert_error(api.post("/auth/verify-email", {"token": link_in(welcome, "verify-email")}), 400, "invalid_token")
     assert api.get("/auth/me", token=api.login("vera@example.com")).body["user"]["email_verified"] is False
+
+
+@pytest.mark.parametrize("token", ["v" * 43, "short", "not/a/token"])
+def test_an_unknown_or_malformed_verification_token_is_400(api, state_dir, token):
+    api.register("vera@example.com")
+    assert_error(api.post("/auth/verify-email", {"token": token}), 400, "invalid_token")
+    assert api.get("/auth/me", token=api.login("vera@example.com")).body["user"]["email_verified"] is False

@@ -227,3 +227,13 @@ def test_simultaneous_refreshes_of_one_token_yield_one_pair(api, candidate, clie
     (winner,) = [reply for status, reply in outcomes if status == 200]
     assert_error(refresh(api, winner["refresh_token"]), 401, "invalid_token")
     assert not signed_in(api, winner["access_token"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status"), [({"refresh_token": "r" * 43}, 401), ({}, 422), ({"refresh_token": 1}, 422)]
+)
+def test_logout_with_an_unknown_or_malformed_token_changes_nothing(api, candidate, body, status):
+    mine = login(api)
+    assert_error(api.post("/auth/logout", body, token=mine["access_token"]), status)
+    assert signed_in(api, mine["access_token"])
+    assert refresh(api, mine["refresh_token"]).status == 200
