@@ -55,9 +55,10 @@ GET_MANY_CHUNK = 250  # keys per SELECT (two parameters each, far below SQLite's
 
 _INDEX_COLUMNS = tuple((f"{index.lower()}pk", f"{index.lower()}sk") for index in INDEXES)
 _COLUMNS = ("pk", "sk", *(column for pair in _INDEX_COLUMNS for column in pair), "ttl", "doc")
-_INDEX_ATTRIBUTE_COLUMNS = tuple(
-    ((f"{index}PK", f"{index}SK"), columns) for index, columns in zip(INDEXES, _INDEX_COLUMNS, strict=True)
+_INDEX_ATTRIBUTE_COLUMNS = tuple(  # (GSI<n>PK, GSI<n>SK, gsi<n>pk, gsi<n>sk)
+    (f"{index}PK", f"{index}SK", *columns) for index, columns in zip(INDEXES, _INDEX_COLUMNS, strict=True)
 )
+_LOOKUP_ATTRIBUTES = frozenset([*(f"{index}PK" for index in INDEXES), "ttl"])
 _SORT_COLUMNS: dict[str | None, tuple[str, str]] = {
     None: ("pk", "sk"),
     **dict(zip(INDEXES, _INDEX_COLUMNS, strict=True)),
@@ -120,8 +121,13 @@ def _lookups(item: Item) -> dict[str, object]:
     if not isinstance(pk, str) or not isinstance(sk, str):
         raise ValueError(f"An item's PK and SK are strings: {pk!r}, {sk!r}")
     row: dict[str, object] = {"pk": pk, "sk": sk}
-    for (pk_name, sk_name), (pk_column, sk_column) in _INDEX_ATTRIBUTE_COLUMNS:
-        index_pk, index_sk = item.get(pk_name), item.get(sk_name)
+    if _LOOKUP_ATTRIBUTES.isdisjoint(item):  # most items are in no index and never expire: one test
+        return row
+    for pk_name, sk_name, pk_column, sk_column in _INDEX_ATTRIBUTE_COLUMNS:
+        index_pk = item.get(pk_name)
+        if index_pk is None:
+            continue
+        index_sk = item.get(sk_name)
         # as on DynamoDB, an item without both index keys is not in the index
         if isinstance(index_pk, str) and isinstance(index_sk, str):
             row[pk_column] = index_pk
