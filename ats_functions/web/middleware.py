@@ -9,6 +9,7 @@ import uuid
 from chalice import Response
 
 from chalicelib.config import Settings, get_settings
+from chalicelib.messaging import background
 
 from ..logs import configure_logging, request_context
 from .errors import error_response
@@ -89,6 +90,11 @@ def make_middleware(app):
     configure_logging()
 
     def around_request(request, get_response):
+        # The request's emails are handed to the delivery thread once it answered (background.py).
+        with background.held():
+            return _around_request(request, get_response)
+
+    def _around_request(request, get_response):
         started = time.perf_counter()
         sent_id = request.headers.get("x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
