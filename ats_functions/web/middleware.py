@@ -90,16 +90,12 @@ def make_middleware(app):
     configure_logging()
 
     def around_request(request, get_response):
-        # The request's emails are handed to the delivery thread once it answered (background.py).
-        with background.held():
-            return _around_request(request, get_response)
-
-    def _around_request(request, get_response):
         started = time.perf_counter()
         sent_id = request.headers.get("x-request-id")
         request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
         context = {"request_id": request_id, "request": request}
         token = request_context.set(context)
+        held = background.hold()  # the request's emails go to the delivery thread once it answered
         try:
             response = _chalice_error_in_our_shape(get_response(request))
             preflight = None
@@ -124,5 +120,6 @@ def make_middleware(app):
             return response
         finally:
             request_context.reset(token)
+            background.release(held)
 
     return around_request
