@@ -9,6 +9,7 @@ import uuid
 from chalice import Response
 
 from chalicelib.config import Settings, get_settings
+from chalicelib.messaging import background
 
 from ..logs import configure_logging, request_context
 from .errors import error_response
@@ -94,6 +95,7 @@ def make_middleware(app):
         request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
         context = {"request_id": request_id, "request": request}
         token = request_context.set(context)
+        held = background.hold()  # the request's emails go to the delivery thread once it answered
         try:
             response = _chalice_error_in_our_shape(get_response(request))
             preflight = None
@@ -118,5 +120,6 @@ def make_middleware(app):
             return response
         finally:
             request_context.reset(token)
+            background.release(held)
 
     return around_request

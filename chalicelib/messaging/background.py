@@ -1,9 +1,13 @@
 """The embedded default's delivery: one thread of the serving process sends right after commit.
 
-A request only queues its event ids, so it never waits on rendering or writing mail. What a
-crash leaves undelivered is still pending in the outbox, for the relay.
+A request only queues its event ids, so it never waits on rendering or writing mail; and it
+queues them once it has answered (`hold`, `release`), so the thread never takes the GIL from the
+request its emails came from: woken at commit, it ran in the request's every pause for I/O and
+kept the GIL for up to the switch interval each time, about half an apply's time on SQLite. What
+a crash leaves undelivered is still pending in the outbox, for the relay.
 """
 
+import contextvars
 import logging
 import queue
 import threading
@@ -17,10 +21,31 @@ log = logging.getLogger("ats.email")
 _queue: "queue.Queue[tuple[Callable[[], UnitOfWork], Settings, str]]" = queue.Queue()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
+# What was submitted since `hold` (None when nothing holds), for `release` to queue.
+_held: "contextvars.ContextVar[list[tuple[Callable[[], UnitOfWork], Settings, list[str]]] | None]" = (
+    contextvars.ContextVar("ats_held_deliveries", default=None)
+)
+
+
+def hold() -> "contextvars.Token":
+    """From now on, submissions in this context wait for `release` (a request's, until it answered)."""
+    return _held.set([])
+
+
+def release(token: "contextvars.Token") -> None:
+    """Queue what was submitted since `hold`; submissions are queued at once again."""
+    submitted = _held.get() or []
+    _held.reset(token)
+    for args in submitted:
+        submit(*args)
 
 
 def submit(new_uow: Callable[[], UnitOfWork], settings: Settings, event_ids: list[str]) -> None:
     """Queue the events for delivery; `new_uow` makes a unit of work on the thread that delivers."""
+    holding = _held.get()
+    if holding is not None:
+        holding.append((new_uow, settings, event_ids))
+        return
     global _thread
     with _start_lock:
         if _thread is None or not _thread.is_alive():

@@ -91,7 +91,19 @@ JSON = Codec(encode=json.dumps, decode=lambda text: json.loads(str(text)))
 class Entity(Generic[T]):
     """One kind of record as items: its key, indexes and attributes come from its fields."""
 
-    __slots__ = ("_load", "attributes", "codecs", "derived", "indexes", "key", "kind", "record", "renamed")
+    __slots__ = (
+        "_encoders",
+        "_index_attributes",
+        "_load",
+        "attributes",
+        "codecs",
+        "derived",
+        "indexes",
+        "key",
+        "kind",
+        "record",
+        "renamed",
+    )
 
     def __init__(
         self,
@@ -107,24 +119,35 @@ class Entity(Generic[T]):
         self.indexes, self.derived, self.renamed, self.codecs = indexes, derived, renamed, codecs
         # (field, attribute) of every stored field
         self.attributes = tuple((name, renamed.get(name, name)) for name in stored_fields(record))
+        # (field, attribute, its codec's encode or None) of every stored field
+        self._encoders = tuple(
+            (name, attribute, codecs[name].encode if name in codecs else None) for name, attribute in self.attributes
+        )
+        # (GSI<n>PK, GSI<n>SK, its key function) of every index
+        self._index_attributes = tuple((f"{index}PK", f"{index}SK", key) for index, key in indexes.items())
         self._load: Callable[[Item], T] | None = None  # written on first use: a cold start loads one entity, if any
 
     def item(self, record: T) -> Item:
         pk, sk = self.key(record)
         item: Item = {"PK": pk, "SK": sk, "type": self.kind}
-        for name, attribute in self.attributes:
+        # A write builds an item per record it stages: the usual field, a string or a number, is
+        # stored as it is, without a call.
+        for name, attribute, encode in self._encoders:
             value = getattr(record, name)
             if value is not None:
-                codec = self.codecs.get(name)
-                item[attribute] = codec.encode(value) if codec else _plain(value)
+                if encode is not None:
+                    value = encode(value)
+                elif type(value) not in _PLAIN_TYPES:
+                    value = _plain(value)
+                item[attribute] = value
         for attribute, derive in self.derived.items():
             value = derive(record)
             if value is not None:
                 item[attribute] = value
-        for index, index_key in self.indexes.items():
+        for pk_attribute, sk_attribute, index_key in self._index_attributes:
             keys = index_key(record)
             if keys is not None:
-                item[f"{index}PK"], item[f"{index}SK"] = keys
+                item[pk_attribute], item[sk_attribute] = keys
         return item
 
     def load(self, item: Item) -> T:
@@ -165,9 +188,12 @@ def _loader(
     return namespace["load"]
 
 
+_PLAIN_TYPES = (str, int, float)
+
+
 def _plain(value: Any) -> Value:
     """Enum members as their plain values, as every driver hands them back."""
-    return value if type(value) in (str, int, float) else value.value if hasattr(value, "value") else value
+    return value if type(value) in _PLAIN_TYPES else value.value if hasattr(value, "value") else value
 
 
 def casefolded(value: str | None) -> str | None:

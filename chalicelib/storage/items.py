@@ -17,10 +17,10 @@ DynamoDB's semantics, where a missing item is an item without attributes.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 Value = str | int | float
 Item = dict[str, Value]
@@ -153,29 +153,38 @@ def holds(condition: Condition | None, item: Mapping[str, Value] | None) -> bool
     """Whether the condition holds of the item (None: the item does not exist)."""
     if condition is None:
         return True
+    # By the condition's class, in a table: every write of a transaction tests one or more, and
+    # a `match` tries its cases in turn (an Exists inside an All went through six of them).
+    test = _TESTS.get(type(condition))
+    if test is None:
+        raise TypeError(f"not a condition: {condition!r}")
+    return test(condition, item)
+
+
+def _compare_holds(condition: Compare, item: Mapping[str, Value] | None) -> bool:
+    name, op, value = condition
     found: Mapping[str, Value] = item or {}
-    match condition:
-        case Exists():
-            return item is not None
-        case Missing():
-            return item is None
-        case Absent(name):
-            return name not in found
-        case Compare(name, "in", tuple() as values):
-            return any(holds(Compare(name, "=", value), item) for value in values)
-        case Compare(name, "contains", str() as text):
-            current = found.get(name)
-            return isinstance(current, str) and text in current
-        case Compare(name, "begins", str() as text):
-            current = found.get(name)
-            return isinstance(current, str) and current.startswith(text)
-        case Compare(name, op, str() | int() | float() as value):
-            return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
-        case All(parts):
-            return all(holds(part, item) for part in parts)
-        case AnyOf(parts):
-            return any(holds(part, item) for part in parts)
+    if op == "in" and isinstance(value, tuple):
+        return any(holds(Compare(name, "=", one), item) for one in value)
+    if op == "contains" and isinstance(value, str):
+        current = found.get(name)
+        return isinstance(current, str) and value in current
+    if op == "begins" and isinstance(value, str):
+        current = found.get(name)
+        return isinstance(current, str) and current.startswith(value)
+    if isinstance(value, str | int | float):
+        return name in found and _comparable(found[name], value) and _COMPARE[op](found[name], value)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+_TESTS: dict[type, Callable[[Any, Mapping[str, Value] | None], bool]] = {
+    Exists: lambda condition, item: item is not None,
+    Missing: lambda condition, item: item is None,
+    Absent: lambda condition, item: item is None or condition.name not in item,
+    Compare: _compare_holds,
+    All: lambda condition, item: all(holds(part, item) for part in condition.parts),
+    AnyOf: lambda condition, item: any(holds(part, item) for part in condition.parts),
+}
 
 
 # --- Operations -----------------------------------------------------------------------------------

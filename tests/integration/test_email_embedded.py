@@ -15,6 +15,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
+from tests.conftest import settle_email
 
 from .conftest import PYTHON, ROOT, Catcher, all_sent, outbox_counts, start_smtp
 
@@ -52,6 +53,47 @@ def test_a_status_change_leaves_an_eml_for_the_candidate_with_nothing_else_runni
     assert "not to move forward" in text and "The role was filled." in text
     assert message.get_body(("html",)).get_content().lstrip().startswith("<!DOCTYPE html>")
     assert all_sent()
+
+
+def test_a_requests_emails_are_queued_once_it_has_answered(api_client, mail_env, monkeypatch):
+    from ats_functions.logs import request_context
+    from chalicelib.messaging import background
+
+    _, recruiter = api_client.signup("rita@example.com", "recruiter")
+    _, candidate_token = api_client.signup("carl@example.com")
+    job = api_client.create_job(recruiter)
+    settle_email()
+    queued_in_a_request = []
+    real_put = background._queue.put
+
+    def put(entry):
+        queued_in_a_request.append(request_context.get() is not None)
+        real_put(entry)
+
+    monkeypatch.setattr(background._queue, "put", put)
+    before = set(_eml_files(mail_env["ATS_STATE_DIR"]))
+    api_client.apply(candidate_token, job["id"])
+    settle_email()
+    # One event (ApplicationSubmitted), queued after the request's end, and its two emails sent.
+    assert queued_in_a_request == [False]
+    assert len(set(_eml_files(mail_env["ATS_STATE_DIR"])) - before) == 2
+    assert all_sent()
+
+
+def test_submissions_are_queued_at_once_unless_held_and_then_on_release(monkeypatch):
+    from chalicelib.messaging import background
+
+    queued = []
+    monkeypatch.setattr(background._queue, "put", queued.append)
+    background.submit(list, None, ["E1"])  # type: ignore[arg-type]  # never delivered: put is replaced
+    assert [entry[2] for entry in queued] == ["E1"]
+    held = background.hold()
+    background.submit(list, None, ["E2", "E3"])  # type: ignore[arg-type]
+    assert len(queued) == 1
+    background.release(held)
+    assert [entry[2] for entry in queued] == ["E1", "E2", "E3"]
+    background.submit(list, None, ["E4"])  # type: ignore[arg-type]
+    assert [entry[2] for entry in queued] == ["E1", "E2", "E3", "E4"]
 
 
 def test_a_withdrawal_tells_the_candidate_and_the_recruiter(api_client, mail_env):
