@@ -120,8 +120,8 @@ class Users(_Repository):
         return self._get(user_key(user_id))
 
     def get_by_email(self, email: str) -> User | None:
-        guard = self._items.get(email_guard_key(email_key(email)))
-        return None if guard is None else self.get(str(guard["user_id"]))
+        user_id = self.user_id_of(email)
+        return None if user_id is None else self.get(user_id)
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
         """The users of these ids that exist, by id, in one round trip (the people a page shows)."""

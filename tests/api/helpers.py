@@ -1,5 +1,8 @@
 """Assertions and small helpers the API tests share."""
 
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -60,3 +63,32 @@ class Actor:
     @property
     def id(self) -> str:
         return self.user["id"]
+
+
+class Gateway:
+    """What `chalice local` hands each request to; safe to call from many threads."""
+
+    def __init__(self):
+        from chalice.config import Config
+        from chalice.local import LocalGateway
+
+        from app import app
+
+        self._gateway = LocalGateway(app, Config())
+
+    def call(self, method: str, path: str, body=None, *, token: str, headers=None) -> tuple[int, dict | None]:
+        sent = {"content-type": "application/json", "authorization": f"Bearer {token}", **(headers or {})}
+        reply = self._gateway.handle_request(method, path, sent, b"" if body is None else json.dumps(body).encode())
+        return reply["statusCode"], json.loads(reply["body"]) if reply["body"] else None
+
+
+def race(*calls) -> list[tuple[int, dict | None]]:
+    """Run each call on a thread of its own, all released at once; their answers in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

@@ -6,7 +6,6 @@ another one committed first (all of them land); with If-Match exactly one wins a
 412. An apply or a move depends on its job's state at its commit, not at its read.
 """
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
@@ -16,44 +15,15 @@ import pytest
 from chalicelib.domain.models import Application
 from chalicelib.storage import ApplicationQuery
 
-from .helpers import Actor
+from .helpers import Actor, Gateway, race
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "dynamodb-local"], indirect=True)
 CLIENTS = 20
 
 
-class Gateway:
-    """What `chalice local` hands each request to; safe to call from many threads."""
-
-    def __init__(self):
-        from chalice.config import Config
-        from chalice.local import LocalGateway
-
-        from app import app
-
-        self._gateway = LocalGateway(app, Config())
-
-    def call(self, method: str, path: str, body=None, *, token: str, headers=None) -> tuple[int, dict | None]:
-        sent = {"content-type": "application/json", "authorization": f"Bearer {token}", **(headers or {})}
-        reply = self._gateway.handle_request(method, path, sent, b"" if body is None else json.dumps(body).encode())
-        return reply["statusCode"], json.loads(reply["body"]) if reply["body"] else None
-
-
 @pytest.fixture
 def gateway(api):
     return Gateway()
-
-
-def race(*calls) -> list[tuple[int, dict | None]]:
-    """Run each call on a thread of its own, all released at once; their answers in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def statuses(outcomes) -> list[int]:

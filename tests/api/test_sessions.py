@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from .conftest import PASSWORD
-from .helpers import assert_error, error_fields
-from .test_races import Gateway, race, statuses
+from .helpers import Gateway, assert_error, error_fields, race
+from .test_races import statuses
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -3,7 +3,6 @@ staff) and PATCH /users/{id} (role, active; never the last active admin), on eve
 
 import base64
 import itertools
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -13,7 +12,7 @@ import pytest
 from tests.conftest import settle_email
 
 from .conftest import PASSWORD
-from .helpers import MISSING_ID, Actor, assert_error, error_fields, ids, walk, with_query
+from .helpers import MISSING_ID, Actor, Gateway, assert_error, error_fields, ids, race, walk, with_query
 
 USER_KEYS = {"id", "email", "name", "role", "phone", "timezone", "active", "email_verified", "created_at"}
 STAFF_KEYS = {"id", "name", "email", "role"}
@@ -27,12 +26,6 @@ def make_admin(api, uow_factory, settings, email: str, name: str = "Admin") -> A
     user = create_admin(uow_factory(), settings, email=email, password=PASSWORD, name=name)
     settle_email()
     return Actor({"id": user.id, "email": user.email, "role": "admin"}, api.login(email, PASSWORD))
-
-
-@pytest.fixture
-def admin(api, uow_factory, settings):
-    """tests/api/conftest.py's admin, made by make_admin (which waits for the delivery thread)."""
-    return make_admin(api, uow_factory, settings, "ada@example.com", "Ada")
 
 
 def listed(api, admin, **params) -> list[str]:
@@ -524,38 +517,6 @@ ROUNDS = 5
 CHANGES = pytest.mark.parametrize("change", [{"role": "recruiter"}, {"active": False}], ids=["demote", "deactivate"])
 
 
-class Gateway:
-    """What `chalice local` hands each request to, on a thread of its own (as tests/api/test_races.py)."""
-
-    def __init__(self):
-        from chalice.config import Config
-        from chalice.local import LocalGateway
-
-        from app import app
-
-        self._gateway = LocalGateway(app, Config())
-
-    def call(self, method: str, path: str, body: dict | None = None, *, token: str) -> tuple[int, dict | None]:
-        sent = {"content-type": "application/json", "authorization": f"Bearer {token}"}
-        reply = self._gateway.handle_request(method, path, sent, b"" if body is None else json.dumps(body).encode())
-        return reply["statusCode"], json.loads(reply["body"]) if reply["body"] else None
-
-    def patch(self, path: str, body: dict, *, token: str) -> tuple[int, dict | None]:
-        return self.call("PATCH", path, body, token=token)
-
-
-def race(*calls) -> list:
-    """Run each call on a thread of its own, all released at once; their answers in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def only_admins(api, uow_factory, settings, before: Actor, round_: int) -> tuple[Actor, Actor]:
     """Two new admins, and the admin before them deactivated: the two are the only active admins."""
     a = make_admin(api, uow_factory, settings, f"a{round_}@example.com")
@@ -567,8 +528,8 @@ def only_admins(api, uow_factory, settings, before: Actor, round_: int) -> tuple
 
 def demote_each_other(gateway, a: Actor, b: Actor, change: dict) -> list:
     return race(
-        partial(gateway.patch, f"/users/{b.id}", change, token=a.token),
-        partial(gateway.patch, f"/users/{a.id}", change, token=b.token),
+        partial(gateway.call, "PATCH", f"/users/{b.id}", change, token=a.token),
+        partial(gateway.call, "PATCH", f"/users/{a.id}", change, token=b.token),
     )
 
 
