@@ -14,7 +14,7 @@ from . import relay
 from .http import Routes, current_request, make_middleware, not_found, preflight, slug
 from .route_table import ROUTES
 
-RESOURCES = ("system", "auth", "users", "jobs", "applications", "admin")
+RESOURCES = ("system", "auth", "users", "jobs", "teams", "pipelines", "applications", "admin")
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 

@@ -1,6 +1,6 @@
 """Applications: apply, move through the pipeline, read, list, history."""
 
-from chalicelib.domain.models import Role
+from chalicelib.domain.models import RejectionEmail, Role
 from chalicelib.schemas.applications import (
     ApplicationCreateRequest,
     ApplicationEnvelope,
@@ -12,11 +12,16 @@ from chalicelib.schemas.applications import (
     HistoryPage,
     HistoryQuery,
     JobApplicationListQuery,
+    MoveRequest,
+    RejectRequest,
     TransitionRequest,
+    UnrejectRequest,
+    VisitList,
+    VisitOut,
 )
 from chalicelib.services import applications
 
-from .http import Routes, render, render_page
+from .http import Routes, render, render_list, render_page
 
 routes = Routes(tag="applications", auth="required")  # every application is someone's: nothing here is public
 MOVE = dict(returns=ApplicationEnvelope, etag="application", if_match=True, errors=(403, 404, 409))
@@ -69,6 +74,63 @@ def change_status(call, body):
 )
 def transition(call, application_id, body):
     return _move(call, application_id, body)
+
+
+@routes.post(
+    "/applications/{application_id}/move",
+    summary="Move to a stage of the job's pipeline, from the stage it is in (409 stage_mismatch if it moved)",
+    body=MoveRequest,
+    **MOVE,
+)
+def move(call, application_id, body):
+    application = applications.move(
+        call.uow(), call.settings, call.who, application_id, **body.model_dump(), if_match=call.if_match()
+    )
+    return {"application": render(ApplicationOut, application)}
+
+
+@routes.post(
+    "/applications/{application_id}/reject",
+    summary="Reject, with a reason; the candidate's email now, later (send_at) or not at all",
+    body=RejectRequest,
+    **MOVE,
+)
+def reject(call, application_id, body):
+    email = RejectionEmail(send=body.email.send, send_at=body.email.send_at_utc, message=body.email.message)
+    application = applications.reject(
+        call.uow(),
+        call.settings,
+        call.who,
+        application_id,
+        rejection_reason_id=body.rejection_reason_id,
+        note=body.note,
+        email=email,
+        if_match=call.if_match(),
+    )
+    return {"application": render(ApplicationOut, application)}
+
+
+@routes.post(
+    "/applications/{application_id}/unreject",
+    summary="Back to the stage it was rejected in; a rejection email not yet sent is cancelled",
+    body=UnrejectRequest,
+    **MOVE,
+)
+def unreject(call, application_id, body):
+    application = applications.unreject(
+        call.uow(), call.settings, call.who, application_id, note=body.note, if_match=call.if_match()
+    )
+    return {"application": render(ApplicationOut, application)}
+
+
+@routes.get(
+    "/applications/{application_id}/stages",
+    summary="Every stage visit, oldest first, with its time in stage",
+    returns=VisitList,
+    errors=(404,),
+)
+def get_visits(call, application_id):
+    return render_list(VisitOut, applications.get_visits(call.uow(), application_id, call.who))
 
 
 @routes.get(

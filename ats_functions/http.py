@@ -5,7 +5,7 @@ from .web.contract import Contract, slug
 from .web.errors import error_response
 from .web.middleware import SECURITY_HEADERS, cors_headers, current_request, make_middleware
 from .web.registry import Routes, not_found, preflight
-from .web.render import render, render_page
+from .web.render import render, render_list, render_page
 from .web.request import Call
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "not_found",
     "preflight",
     "render",
+    "render_list",
     "render_page",
     "slug",
 ]

@@ -29,6 +29,15 @@ def render_page(model: type[BaseModel], page) -> dict:
     return {"items": items, "next_cursor": page.next_cursor}
 
 
+def render_list(model: type[BaseModel], items) -> dict:
+    """A short list that is not paged (a job's stages, its team), in the shape of a page."""
+    adapter = _list_of(model)
+    return {
+        "items": adapter.dump_python(adapter.validate_python(items, from_attributes=True), mode="json"),
+        "next_cursor": None,
+    }
+
+
 def respond(call: Call, contract: Contract, body: dict | Response | None) -> Response:
     """The response a view's body becomes: 204 for none, its status and ETag, or 304 for a current copy."""
     if isinstance(body, Response):  # a view with an answer of its own kind (a page, a 503 report)

@@ -11,6 +11,7 @@ class Event:
 
     id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=utc_now)
+    deliver_after: str | None = None  # a delayed email: not delivered before this time
 
     @property
     def type(self) -> str:
@@ -52,7 +53,9 @@ class ApplicationSubmitted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ApplicationStatusChanged(Event):
-    """An application moved: the candidate hears of it, and the recruiter when the candidate withdrew."""
+    """An application moved (to a stage, or out of the pipeline: rejected, withdrawn, back): the
+    candidate gets `email_template` (None: no email) with `message`, and the recruiter hears when
+    the candidate withdrew. Internal notes and reasons are not here: no email can carry them."""
 
     application_id: str
     job_id: str
@@ -62,4 +65,8 @@ class ApplicationStatusChanged(Event):
     from_status: str
     to_status: str
     actor_id: str
-    reason: str | None
+    from_stage_id: str | None = None
+    to_stage_id: str | None = None
+    stage_name: str | None = None
+    email_template: str | None = None
+    message: str | None = None  # the candidate-facing words of a rejection

@@ -42,3 +42,10 @@ def is_id(value: object) -> bool:
 def utc_now() -> str:
     """UTC ISO 8601 with millisecond precision and a Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    """The seconds from one utc_now() time to another (0 if `later` is not later)."""
+    start = datetime.fromisoformat(earlier.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(later.replace("Z", "+00:00"))
+    return max(0.0, (end - start).total_seconds())

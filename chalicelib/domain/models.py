@@ -6,10 +6,13 @@ from enum import StrEnum
 from typing import Any
 
 from . import pipeline
-from .errors import InvalidTransition, JobDeleted, NotFound, PermissionDenied
+from .errors import Conflict, InvalidTransition, JobDeleted, NotFound, PermissionDenied, ValidationFailed
 from .events import ApplicationStatusChanged, ApplicationSubmitted, Event, UserRegistered
-from .ids import new_id, utc_now
-from .pipeline import ApplicationStatus
+from .funnel import Tally
+from .ids import new_id, seconds_between, utc_now
+from .pipeline import FINAL, ApplicationStatus, Stage, StageKind
+from .rejection import DEFAULT_REASON_ID
+from .team import Action, TeamMember, TeamRole, check_team, may, role_of
 
 
 class Role(StrEnum):
@@ -151,10 +154,10 @@ JOB_EDITABLE_FIELDS = ("title", "description", "location", "department", "employ
 
 @dataclass(kw_only=True)
 class Job:
-    """A position a recruiter publishes; versioned, soft-deleted."""
+    """A position a recruiter publishes, with its pipeline and its hiring team; versioned, soft-deleted."""
 
     id: str
-    owner_id: str
+    owner_id: str  # who created it: its first recruiter
     title: str
     description: str | None = None
     location: str | None = None
@@ -165,42 +168,100 @@ class Job:
     created_at: str
     updated_at: str
     deleted_at: str | None = None
+    stages: list[Stage] = field(default_factory=list)
+    team: list[TeamMember] = field(default_factory=list)
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # A job stored before pipelines and teams has the default pipeline, and its creator as recruiter.
+        if not self.stages:
+            self.stages = pipeline.legacy_stages(self.id)
+        if not self.team:
+            self.team = [TeamMember(self.owner_id, TeamRole.RECRUITER)]
+
     @classmethod
-    def publish(cls, *, owner: Principal, title: str, **fields: Any) -> "Job":
-        """A new job of the owner's, OPEN unless `fields` (the other JOB_EDITABLE_FIELDS) say otherwise."""
+    def publish(cls, *, owner: Principal, title: str, stages: list[Stage] | None = None, **fields: Any) -> "Job":
+        """A new job of the owner's, OPEN unless `fields` (the other JOB_EDITABLE_FIELDS) say
+        otherwise, with these stages (a template's, with fresh ids) or the default pipeline."""
         if owner.role not in (Role.RECRUITER, Role.ADMIN):
             raise PermissionDenied("Only recruiters and admins create jobs.")
         now = utc_now()
-        job = cls(id=new_id(), owner_id=owner.user_id, title=title, created_at=now, updated_at=now)
+        job_id = new_id()
+        pipeline_stages = stages or [Stage(new_id(), name, kind) for name, kind in pipeline.default_names()]
+        pipeline.check_stages(pipeline_stages)
+        job = cls(
+            id=job_id,
+            owner_id=owner.user_id,
+            title=title,
+            created_at=now,
+            updated_at=now,
+            stages=pipeline_stages,
+            team=[TeamMember(owner.user_id, TeamRole.RECRUITER)],
+        )
         job._set(fields)
         return job
 
+    def role_of(self, who: Principal | None) -> TeamRole | None:
+        return None if who is None else role_of(self.team, who.user_id)
+
+    def may(self, who: Principal | None, action: Action, *, assigned: bool = False) -> bool:
+        """Whether the caller may do this to the job or its applications (domain/team.py's table)."""
+        return who is not None and may(action, role=self.role_of(who), admin=who.is_admin, assigned=assigned)
+
     def is_managed_by(self, who: Principal) -> bool:
-        return who.is_admin or who.user_id == self.owner_id
+        return self.may(who, Action.EDIT_JOB)
+
+    def is_on_team(self, who: Principal | None) -> bool:
+        return who is not None and (who.is_admin or self.role_of(who) is not None)
 
     def is_visible_to(self, who: Principal | None) -> bool:
         if self.deleted_at is not None:
             return False
-        return self.status == JobStatus.OPEN or (who is not None and self.is_managed_by(who))
+        return self.status == JobStatus.OPEN or self.is_on_team(who)
 
     def check_managed_by(self, who: Principal) -> None:
         """Raise NotFound to whoever may not even see the job, PermissionDenied to the rest."""
         if not self.is_visible_to(who):
             raise NotFound("Job not found.")
         if not self.is_managed_by(who):
-            raise PermissionDenied("Only the job's recruiter or an admin can change it.")
+            raise PermissionDenied("Only the job's recruiters or an admin can change it.")
+
+    def check_team_visible_to(self, who: Principal) -> None:
+        """The team and the stages are the team's (and admins') to read."""
+        if not self.is_visible_to(who):
+            raise NotFound("Job not found.")
+        if not self.is_on_team(who):
+            raise PermissionDenied("Only the job's hiring team or an admin can see this.")
+
+    def stage(self, stage_id: str | None) -> Stage | None:
+        return next((stage for stage in self.stages if stage.id == stage_id), None)
 
     def update(self, changes: dict) -> None:
         self._set(changes)
-        self.version += 1
-        self.updated_at = utc_now()
+        self._changed()
+
+    def replace_stages(self, stages: list[Stage]) -> list[str]:
+        """The new pipeline (pipeline.check_stages' rules); the ids of the stages it removes."""
+        pipeline.check_stages(stages)
+        kept = {stage.id for stage in stages}
+        removed = [stage.id for stage in self.stages if stage.id not in kept]
+        self.stages = list(stages)
+        self._changed()
+        return removed
+
+    def replace_team(self, members: list[TeamMember]) -> None:
+        check_team(members)
+        self.team = list(members)
+        self._changed()
 
     def delete(self) -> None:
         self.deleted_at = utc_now()
         self.version += 1
         self.updated_at = self.deleted_at
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.updated_at = utc_now()
 
     def _set(self, fields: Mapping[str, Any]) -> None:
         for name, value in fields.items():
@@ -211,7 +272,8 @@ class Job:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One move of an application through the pipeline: who, from, to, why, when."""
+    """One change of an application: who, from, to, when, and the team's internal words about it
+    (`reason` of the original routes, `note` of a move; neither is ever shown to the candidate)."""
 
     id: str
     application_id: str
@@ -220,28 +282,71 @@ class HistoryEntry:
     actor_id: str
     reason: str | None
     created_at: str
+    note: str | None = None
+    from_stage_id: str | None = None
+    to_stage_id: str | None = None
+    rejection_reason_id: str | None = None
 
 
-def allowed_after_job_deleted(to: ApplicationStatus) -> bool:
-    """Once its job is deleted, an application moves only by its candidate's hand (withdrawn)."""
-    return ApplicationStatus(to) in pipeline.CANDIDATE_STATUSES
+@dataclass(frozen=True)
+class StageVisit:
+    """An application's time in one stage: entered (moved there by `moved_by`), and exited, once
+    it moved on, was rejected or withdrawn. Name and kind are the stage's as it was entered."""
+
+    id: str
+    application_id: str
+    stage_id: str
+    name: str
+    kind: StageKind
+    entered_at: str
+    moved_by: str
+    exited_at: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectionEmail:
+    """What a rejection tells the candidate: whether to email them, when, and in which words."""
+
+    send: bool = True
+    send_at: str | None = None  # UTC ISO 8601; None or past: now
+    message: str | None = None
 
 
 @dataclass
 class Application:
-    """A candidate's application to a job, moved through the pipeline; versioned."""
+    """A candidate's application to a job, in one of the job's stages; versioned.
+
+    `status` is the stage's kind while the application is active, else its outcome (rejected,
+    withdrawn), kept beside the stage it left, so unreject returns to it.
+    """
 
     id: str
     job_id: str
     candidate_id: str
-    recruiter_id: str  # the job's owner, kept here so a recruiter's applications are one index away
+    recruiter_id: str  # the job's creator, whom a candidate's withdrawal is emailed to
     status: ApplicationStatus
     cover_letter: str | None
     version: int
     created_at: str
     updated_at: str
+    stage_id: str | None = None
+    stage_entered_at: str | None = None
+    visit_id: str | None = None  # the open stage visit (None: none, or stored before visits)
+    entered_stages: list[str] = field(default_factory=list)  # every stage it ever entered
+    rejection_reason_id: str | None = None
+    rejected_at: str | None = None
+    rejection_email_id: str | None = None  # the rejection's email event, which unreject may cancel
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
     new_history: list[HistoryEntry] = field(default_factory=list, repr=False, compare=False)
+    new_visits: list[StageVisit] = field(default_factory=list, repr=False, compare=False)
+    closed_visits: list[tuple[str, str]] = field(default_factory=list, repr=False, compare=False)  # (id, exited_at)
+    tally: Tally = field(default_factory=Tally, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.stage_id is None:  # stored before pipelines: in the (legacy) stage of its status
+            kind = self.status if self.status in KINDS else StageKind.APPLIED
+            self.stage_id = pipeline.legacy_stage_id(self.job_id, kind)
+            self.stage_entered_at = self.stage_entered_at or self.updated_at
 
     @classmethod
     def submit(cls, *, job: Job, candidate: Principal, cover_letter: str | None) -> "Application":
@@ -250,6 +355,7 @@ class Application:
         if job.status != JobStatus.OPEN or job.deleted_at is not None:
             raise NotFound("Job not found.")
         now = utc_now()
+        first = job.stages[0]
         application = cls(
             id=new_id(),
             job_id=job.id,
@@ -260,8 +366,10 @@ class Application:
             version=1,
             created_at=now,
             updated_at=now,
+            stage_id=first.id,
         )
-        application._record(None, ApplicationStatus.APPLIED, candidate.user_id, None, now)
+        application._enter(first, actor_id=candidate.user_id, now=now)
+        application._record(None, candidate.user_id, now, from_stage_id=None)
         application.events.append(
             ApplicationSubmitted(
                 application_id=application.id,
@@ -273,65 +381,282 @@ class Application:
         )
         return application
 
-    def allowed_transitions_for(self, who: Principal, *, job_deleted: bool = False) -> list[ApplicationStatus]:
-        """What this caller may move the application to next: its candidate withdraws, the hiring side moves."""
-        if who.user_id == self.candidate_id:
-            return list(pipeline.targets_for(self.status, candidate=True))
-        if (who.is_admin or who.user_id == self.recruiter_id) and not job_deleted:
-            return list(pipeline.targets_for(self.status, candidate=False))
+    # --- Who sees and moves it ------------------------------------------------------------------
+
+    def is_visible_to(self, who: Principal, job: Job | None) -> bool:
+        """Its candidate, admins, and the job's team as the table says (an interviewer: only the
+        applications they interview; interviews, API.md §4, will assign them)."""
+        if who.user_id == self.candidate_id or who.is_admin:
+            return True
+        return job is not None and job.may(who, Action.SEE_APPLICATIONS)
+
+    def is_candidate(self, who: Principal) -> bool:
+        return who.user_id == self.candidate_id
+
+    def allowed_transitions_for(self, who: Principal, job: Job | None) -> list[ApplicationStatus]:
+        """The statuses the original routes may move it to next, for this caller."""
+        if job is None:
+            return []
+        if self.is_candidate(who):
+            return pipeline.status_targets(self.status, job.stages, candidate=True)
+        if job.deleted_at is None and job.may(who, Action.MOVE):
+            return pipeline.status_targets(self.status, job.stages, candidate=False)
         return []
 
-    def is_visible_to(self, who: Principal) -> bool:
-        return who.is_admin or who.user_id in (self.candidate_id, self.recruiter_id)
+    def check_mover(self, who: Principal, job: Job) -> None:
+        """404 to whoever may not see it, 403 to who sees it but may not move it, 409 once its job is deleted."""
+        if not self.is_visible_to(who, job):
+            raise NotFound("Application not found.")
+        if not job.may(who, Action.MOVE):
+            raise PermissionDenied("Only the job's hiring team or an admin can move this application.")
+        if job.deleted_at is not None:
+            raise JobDeleted()
+
+    def _check_active(self, what: str) -> None:
+        if self.status in FINAL or self.status == ApplicationStatus.REJECTED:
+            raise InvalidTransition(f"A {self.status} application cannot be {what}.")
+
+    # --- The changes ----------------------------------------------------------------------------
+
+    def move(self, job: Job, *, actor: Principal, from_stage_id: str, to_stage_id: str, note: str | None) -> None:
+        """To any stage of its job, forward or back, from the stage the mover saw it in."""
+        self.check_mover(actor, job)
+        self._check_active("moved")
+        if from_stage_id != self.stage_id:
+            raise Conflict(
+                "The application is no longer in that stage; reload it and decide again.",
+                code="stage_mismatch",
+                details=[{"field": "from_stage_id", "message": "not the current stage", "current": self.stage_id}],
+            )
+        target = job.stage(to_stage_id)
+        if target is None:
+            raise ValidationFailed(
+                "No such stage in this job's pipeline.",
+                details=[{"field": "to_stage_id", "message": "not a stage of this job"}],
+            )
+        if target.id == self.stage_id:
+            raise InvalidTransition("The application is already in that stage.")
+        self._go_to(job, target, actor=actor, note=note)
 
     def change_status(
-        self, *, to: ApplicationStatus, actor: Principal, reason: str | None, job_title: str, job_deleted: bool = False
+        self,
+        *,
+        to: ApplicationStatus,
+        actor: Principal,
+        reason: str | None,
+        job: Job,
+        rejection_reason_id: str = DEFAULT_REASON_ID,
     ) -> None:
+        """The original routes: withdraw (the candidate), reject (with the default reason), or move
+        forward one kind, to the first stage of that kind."""
         to = ApplicationStatus(to)
-        if not self.is_visible_to(actor):
+        if not self.is_visible_to(actor, job):
             raise NotFound("Application not found.")
-        if to in pipeline.CANDIDATE_STATUSES:
-            if actor.user_id != self.candidate_id:
+        if to == ApplicationStatus.WITHDRAWN:
+            if not self.is_candidate(actor):
                 raise PermissionDenied(f"Only the candidate can set '{to}'.")
-        elif actor.user_id != self.recruiter_id and not actor.is_admin:
-            raise PermissionDenied("Only the job's recruiter or an admin can move this application.")
-        if job_deleted and not allowed_after_job_deleted(to):
+        elif not job.may(actor, Action.MOVE):
+            raise PermissionDenied("Only the job's hiring team or an admin can move this application.")
+        if job.deleted_at is not None and to != ApplicationStatus.WITHDRAWN:
             raise JobDeleted()
-        if not pipeline.can_move(self.status, to):
-            allowed = [str(s) for s in self.allowed_transitions_for(actor)]
+        possible = [
+            *pipeline.status_targets(self.status, job.stages, candidate=False),
+            *pipeline.status_targets(self.status, job.stages, candidate=True),
+        ]
+        if to not in possible:
+            allowed = [str(s) for s in self.allowed_transitions_for(actor, job)]
             raise InvalidTransition(
                 f"Cannot move an application from '{self.status}' to '{to}'."
                 + (f" Allowed: {', '.join(allowed)}." if allowed else f" '{self.status}' is final."),
                 details=[{"field": "status", "message": "not an allowed next status", "allowed": allowed}],
             )
+        if to == ApplicationStatus.WITHDRAWN:
+            self.withdraw(job, actor=actor, reason=reason)
+        elif to == ApplicationStatus.REJECTED:
+            self.reject(job, actor=actor, rejection_reason_id=rejection_reason_id, reason=reason)
+        else:
+            target = pipeline.first_of_kind(job.stages, to)
+            assert target is not None  # status_targets offers only the kinds the pipeline has
+            self._go_to(job, target, actor=actor, reason=reason)
+
+    def reject(
+        self,
+        job: Job,
+        *,
+        actor: Principal,
+        rejection_reason_id: str,
+        note: str | None = None,
+        reason: str | None = None,
+        email: RejectionEmail | None = None,
+    ) -> None:
+        self.check_mover(actor, job)
+        self._check_active("rejected")
+        email = email or RejectionEmail()
         now = utc_now()
-        from_status, self.status = self.status, to
-        self.version += 1
-        self.updated_at = now
-        self._record(from_status, to, actor.user_id, reason, now)
-        self.events.append(
-            ApplicationStatusChanged(
-                application_id=self.id,
-                job_id=self.job_id,
-                job_title=job_title,
-                candidate_id=self.candidate_id,
-                recruiter_id=self.recruiter_id,
-                from_status=from_status,
-                to_status=to,
-                actor_id=actor.user_id,
-                reason=reason,
-            )
+        from_status = self.status
+        self._leave(now)
+        self.status = ApplicationStatus.REJECTED
+        self.rejected_at, self.rejection_reason_id = now, rejection_reason_id
+        self.tally.outcomes["rejected"] = 1
+        deliver_after = email.send_at if email.send_at is not None and email.send_at > now else None
+        event = self._changed(
+            job,
+            actor.user_id,
+            from_status,
+            self.stage_id,
+            now,
+            reason=reason,
+            note=note,
+            email_template="rejection" if email.send else None,
+            message=email.message,
+            deliver_after=deliver_after,
+        )
+        self.rejection_email_id = event.id if email.send else None
+
+    def unreject(self, job: Job, *, actor: Principal, note: str | None) -> str | None:
+        """Back to the stage it was rejected in (the first stage, if that one was removed since).
+        Returns the rejection's email event, for the caller to cancel if it is still waiting."""
+        self.check_mover(actor, job)
+        if self.status != ApplicationStatus.REJECTED:
+            raise InvalidTransition(f"Only a rejected application can be unrejected; this one is {self.status}.")
+        now = utc_now()
+        stage = job.stage(self.stage_id) or job.stages[0]
+        from_stage_id = self.stage_id
+        pending_email, self.rejection_email_id = self.rejection_email_id, None
+        self.rejected_at = self.rejection_reason_id = None
+        self.tally.outcomes["rejected"] = -1
+        self._enter(stage, actor_id=actor.user_id, now=now)
+        self._changed(
+            job, actor.user_id, ApplicationStatus.REJECTED, from_stage_id, now, note=note, email_template=None
+        )
+        return pending_email
+
+    def withdraw(self, job: Job, *, actor: Principal, reason: str | None = None) -> None:
+        """The candidate's own: out of the pipeline for good."""
+        if not self.is_candidate(actor):
+            raise PermissionDenied("Only the candidate can withdraw an application.")
+        self._check_active("withdrawn")
+        now = utc_now()
+        from_status = self.status
+        self._leave(now)
+        self.status = ApplicationStatus.WITHDRAWN
+        self.tally.outcomes["withdrawn"] = 1
+        self._changed(
+            job,
+            actor.user_id,
+            from_status,
+            self.stage_id,
+            now,
+            reason=reason,
+            email_template=f"status_{ApplicationStatus.WITHDRAWN}",
         )
 
-    def _record(self, from_status, to_status, actor_id, reason, at) -> None:
+    def committed(self) -> None:
+        """What was pending is stored: forget it (UnitOfWork.commit)."""
+        self.events.clear()
+        self.new_history.clear()
+        self.new_visits.clear()
+        self.closed_visits.clear()
+        self.tally = Tally()
+
+    # --- Bookkeeping: visits, counters, history, events -----------------------------------------
+
+    def _go_to(self, job: Job, target: Stage, *, actor: Principal, note: str | None = None, reason: str | None = None):
+        now = utc_now()
+        from_status, from_stage_id = self.status, self.stage_id
+        self._leave(now)
+        self._enter(target, actor_id=actor.user_id, now=now)
+        # The candidate hears of a new kind of stage, or of a stage that has an email of its own.
+        template = target.email_template or (f"status_{target.kind}" if target.kind != from_status else None)
+        self._changed(
+            job, actor.user_id, from_status, from_stage_id, now, reason=reason, note=note, email_template=template
+        )
+
+    def _leave(self, now: str) -> None:
+        """Out of the current stage (a move, a rejection, a withdrawal): its visit ends. A visit
+        that was never counted (stored before visits) is not uncounted."""
+        if self.visit_id is None or self.stage_id is None:
+            return
+        self.closed_visits.append((self.visit_id, now))
+        self.tally.current[self.stage_id] = self.tally.current.get(self.stage_id, 0) - 1
+        if self.stage_entered_at is not None:
+            self.tally.stays.setdefault(self.stage_id, []).append(seconds_between(self.stage_entered_at, now))
+        self.visit_id = None
+
+    def _enter(self, stage: Stage, *, actor_id: str, now: str) -> None:
+        self.stage_id, self.stage_entered_at, self.visit_id = stage.id, now, new_id()
+        self.status = ApplicationStatus(stage.kind)
+        self.new_visits.append(StageVisit(self.visit_id, self.id, stage.id, stage.name, stage.kind, now, actor_id))
+        self.tally.current[stage.id] = self.tally.current.get(stage.id, 0) + 1
+        if stage.id not in self.entered_stages:
+            self.entered_stages = [*self.entered_stages, stage.id]
+            self.tally.entered.add(stage.id)
+        if stage.kind == StageKind.HIRED:
+            self.tally.outcomes["hired"] = 1
+            self.tally.to_hire.append(seconds_between(self.created_at, now))
+
+    def _changed(
+        self,
+        job: Job,
+        actor_id: str,
+        from_status: ApplicationStatus,
+        from_stage_id: str | None,
+        now: str,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
+        email_template: str | None,
+        message: str | None = None,
+        deliver_after: str | None = None,
+    ) -> ApplicationStatusChanged:
+        self.version += 1
+        self.updated_at = now
+        self._record(from_status, actor_id, now, from_stage_id=from_stage_id, reason=reason, note=note)
+        stage = job.stage(self.stage_id)
+        event = ApplicationStatusChanged(
+            application_id=self.id,
+            job_id=self.job_id,
+            job_title=job.title,
+            candidate_id=self.candidate_id,
+            recruiter_id=self.recruiter_id,
+            from_status=str(from_status),
+            to_status=str(self.status),
+            actor_id=actor_id,
+            from_stage_id=from_stage_id,
+            to_stage_id=self.stage_id,
+            stage_name=stage.name if stage is not None else None,
+            email_template=email_template,
+            message=message,
+            deliver_after=deliver_after,
+        )
+        self.events.append(event)
+        return event
+
+    def _record(
+        self,
+        from_status: ApplicationStatus | None,
+        actor_id: str,
+        at: str,
+        *,
+        from_stage_id: str | None,
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> None:
         self.new_history.append(
             HistoryEntry(
                 id=new_id(),
                 application_id=self.id,
                 from_status=from_status,
-                to_status=to_status,
+                to_status=self.status,
                 actor_id=actor_id,
                 reason=reason,
                 created_at=at,
+                note=note,
+                from_stage_id=from_stage_id,
+                to_stage_id=self.stage_id,
+                rejection_reason_id=self.rejection_reason_id if self.status == ApplicationStatus.REJECTED else None,
             )
         )
+
+
+KINDS = frozenset(StageKind)

@@ -23,8 +23,9 @@ from ..storage.records import OutboxRecord
 
 log = logging.getLogger("ats.email")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-# Every status an application can move to has its own email, in its own words.
-STATUS_TEMPLATES = tuple(status for status in ApplicationStatus if status != ApplicationStatus.APPLIED)
+# The candidate's email on entering a stage of each kind (and on withdrawing), in its own words;
+# a rejection has its own, `rejection`, which carries the team's message.
+STATUS_TEMPLATES = tuple(f"status_{status}" for status in ApplicationStatus if status not in ("applied", "rejected"))
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ def render(template: str, **values) -> Rendered:
     return Rendered(subject=subject, text=Template(body).substitute(text_values), html=page)
 
 
-def _note(label: str, value: str | None) -> dict:
-    """A quoted note as an optional paragraph in both parts (string.Template has no conditionals)."""
-    key = label.lower().replace(" ", "_")
+def _note(key: str, label: str, value: str | None) -> dict:
+    """A quoted note as an optional paragraph in both parts (string.Template has no conditionals):
+    the values `<key>_text` and `<key>_html`."""
     if not value:
         return {f"{key}_text": "", f"{key}_html": ""}
     return {
@@ -84,8 +85,17 @@ def _note(label: str, value: str | None) -> dict:
     }
 
 
+def _candidate_template(p: dict) -> str | None:
+    """The email the candidate is owed: the event names it (None: none); an event stored before
+    events named theirs owes the email of its status."""
+    if "email_template" in p:
+        return p["email_template"]
+    return "rejection" if p["to_status"] == ApplicationStatus.REJECTED else f"status_{p['to_status']}"
+
+
 def _status_changed(p: dict) -> list[tuple[str, str]]:
-    owed = [(p["candidate_id"], f"status_{p['to_status']}")]
+    template = _candidate_template(p)
+    owed = [(p["candidate_id"], template)] if template else []
     if p["to_status"] == ApplicationStatus.WITHDRAWN:
         owed.append((p["recruiter_id"], "candidate_withdrew"))
     return owed
@@ -165,7 +175,8 @@ def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None], lin
             "to_status": p.get("to_status") or "",
             "candidate_name": candidate.name if candidate else "a candidate",
             "candidate_email": candidate.email if candidate else "",
-            **_note("Reason", p.get("reason")),
+            "stage_name": p.get("stage_name") or p.get("to_status") or "",
+            **_note("message", "A message from the team", p.get("message")),
             **_link_values(p, link),
         }
         rendered = render(template, **values)

@@ -1,10 +1,14 @@
 """Applications: applying, moving through the pipeline, the list's filters, and the history."""
 
+from datetime import UTC
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from . import ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, check_id
+from .pipelines import StageKindName
+
+Note = Annotated[str, Text(5000, multiline=True)]
 
 
 class ApplicationCreateRequest(Body):
@@ -41,6 +45,44 @@ class ChangeStatusRequest(TransitionRequest):
     application_id: Id
 
     _id = field_validator("application_id")(check_id)
+
+
+class MoveRequest(Body):
+    """Move to any stage of the job, from the stage the mover saw it in (else 409 stage_mismatch)."""
+
+    from_stage_id: Id
+    to_stage_id: Id
+    note: Note | None = Field(None, description="internal: the team sees it, the candidate never")
+
+    _ids = field_validator("from_stage_id", "to_stage_id")(check_id)
+
+
+class RejectionEmailIn(Body):
+    send: bool = True
+    send_at: AwareDatetime | None = Field(
+        None, description="when the email goes (default: now); unreject before then cancels it"
+    )
+    message: Annotated[str, Text(5000, multiline=True)] | None = Field(
+        None, description="words to the candidate, in the email"
+    )
+
+    @property
+    def send_at_utc(self) -> str | None:
+        if self.send_at is None:
+            return None
+        return self.send_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RejectRequest(Body):
+    rejection_reason_id: Id
+    note: Note | None = Field(None, description="internal: the team sees it, the candidate never")
+    email: RejectionEmailIn = RejectionEmailIn()
+
+    _id = field_validator("rejection_reason_id")(check_id)
+
+
+class UnrejectRequest(Body):
+    note: Note | None = None
 
 
 class JobApplicationListQuery(Query):
@@ -82,11 +124,19 @@ class HistoryQuery(Query):
     """A history is paged like every list, oldest first."""
 
 
+class ApplicationStageOut(Out):
+    id: str
+    name: str
+    kind: StageKindName
+
+
 class ApplicationOut(Out):
     id: str
     job_id: str
     candidate_id: str
     status: ApplicationStatusName
+    stage: ApplicationStageOut | None = Field(description="the stage it is in (or was rejected or withdrew in)")
+    rejection_reason_id: str | None = Field(description="the team's only; null for the candidate")
     cover_letter: str | None
     version: int
     created_at: str
@@ -105,7 +155,11 @@ class HistoryEntryOut(Out):
     to_status: ApplicationStatusName
     actor_id: str
     actor: ActorOut | None
-    reason: str | None
+    reason: str | None = Field(description="internal: null for the candidate")
+    note: str | None = Field(description="internal: null for the candidate")
+    from_stage_id: str | None
+    to_stage_id: str | None
+    rejection_reason_id: str | None = Field(description="internal: null for the candidate")
     created_at: str
 
 
@@ -121,3 +175,18 @@ class ApplicationPage(Out):
 class HistoryPage(Out):
     items: list[HistoryEntryOut]
     next_cursor: str | None
+
+
+class VisitOut(Out):
+    stage_id: str
+    name: str
+    kind: StageKindName
+    entered_at: str
+    exited_at: str | None
+    seconds: int = Field(description="its length so far, to now while it lasts")
+    moved_by: str
+
+
+class VisitList(Out):
+    items: list[VisitOut]
+    next_cursor: None = None

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..domain.models import JobStatus
-from . import AbsentOr, Body, Changes, JobStatusName, Out, Query, Text
+from . import AbsentOr, Body, Changes, Id, JobStatusName, Out, Query, Text, check_id
 
 
 class JobCreateRequest(Body):
@@ -15,6 +15,11 @@ class JobCreateRequest(Body):
     department: Annotated[str, Text(200)] | None = None
     employment_type: Annotated[str, Text(50)] | None = None
     status: JobStatusName = JobStatus.OPEN
+    template_id: Id | None = Field(
+        None, description="a pipeline template to take the stages from (default: one of each kind)"
+    )
+
+    _template = field_validator("template_id")(lambda value: value if value is None else check_id(value))
 
 
 class JobUpdateRequest(Changes):

@@ -1,39 +1,85 @@
-"""Applications: apply, move through the pipeline, read, list, history."""
+"""Applications: apply, move through the job's pipeline, reject and unreject, read, list, history."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, ConcurrencyError, JobDeleted, NotFound, PermissionDenied
-from ..domain.models import Application, HistoryEntry, Job, JobStatus, Principal, Role, User, allowed_after_job_deleted
-from ..domain.pipeline import ApplicationStatus
+from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied
+from ..domain.models import (
+    Application,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    Principal,
+    RejectionEmail,
+    Role,
+    StageVisit,
+    User,
+)
+from ..domain.pipeline import ApplicationStatus, Stage
+from ..domain.states import OutboxStatus
+from ..domain.team import Action, may
 from ..storage import ApplicationQuery, UnitOfWork
 from .outbox import commit
 from .pagination import Page, paginate
 from .versions import check_version, versioned_write
 
+SEND_NOW = RejectionEmail()  # a rejection's email, unless asked otherwise
+
 
 @dataclass(frozen=True)
 class ApplicationSeen:
-    """An application as one caller sees it: what they may do next, its candidate and its job."""
+    """An application as one caller sees it: what they may do next, its stage, its candidate and
+    its job; and whether the caller is of the hiring side (who sees its internal fields)."""
 
     application: Application
     allowed_transitions: list[ApplicationStatus]
+    stage: Stage | None
     candidate: User | None
     job: Job | None
+    internal: bool
 
     def __getattr__(self, name: str):  # the application's own fields, for rendering
         return _read_through(self, "application", name)
 
+    @property
+    def rejection_reason_id(self) -> str | None:
+        return self.application.rejection_reason_id if self.internal else None
+
 
 @dataclass(frozen=True)
 class HistoryEntrySeen:
-    """A history entry with the account that made the change."""
+    """A history entry with the account that made the change; its internal words only for the team."""
 
     entry: HistoryEntry
     actor: User | None
+    internal: bool
 
     def __getattr__(self, name: str):
         return _read_through(self, "entry", name)
+
+    @property
+    def reason(self) -> str | None:
+        return self.entry.reason if self.internal else None
+
+    @property
+    def note(self) -> str | None:
+        return self.entry.note if self.internal else None
+
+    @property
+    def rejection_reason_id(self) -> str | None:
+        return self.entry.rejection_reason_id if self.internal else None
+
+
+@dataclass(frozen=True)
+class VisitSeen:
+    """A stage visit, with its length (to now, while it lasts)."""
+
+    visit: StageVisit
+    seconds: int
+
+    def __getattr__(self, name: str):
+        return _read_through(self, "visit", name)
 
 
 def _read_through(seen, inner: str, name: str):
@@ -52,8 +98,16 @@ def present(
     seen = []
     for application in applications:
         job = jobs.get(application.job_id)
-        allowed = application.allowed_transitions_for(who, job_deleted=job is None or job.deleted_at is not None)
-        seen.append(ApplicationSeen(application, allowed, candidates.get(application.candidate_id), job))
+        seen.append(
+            ApplicationSeen(
+                application,
+                application.allowed_transitions_for(who, job),
+                job.stage(application.stage_id) if job is not None else None,
+                candidates.get(application.candidate_id),
+                job,
+                internal=not application.is_candidate(who),
+            )
+        )
     return seen
 
 
@@ -74,7 +128,7 @@ def apply(
                 raise _no_open_job()
             application = Application.submit(job=job, candidate=who, cover_letter=cover_letter)
             # Closed or deleted since it was read: no application lands after the close commits.
-            uow.jobs.require(job.id, statuses=(JobStatus.OPEN,), failure=_no_open_job())
+            uow.jobs.require(job.id, statuses=(JobStatus.OPEN,), stage_id=application.stage_id, failure=_no_open_job())
             uow.applications.add(application)
             commit(uow, settings)
         return application, job
@@ -84,24 +138,26 @@ def apply(
     return present(uow, who, [application], jobs={job.id: job})[0]
 
 
-def _visible_application(uow: UnitOfWork, application_id: str, who: Principal) -> Application:
+def _visible_application(uow: UnitOfWork, application_id: str, who: Principal) -> tuple[Application, Job | None]:
     application = uow.applications.get(application_id)
-    if application is None or not application.is_visible_to(who):
+    job = None if application is None else uow.jobs.get(application.job_id)
+    if application is None or not application.is_visible_to(who, job):
         raise NotFound("Application not found.")
-    return application
+    return application, job
 
 
 def get_application(uow: UnitOfWork, application_id: str, who: Principal) -> ApplicationSeen:
     with uow:
-        return present(uow, who, [_visible_application(uow, application_id, who)])[0]
+        application, job = _visible_application(uow, application_id, who)
+        return present(uow, who, [application], jobs={job.id: job} if job is not None else None)[0]
 
 
 def get_history(
     uow: UnitOfWork, settings: Settings, application_id: str, who: Principal, *, limit: int, cursor: str | None = None
 ) -> Page[HistoryEntrySeen]:
-    """The application's status changes, oldest first, a page at a time, each with its actor."""
+    """The application's changes, oldest first, a page at a time, each with its actor."""
     with uow:
-        _visible_application(uow, application_id, who)
+        application, _ = _visible_application(uow, application_id, who)
         page = paginate(
             lambda n, last: uow.applications.history(application_id, limit=n, after=last),
             limit=limit,
@@ -109,7 +165,54 @@ def get_history(
             secret=settings.jwt_secret,
         )
         actors = uow.users.get_many(entry.actor_id for entry in page.items)
-    return Page([HistoryEntrySeen(entry, actors.get(entry.actor_id)) for entry in page.items], page.next_cursor)
+    internal = not application.is_candidate(who)
+    return Page(
+        [HistoryEntrySeen(entry, actors.get(entry.actor_id), internal) for entry in page.items], page.next_cursor
+    )
+
+
+def get_visits(uow: UnitOfWork, application_id: str, who: Principal) -> list[VisitSeen]:
+    """Every stage the application was in, oldest first, with how long."""
+    from ..domain.ids import seconds_between, utc_now
+
+    with uow:
+        _visible_application(uow, application_id, who)
+        visits = uow.applications.visits(application_id)
+    now = utc_now()
+    return [VisitSeen(visit, round(seconds_between(visit.entered_at, visit.exited_at or now))) for visit in visits]
+
+
+def _change(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal,
+    application_id: str,
+    decide: Callable[[Application, Job], None],
+    *,
+    if_match: int | None,
+    retry: bool = True,
+) -> ApplicationSeen:
+    """Read the application and its job, let `decide` change it (the domain's rules), and commit it
+    with its history, visits, counters and events; decided again on a conflict unless If-Match."""
+
+    def write() -> tuple[Application, Job]:
+        with uow:
+            application, job = _visible_application(uow, application_id, who)
+            if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
+                raise NotFound("Job not found.")
+            check_version(application.version, if_match)
+            decide(application, job)
+            if application.status != ApplicationStatus.WITHDRAWN:
+                # Deleted, or its stage removed, since it was read: decided again, and refused then.
+                entered = application.stage_id if application.status != ApplicationStatus.REJECTED else None
+                changed = ConcurrencyError("The job changed while the application moved; try again.")
+                uow.jobs.require(job.id, stage_id=entered, failure=changed)
+            uow.applications.save(application)
+            commit(uow, settings)
+        return application, job
+
+    application, job = versioned_write(write, if_match=if_match, retry=retry)
+    return present(uow, who, [application], jobs={job.id: job})[0]
 
 
 def change_status(
@@ -123,28 +226,85 @@ def change_status(
     expected_version: int | None = None,
     if_match: int | None = None,
 ) -> ApplicationSeen:
-    """A move; without a version to hold it to (If-Match, expected_version), decided again on a conflict."""
+    """The original routes' move; without a version to hold it to (If-Match, expected_version),
+    decided again on a conflict."""
 
-    def write() -> tuple[Application, Job]:
-        with uow:
-            application = _visible_application(uow, application_id, who)
-            check_version(application.version, if_match)
-            if expected_version is not None and expected_version != application.version:
-                raise ConcurrencyError(f"The application is at version {application.version}, not {expected_version}.")
-            job = uow.jobs.get(application.job_id)
-            if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
-                raise NotFound("Job not found.")
-            application.change_status(
-                to=status, actor=who, reason=reason, job_title=job.title, job_deleted=job.deleted_at is not None
-            )
-            if not allowed_after_job_deleted(status):  # deleted since it was read: refused
-                uow.jobs.require(job.id, failure=JobDeleted())
-            uow.applications.save(application)
-            commit(uow, settings)
-        return application, job
+    def decide(application: Application, job: Job) -> None:
+        if expected_version is not None and expected_version != application.version:
+            raise ConcurrencyError(f"The application is at version {application.version}, not {expected_version}.")
+        application.change_status(to=status, actor=who, reason=reason, job=job)
 
-    application, job = versioned_write(write, if_match=if_match, retry=expected_version is None)
-    return present(uow, who, [application], jobs={job.id: job})[0]
+    return _change(uow, settings, who, application_id, decide, if_match=if_match, retry=expected_version is None)
+
+
+def move(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal,
+    application_id: str,
+    *,
+    from_stage_id: str,
+    to_stage_id: str,
+    note: str | None = None,
+    if_match: int | None = None,
+) -> ApplicationSeen:
+    """To a stage of its job: refused (409 stage_mismatch) unless it is still in `from_stage_id`,
+    so of two moves decided on the same read, one lands."""
+
+    def decide(application: Application, job: Job) -> None:
+        application.move(job, actor=who, from_stage_id=from_stage_id, to_stage_id=to_stage_id, note=note)
+
+    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+
+
+def reject(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal,
+    application_id: str,
+    *,
+    rejection_reason_id: str,
+    note: str | None = None,
+    email: RejectionEmail = SEND_NOW,
+    if_match: int | None = None,
+) -> ApplicationSeen:
+    def decide(application: Application, job: Job) -> None:
+        application.check_mover(who, job)
+        if uow.rejection_reasons.get(rejection_reason_id) is None:
+            raise _no_reason()
+        application.reject(job, actor=who, rejection_reason_id=rejection_reason_id, note=note, email=email)
+
+    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+
+
+def unreject(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Principal,
+    application_id: str,
+    *,
+    note: str | None = None,
+    if_match: int | None = None,
+) -> ApplicationSeen:
+    """Back to the stage it was rejected in; a rejection email still waiting is cancelled with it."""
+
+    def decide(application: Application, job: Job) -> None:
+        waiting = application.unreject(job, actor=who, note=note)
+        if waiting is not None:
+            event = uow.outbox.get(waiting)
+            if event is not None and event.status == OutboxStatus.SCHEDULED:
+                uow.cancel_event(waiting)
+
+    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+
+
+def _no_reason():
+    from ..domain.errors import ValidationFailed
+
+    return ValidationFailed(
+        "Unknown rejection reason.",
+        details=[{"field": "rejection_reason_id", "message": "no rejection reason with this id"}],
+    )
 
 
 def list_applications(
@@ -157,7 +317,8 @@ def list_applications(
     job_id: str | None = None,
     status: str | None = None,
 ) -> Page[ApplicationSeen]:
-    """A candidate's own applications; a recruiter's jobs' applications; an admin's: all."""
+    """A candidate's own applications; a team member's: those of every job they see the
+    applications of; an admin's: all."""
     if who is None:
         raise AuthenticationFailed("Sign in to list applications.", code="not_authenticated")
     with uow:
@@ -165,11 +326,16 @@ def list_applications(
             query = ApplicationQuery(candidate_id=who.user_id, job_id=job_id, status=status)
         elif job_id is not None:
             job = uow.jobs.get(job_id)
-            if job is None or not job.is_managed_by(who):
+            if job is None or not job.may(who, Action.SEE_APPLICATIONS):
                 raise NotFound("Job not found.")
             query = ApplicationQuery(job_id=job_id, status=status)
         elif who.role == Role.RECRUITER:
-            query = ApplicationQuery(recruiter_id=who.user_id, status=status)
+            jobs = tuple(
+                member_job
+                for member_job, role in uow.jobs.member_jobs(who.user_id)
+                if may(Action.SEE_APPLICATIONS, role=role)
+            )
+            query = ApplicationQuery(job_ids=jobs, status=status)
         else:
             query = ApplicationQuery(status=status)
         page = paginate(

@@ -8,12 +8,14 @@ from ..domain.models import Job, JobStatus, Principal, Role
 from ..storage import JobQuery, UnitOfWork
 from .outbox import commit
 from .pagination import Page, merge_newest_first, paginate
+from .pipelines import template_stages
 from .versions import check_version, versioned_write
 
 
-def create_job(uow: UnitOfWork, settings: Settings, who: Principal, **fields) -> Job:
-    job = Job.publish(owner=who, **fields)
+def create_job(uow: UnitOfWork, settings: Settings, who: Principal, *, template_id: str | None = None, **fields) -> Job:
+    """A new job, with the default pipeline or a template's (its stages with fresh ids)."""
     with uow:
+        job = Job.publish(owner=who, stages=template_stages(uow, template_id), **fields)
         uow.jobs.add(job)
         commit(uow, settings)
     return job

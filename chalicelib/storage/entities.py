@@ -18,6 +18,12 @@ every list. This is the layout stored on DynamoDB since the first release.
 | application        | APP#<id>                  | APP            | application by id                              |
 | application guard  | APPLIED#<candidate>#<job> | APPLIED        | one application per candidate per job          |
 | history entry      | APP#<application_id>      | HIST#<id>      | an application's history, oldest first         |
+| stage visit        | APP#<application_id>      | VISIT#<id>     | an application's time in each stage            |
+| team member        | JOB#<job_id>              | MEMBER#<user>  | a job's team, one item a member (and GSI1)     |
+| stage counter      | FUNNEL#<job_id>#<shard>   | STAGE#<stage>  | a stage's funnel counters, on one shard        |
+| outcome counter    | FUNNEL#<job_id>#<shard>   | OUTCOMES       | a job's outcomes and time to hire, one shard   |
+| rejection reason   | REASON#<id>               | REASON         | an admin's reason (or a changed default)       |
+| pipeline template  | TEMPLATE#<id>             | TEMPLATE       | a named pipeline for new jobs                  |
 | outbox event       | EVENT#<id>                | EVENT          | event by id                                    |
 | delivery           | DELIVERY#<event_id>       | TO#<recipient> | the ledger: one email per (event, recipient)   |
 | counter            | COUNTER#<key>             | COUNTER        | a fixed-window counter (login throttling); TTL |
@@ -35,6 +41,13 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI5  | application  | RECAPPS#<recruiter_id>#<status> | a recruiter's applications by status           |
 | GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
 | GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
+| GSI1  | team member  | MEMBEROF#<user_id> (SK job id)  | the jobs a user is on the team of              |
+| GSI1  | reason       | REASONS                         | rejection reasons, oldest first                |
+| GSI1  | template     | TEMPLATES                       | pipeline templates, oldest first               |
+
+A job's funnel is read by one batch get of its counter items, stages x shards plus shards (the
+item store's write_shards: 1 on SQLite, 8 on DynamoDB), whatever its number of applications;
+each change adds to the counters of one shard, picked at random, in its own transaction.
 
 The ledger, counters and idempotency records are declared by the stores that own them
 (storage/stores.py); they write at once, outside any unit of work.
@@ -45,8 +58,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from ..domain.models import Application, HistoryEntry, Job, User
+from ..domain.models import Application, HistoryEntry, Job, StageVisit, User
+from ..domain.pipeline import Stage
+from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, RefreshToken, Session
+from ..domain.team import TeamMember
 from .items import NOTHING, Item, Key, Value, new_item
 from .records import OutboxRecord
 
@@ -86,6 +102,17 @@ class Codec(NamedTuple):
 
 
 JSON = Codec(encode=json.dumps, decode=lambda text: json.loads(str(text)))
+
+
+def _json_list(load: Callable[[dict], Any]) -> Codec:
+    """A list of small records (each with as_dict), kept as JSON text."""
+    return Codec(
+        encode=lambda records: json.dumps([record.as_dict() for record in records]),
+        decode=lambda text: [load(data) for data in json.loads(str(text))],
+    )
+
+
+STAGES, TEAM = _json_list(Stage.from_dict), _json_list(TeamMember.from_dict)
 
 
 class Entity(Generic[T]):
@@ -224,10 +251,40 @@ def application_guard_key(candidate_id: str, job_id: str) -> Key:
 
 
 HISTORY_PREFIX = "HIST#"
+VISIT_PREFIX = "VISIT#"
+MEMBER_PREFIX = "MEMBER#"
 
 
 def history_key(application_id: str, entry_id: str) -> Key:
     return application_key(application_id)[0], HISTORY_PREFIX + entry_id
+
+
+def visit_key(application_id: str, visit_id: str) -> Key:
+    return application_key(application_id)[0], VISIT_PREFIX + visit_id
+
+
+def member_key(job_id: str, user_id: str) -> Key:
+    return job_key(job_id)[0], MEMBER_PREFIX + user_id
+
+
+def member_of_partition(user_id: str) -> str:
+    return f"MEMBEROF#{user_id}"
+
+
+def stage_counter_key(job_id: str, shard: int, stage_id: str) -> Key:
+    return f"FUNNEL#{job_id}#{shard}", f"STAGE#{stage_id}"
+
+
+def outcome_counter_key(job_id: str, shard: int) -> Key:
+    return f"FUNNEL#{job_id}#{shard}", "OUTCOMES"
+
+
+def reason_key(reason_id: str) -> Key:
+    return f"REASON#{reason_id}", "REASON"
+
+
+def template_key(template_id: str) -> Key:
+    return f"TEMPLATE#{template_id}", "TEMPLATE"
 
 
 def event_key(event_id: str) -> Key:
@@ -276,12 +333,15 @@ JOB: Entity[Job] = Entity(
         "GSI1": lambda j: _live(j, f"JOBS#{j.status}"),
         "GSI2": lambda j: _live(j, f"OWNER#{j.owner_id}#{j.status}"),
     },
-    # Casefolded copies the filters compare with: q is a substring of title_key.
+    # Casefolded copies the filters compare with: q is a substring of title_key. stage_ids: what
+    # a move's transaction checks its stage is still in (`contains`), without reading the job.
     derived={
         "title_key": lambda j: j.title.casefold(),
         "location_key": lambda j: casefolded(j.location),
         "department_key": lambda j: casefolded(j.department),
+        "stage_ids": lambda j: " ".join(stage.id for stage in j.stages),
     },
+    codecs={"stages": STAGES, "team": TEAM},
 )
 
 APPLICATION: Entity[Application] = Entity(
@@ -296,9 +356,27 @@ APPLICATION: Entity[Application] = Entity(
         "GSI5": lambda a: (f"RECAPPS#{a.recruiter_id}#{a.status}", a.id),
         "GSI6": lambda a: (f"APPS#{a.status}", a.id),
     },
+    codecs={"entered_stages": JSON},
 )
 
 HISTORY: Entity[HistoryEntry] = Entity("History", HistoryEntry, key=lambda h: history_key(h.application_id, h.id))
+
+VISIT: Entity[StageVisit] = Entity("StageVisit", StageVisit, key=lambda v: visit_key(v.application_id, v.id))
+
+REJECTION_REASON: Entity[RejectionReason] = Entity(
+    "RejectionReason",
+    RejectionReason,
+    key=lambda r: reason_key(r.id),
+    indexes={"GSI1": lambda r: ("REASONS", r.id)},
+)
+
+PIPELINE_TEMPLATE: Entity[PipelineTemplate] = Entity(
+    "PipelineTemplate",
+    PipelineTemplate,
+    key=lambda t: template_key(t.id),
+    indexes={"GSI1": lambda t: ("TEMPLATES", t.id)},
+    codecs={"stages": STAGES},
+)
 
 EVENT: Entity[OutboxRecord] = Entity(
     "Event",
@@ -326,7 +404,19 @@ ONE_TIME_TOKEN: Entity[OneTimeToken] = Entity(
 )
 
 # Every entity, for the commands that go over all stored items (cli reindex).
-ENTITIES: tuple[Entity, ...] = (USER, JOB, APPLICATION, HISTORY, EVENT, SESSION, REFRESH_TOKEN, ONE_TIME_TOKEN)
+ENTITIES: tuple[Entity, ...] = (
+    USER,
+    JOB,
+    APPLICATION,
+    HISTORY,
+    VISIT,
+    EVENT,
+    SESSION,
+    REFRESH_TOKEN,
+    ONE_TIME_TOKEN,
+    REJECTION_REASON,
+    PIPELINE_TEMPLATE,
+)
 
 
 # Uniqueness guards: an item per unique value, written with `missing()` beside its entity.
@@ -339,3 +429,11 @@ def email_guard(user: User) -> Item:
 def application_guard(application: Application) -> Item:
     key = application_guard_key(application.candidate_id, application.job_id)
     return new_item("ApplicationGuard", key, application_id=application.id)
+
+
+# A job's team members also as items of their own, in the index of each member's jobs: the jobs
+# whose applications a recruiter's list covers. Written with the job's team, in its transaction.
+def member_item(job_id: str, member: TeamMember) -> Item:
+    item = new_item("TeamMember", member_key(job_id, member.user_id), job_id=job_id, **member.as_dict())
+    item["GSI1PK"], item["GSI1SK"] = member_of_partition(member.user_id), job_id
+    return item

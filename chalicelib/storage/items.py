@@ -287,6 +287,11 @@ class Query:
 class ItemStore(ABC):
     """One table of items, its sparse indexes and its TTL."""
 
+    # Over how many items a counter that concurrent transactions add to is spread (repositories'
+    # Funnels): one where writers are serialised anyway (SQLite); more where a transaction on an
+    # item another is writing is refused (DynamoDB).
+    write_shards = 1
+
     @abstractmethod
     def get(self, key: Key) -> Item | None:
         """The item, as last written (a strongly consistent read)."""

@@ -3,11 +3,13 @@ again from the records (`python -m chalicelib.cli reindex`).
 
 An entity that gains an index (users gained GSI1 for GET /users) finds its items written before
 without its keys: they are in no list until rewritten. Reading an old item needs nothing (new
-fields read as their defaults); listing it needs this, once, after the upgrade.
+fields read as their defaults); listing it needs this, once, after the upgrade. Jobs stored before
+hiring teams also get their team's member items (their creator, as recruiter), which put their
+applications in the recruiter's list.
 """
 
-from .entities import ENTITIES, Entity
-from .items import ConditionFailed, ItemStore, Update, exists
+from .entities import ENTITIES, JOB, Entity, member_item, member_key
+from .items import ConditionFailed, ItemStore, Put, Update, exists, missing
 
 
 def derived_attributes(entity: Entity) -> tuple[str, ...]:
@@ -32,4 +34,20 @@ def reindex(items: ItemStore) -> dict[str, int]:
                     continue  # deleted since the scan
                 count += 1
         updated[entity.kind] = count
+    updated["TeamMember"] = _team_members(items)
     return updated
+
+
+def _team_members(items: ItemStore) -> int:
+    """Write the member items a job's team lacks; how many."""
+    count = 0
+    for item in items.scan(JOB.kind):
+        job = JOB.load(item)
+        for member in job.team:
+            if items.get(member_key(job.id, member.user_id)) is None:
+                try:
+                    items.write(Put(member_item(job.id, member), missing()))
+                except ConditionFailed:
+                    continue  # written meanwhile
+                count += 1
+    return count

@@ -12,16 +12,20 @@ on a stale read is refused (ConcurrencyError); services/versions.py decides agai
 """
 
 import dataclasses
+import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor
+from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor, ValidationFailed
 from ..domain.events import Event
+from ..domain.funnel import Tally
 from ..domain.ids import utc_now
-from ..domain.models import Application, HistoryEntry, Job, JobStatus, Role, User, email_key
+from ..domain.models import Application, HistoryEntry, Job, JobStatus, Role, StageVisit, User, email_key
 from ..domain.pipeline import ApplicationStatus
+from ..domain.rejection import DEFAULT_REASONS, PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, Purpose, RefreshToken, Session
 from ..domain.states import OutboxStatus
+from ..domain.team import TeamMember, TeamRole
 from .entities import (
     APPLICATION,
     EVENT,
@@ -29,9 +33,13 @@ from .entities import (
     HISTORY_PREFIX,
     JOB,
     ONE_TIME_TOKEN,
+    PIPELINE_TEMPLATE,
     REFRESH_TOKEN,
+    REJECTION_REASON,
     SESSION,
     USER,
+    VISIT,
+    VISIT_PREFIX,
     Entity,
     application_guard,
     application_guard_key,
@@ -39,16 +47,25 @@ from .entities import (
     email_guard,
     email_guard_key,
     job_key,
+    member_item,
+    member_key,
+    member_of_partition,
     one_time_key,
+    outcome_counter_key,
+    reason_key,
     refresh_key,
     session_key,
+    stage_counter_key,
+    template_key,
     user_key,
     users_partition,
+    visit_key,
 )
 from .items import (
     Check,
     Condition,
     ConditionFailed,
+    Delete,
     Operation,
     Put,
     Update,
@@ -156,6 +173,17 @@ class Users(_Repository):
         active = all_of(exists(), absent("deactivated_at"))
         assert active is not None
         self._uow.stage(Check(user_key(user_id), active, UnknownActor()))
+
+    def require_staff(self, user_id: str) -> None:
+        """Make the commit conditional on this account being an active recruiter or admin (a team
+        member being added): ValidationFailed naming it if not."""
+        staff = all_of(exists(), absent("deactivated_at"), one_of("role", (str(Role.RECRUITER), str(Role.ADMIN))))
+        assert staff is not None
+        failure = ValidationFailed(
+            "A team member must be an active recruiter or admin account.",
+            details=[{"field": "user_id", "message": "not an active staff account"}],
+        )
+        self._uow.stage(Check(user_key(user_id), staff, failure))
 
     def require_active_admin(self, user_id: str, failure: DomainError) -> None:
         """Make the commit conditional on this user still being an active admin."""
@@ -275,6 +303,7 @@ class Jobs(_Repository):
     def add(self, job: Job) -> None:
         self._uow.users.require(job.owner_id)
         self._uow.stage(Put(JOB.item(job), missing(), ConcurrencyError("A job with this id already exists.")))
+        self._write_team(job, [])
         self._uow.track(job)
 
     def get(self, job_id: str) -> Job | None:
@@ -285,14 +314,45 @@ class Jobs(_Repository):
         """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""
         return {job.id: job for job in self._get_many(job_key(i) for i in set(job_ids))}
 
-    def save(self, job: Job) -> None:
+    def save(self, job: Job, *, team_before: Sequence[TeamMember] | None = None) -> None:
+        """Write the job on the condition it is still the version it was read at; with
+        `team_before` (the team as read), its team's member items too."""
         self._uow.stage(self._versioned(job, "job"))
+        if team_before is not None:
+            self._write_team(job, team_before)
         self._uow.track(job)
 
-    def require(self, job_id: str, *, statuses: tuple[str, ...] | None = None, failure: DomainError) -> None:
-        """Make the commit conditional on the job existing, not deleted and (if given) in one of
-        these statuses; `failure` is raised at commit if it is not."""
-        condition = all_of(exists(), absent("deleted_at"), one_of("status", statuses) if statuses is not None else None)
+    def _write_team(self, job: Job, before: Sequence[TeamMember]) -> None:
+        now = set(job.team)
+        for member in job.team:
+            if member not in before:
+                self._uow.stage(Put(member_item(job.id, member)))
+        for member in before:
+            if member.user_id not in {m.user_id for m in now}:
+                self._uow.stage(Delete(member_key(job.id, member.user_id)))
+
+    def member_jobs(self, user_id: str) -> list[tuple[str, TeamRole]]:
+        """(job id, role) of every job the user is on the team of, newest job first."""
+        items = self._items.query(member_of_partition(user_id), index="GSI1", descending=True)
+        return [(str(item["job_id"]), TeamRole(str(item["role"]))) for item in items]
+
+    def require(
+        self,
+        job_id: str,
+        *,
+        statuses: tuple[str, ...] | None = None,
+        stage_id: str | None = None,
+        failure: DomainError,
+    ) -> None:
+        """Make the commit conditional on the job existing, not deleted, (if given) in one of these
+        statuses and still having this stage; `failure` is raised at commit if it is not."""
+        condition = all_of(
+            exists(),
+            absent("deleted_at"),
+            one_of("status", statuses) if statuses is not None else None,
+            # A job stored before pipelines has no stage_ids: its stages are the legacy defaults.
+            any_of(contains("stage_ids", stage_id), absent("stage_ids")) if stage_id is not None else None,
+        )
         assert condition is not None
         self._uow.stage(Check(job_key(job_id), condition, failure))
 
@@ -341,13 +401,27 @@ class Applications(_Repository):
             self._uow.users.require(user_id)
 
     def _write_history(self, application: Application) -> None:
+        """Its new history entries, its stage visits (opened, closed) and what the change adds to
+        its job's funnel counters, in the same transaction."""
         for entry in application.new_history:
             self._uow.stage(Put(HISTORY.item(entry), missing(), ConcurrencyError("History entry exists.")))
+        for visit_id, exited_at in application.closed_visits:
+            key = visit_key(application.id, visit_id)
+            self._uow.stage(Update(key, set={"exited_at": exited_at}, condition=exists()))
+        for visit in application.new_visits:
+            self._uow.stage(Put(VISIT.item(visit), missing(), ConcurrencyError("Stage visit exists.")))
+        self._uow.funnels.add(application.job_id, application.tally)
         self._uow.track(application)
 
     # The most selective index that serves a query, with the partition it reads and what it serves.
     def page(self, query: ApplicationQuery, *, limit: int, before: str | None = None) -> list[Application]:
         q = query
+        if q.job_ids is not None:  # a team member's jobs: a partition per job, merged
+            if q.status is not None:
+                index, partitions = "GSI2", [f"JOBAPPS#{job_id}#{q.status}" for job_id in q.job_ids]
+            else:
+                index, partitions = "GSI1", [f"JOBAPPS#{job_id}" for job_id in q.job_ids]
+            return self._newest(index, partitions, limit=limit, before=before)
         if q.candidate_id is not None:
             index, partitions, served = "GSI3", [f"CANDAPPS#{q.candidate_id}"], {"candidate_id"}
         elif q.job_id is not None and q.status is not None:
@@ -374,6 +448,11 @@ class Applications(_Repository):
         """Whether the candidate applied to the job (its uniqueness guard exists)."""
         return self._items.get(application_guard_key(candidate_id, job_id)) is not None
 
+    def visits(self, application_id: str) -> list[StageVisit]:
+        """Every stage visit, oldest first (an application has a handful)."""
+        items = self._items.query(application_key(application_id)[0], prefix=VISIT_PREFIX)
+        return [VISIT.load(item) for item in items]
+
     def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
         """Status changes oldest first: up to `limit` (None: all) with id > after."""
         items = self._items.query(
@@ -383,6 +462,124 @@ class Applications(_Repository):
             limit=limit,
         )
         return [HISTORY.load(item) for item in items]
+
+
+class Funnels:
+    """Each job's funnel counters: per stage and shard, and per job and shard (outcomes).
+
+    A change adds to one shard, picked at random, so concurrent changes of one job's applications
+    seldom touch the same counter item (DynamoDB refuses a transaction on an item another one is
+    writing); a read sums the shards. The driver says how many shards (one on SQLite, which
+    serialises its writers anyway).
+    """
+
+    def __init__(self, uow: "UnitOfWork"):
+        self._uow = uow
+        self._items = uow.storage.items
+
+    @property
+    def shards(self) -> int:
+        return self._items.write_shards
+
+    def add(self, job_id: str, tally: Tally) -> None:
+        """Stage the tally's additions, on one shard."""
+        if not tally:
+            return
+        shard = random.randrange(self.shards)
+        for stage_id, added in tally.stage_counters().items():
+            key = stage_counter_key(job_id, shard, stage_id)
+            self._uow.stage(Update(key, set={"type": "StageCounter"}, add=added))
+        outcomes = tally.job_counters()
+        if outcomes:
+            self._uow.stage(Update(outcome_counter_key(job_id, shard), set={"type": "OutcomeCounter"}, add=outcomes))
+
+    def read(self, job_id: str, stage_ids: Iterable[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """(stage id -> its counters summed over the shards, the job's outcome counters summed), in
+        one batch read of a fixed number of items: stages x shards."""
+        stage_ids = list(stage_ids)
+        keys = [stage_counter_key(job_id, shard, stage_id) for stage_id in stage_ids for shard in range(self.shards)]
+        keys += [outcome_counter_key(job_id, shard) for shard in range(self.shards)]
+        stages: dict[str, dict[str, int]] = {stage_id: {} for stage_id in stage_ids}
+        outcomes: dict[str, int] = {}
+        for item in self._items.get_many(keys):
+            sk = str(item["SK"])
+            into = outcomes if sk == "OUTCOMES" else stages.setdefault(sk.removeprefix("STAGE#"), {})
+            for name, value in item.items():
+                if isinstance(value, int | float) and name not in ("ttl",):
+                    into[name] = into.get(name, 0) + int(value)
+        return stages, outcomes
+
+    def require_unchanged(self, job_id: str, stage_ids: Iterable[str], failure: DomainError) -> dict[str, int]:
+        """How many applications are in each of these stages now; and make the commit conditional on
+        that staying so (each shard's `current` as read): a concurrent move into one of them fails
+        the commit with `failure`, so the caller decides again."""
+        current: dict[str, int] = {}
+        for stage_id in stage_ids:
+            keys = [stage_counter_key(job_id, shard, stage_id) for shard in range(self.shards)]
+            found = {(str(item["PK"]), str(item["SK"])): item for item in self._items.get_many(keys)}
+            current[stage_id] = 0
+            for key in keys:
+                item = found.get(key)
+                value = None if item is None else item.get("current")
+                current[stage_id] += int(value or 0)
+                condition = (
+                    missing() if item is None else absent("current") if value is None else equals("current", value)
+                )
+                self._uow.stage(Check(key, condition, failure))
+        return current
+
+
+class RejectionReasons(_Repository):
+    """The admins' reasons, over the default set (domain/rejection.py), which they may change."""
+
+    entity = REJECTION_REASON
+    defaults: ClassVar = {reason.id: reason for reason in DEFAULT_REASONS}
+
+    def get(self, reason_id: str) -> RejectionReason | None:
+        return self._get(reason_key(reason_id)) or _copy(self.defaults.get(reason_id))
+
+    def page(self, *, limit: int, after: str | None = None) -> list[RejectionReason]:
+        """Oldest first (the defaults before the rest), as stored or, for a default, as shipped."""
+        stored = [
+            self.entity.load(item) for item in self._items.query("REASONS", index="GSI1", after=after, limit=limit)
+        ]
+        known = {reason.id for reason in stored}
+        defaults = [
+            copy
+            for reason in DEFAULT_REASONS
+            if (after is None or reason.id > after) and reason.id not in known and (copy := _copy(reason))
+        ]
+        return sorted([*stored, *defaults], key=lambda reason: reason.id)[:limit]
+
+    def add(self, reason: RejectionReason) -> None:
+        self._uow.stage(Put(self.entity.item(reason), missing(), ConcurrencyError("The reason exists.")))
+
+    def save(self, reason: RejectionReason) -> None:
+        """Versioned; a default's first change is its first stored version."""
+        if reason.version == 2 and reason.id in self.defaults:
+            self._uow.stage(Put(self.entity.item(reason), missing(), ConcurrencyError("The reason was changed.")))
+        else:
+            self._uow.stage(self._versioned(reason, "rejection reason"))
+
+
+def _copy(reason: RejectionReason | None) -> RejectionReason | None:
+    return None if reason is None else dataclasses.replace(reason)
+
+
+class PipelineTemplates(_Repository):
+    entity = PIPELINE_TEMPLATE
+
+    def get(self, template_id: str) -> PipelineTemplate | None:
+        return self._get(template_key(template_id))
+
+    def page(self, *, limit: int, after: str | None = None) -> list[PipelineTemplate]:
+        """Oldest first."""
+        return [
+            self.entity.load(item) for item in self._items.query("TEMPLATES", index="GSI1", after=after, limit=limit)
+        ]
+
+    def add(self, template: PipelineTemplate) -> None:
+        self._uow.stage(Put(self.entity.item(template), missing(), ConcurrencyError("The template exists.")))
 
 
 class _Carrier:
@@ -429,6 +626,9 @@ class UnitOfWork:
         self.applications = Applications(self)
         self.sessions = Sessions(self)
         self.one_time_tokens = OneTimeTokens(self)
+        self.funnels = Funnels(self)
+        self.rejection_reasons = RejectionReasons(self)
+        self.pipeline_templates = PipelineTemplates(self)
         self.outbox = storage.outbox
         self.counters: CounterStore = counters or storage.counters
         self.idempotency = storage.idempotency
@@ -495,9 +695,11 @@ class UnitOfWork:
             except ConditionFailed as failed:
                 raise failed.operation.failure or ConcurrencyError("The change collided with another one.") from None
         for entity in seen:
-            entity.events.clear()
-            if hasattr(entity, "new_history"):
-                entity.new_history.clear()
+            committed = getattr(entity, "committed", None)
+            if committed is not None:  # it keeps more pending than its events
+                committed()
+            else:
+                entity.events.clear()
         return events
 
     def rollback(self) -> None:

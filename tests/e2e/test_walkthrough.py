@@ -264,6 +264,33 @@ def run_readme_block(server, containing: str) -> list:
     return json_values(done.stdout)
 
 
+def test_the_readme_team_and_pipeline_pasted_into_bash(server):
+    """The walkthrough, then its hiring-team block in the same shell: Hana joins as hiring manager,
+    the pipeline gains a take-home, Hana moves (a stale repeat is 409), rejects with a delayed
+    email, unrejects; the visits and the funnel show it. The walkthrough's lines run first, as a
+    user runs the block after them (on a server they ran on before, its sign-ups answer 409)."""
+    script = re.sub(r"^API=.*$", f"API={server.http.base}", readme_walkthrough(), flags=re.M)
+    script += readme_block("/jobs/$JOB/team")
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    *_, member, names, moved, again, rejected, back, visits, funnel = json_values(done.stdout)
+
+    assert member["role"] == "hiring_manager" and member["name"] == "Hana"
+    assert names == ["Applied", "Screening", "Take-home", "Shortlisted", "Selected", "Hired"]
+    assert (moved, again) == ("Take-home", "stage_mismatch")
+    assert (rejected, back) == ("rejected", "Take-home")
+    assert visits == ["Applied", "Screening", "Shortlisted", "Selected", "Take-home", "Take-home"]
+    assert funnel == [
+        ["Applied", 0, 1],
+        ["Screening", 0, 1],
+        ["Take-home", 1, 1],
+        ["Shortlisted", 0, 1],
+        ["Selected", 0, 1],
+        ["Hired", 0, 0],
+    ]
+    server.assert_never_restarted()
+
+
 def test_the_readme_sessions_and_password_reset_pasted_into_bash(server):
     """Refresh, reuse, then forgot -> the email's .eml -> reset -> login, over real HTTP. Carl is
     the walkthrough's: made here when this test runs on a server the walkthrough did not run on."""

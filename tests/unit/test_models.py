@@ -18,8 +18,11 @@ def new_job(status=JobStatus.OPEN, owner=OWNER) -> Job:
     return Job.publish(owner=owner, title="Engineer", status=status)
 
 
+JOB = new_job()
+
+
 def new_application() -> Application:
-    application = Application.submit(job=new_job(), candidate=CANDIDATE, cover_letter="hi")
+    application = Application.submit(job=JOB, candidate=CANDIDATE, cover_letter="hi")
     application.events.clear()
     application.new_history.clear()
     return application
@@ -65,7 +68,7 @@ def test_submit_to_a_deleted_job_is_not_found():
 @pytest.mark.parametrize("target", [S.SCREENING, S.REJECTED])
 def test_recruiter_owner_or_admin_moves_the_application(actor, target):
     application = new_application()
-    application.change_status(to=target, actor=actor, reason=None, job_title="Engineer")
+    application.change_status(to=target, actor=actor, reason=None, job=JOB)
     assert application.status == target
 
 
@@ -73,13 +76,13 @@ def test_recruiter_owner_or_admin_moves_the_application(actor, target):
 def test_candidate_cannot_move_own_application_except_withdraw(target):
     application = new_application()
     with pytest.raises(PermissionDenied):
-        application.change_status(to=target, actor=CANDIDATE, reason=None, job_title="Engineer")
+        application.change_status(to=target, actor=CANDIDATE, reason=None, job=JOB)
     assert application.status == "applied"
 
 
 def test_only_the_candidate_withdraws():
     application = new_application()
-    application.change_status(to=S.WITHDRAWN, actor=CANDIDATE, reason="found another job", job_title="Engineer")
+    application.change_status(to=S.WITHDRAWN, actor=CANDIDATE, reason="found another job", job=JOB)
     assert application.status == "withdrawn"
 
 
@@ -87,7 +90,7 @@ def test_only_the_candidate_withdraws():
 def test_recruiter_and_admin_cannot_withdraw_for_the_candidate(actor):
     application = new_application()
     with pytest.raises(PermissionDenied):
-        application.change_status(to=S.WITHDRAWN, actor=actor, reason=None, job_title="Engineer")
+        application.change_status(to=S.WITHDRAWN, actor=actor, reason=None, job=JOB)
     assert application.status == "applied"
 
 
@@ -96,7 +99,7 @@ def test_recruiter_and_admin_cannot_withdraw_for_the_candidate(actor):
 def test_a_foreign_user_gets_not_found(stranger, target):
     application = new_application()
     with pytest.raises(NotFound):
-        application.change_status(to=target, actor=stranger, reason=None, job_title="Engineer")
+        application.change_status(to=target, actor=stranger, reason=None, job=JOB)
     assert application.status == "applied"
 
 
@@ -104,7 +107,7 @@ def test_a_foreign_user_gets_not_found(stranger, target):
     "who,visible", [(CANDIDATE, True), (OWNER, True), (ADMIN, True), (OTHER_CANDIDATE, False), (OTHER_RECRUITER, False)]
 )
 def test_application_visibility(who, visible):
-    assert new_application().is_visible_to(who) is visible
+    assert new_application().is_visible_to(who, JOB) is visible
 
 
 # --- Job visibility and management ---------------------------------------------------------

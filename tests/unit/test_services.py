@@ -270,10 +270,10 @@ def test_concurrent_change_loses_with_a_concurrency_error(uow, settings, store, 
         a = first.applications.get(application.id)
         with second:
             b = second.applications.get(application.id)
-            a.change_status(to="screening", actor=recruiter, reason=None, job_title="x")
+            a.change_status(to="screening", actor=recruiter, reason=None, job=first.jobs.get(a.job_id))
             first.applications.save(a)
             first.commit()
-            b.change_status(to="rejected", actor=recruiter, reason=None, job_title="x")
+            b.change_status(to="rejected", actor=recruiter, reason=None, job=second.jobs.get(b.job_id))
             second.applications.save(b)  # staged: every conflict is found at commit, on every driver
             with pytest.raises(ConcurrencyError):
                 second.commit()

@@ -1,0 +1,243 @@
+"""Pipelines: a job's stages, the admins' pipeline templates and rejection reasons, and a job's funnel."""
+
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..domain.errors import ConcurrencyError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..domain.funnel import HIRE, STAY, median_seconds
+from ..domain.ids import new_id
+from ..domain.models import Job, Principal, Role
+from ..domain.pipeline import Stage, StageKind
+from ..domain.rejection import PipelineTemplate, RejectionReason
+from ..domain.team import Action
+from ..storage import UnitOfWork
+from .outbox import commit
+from .pagination import Page, paginate
+from .versions import check_version, versioned_write
+
+MAX_REMOVED_STAGES = 12  # in one change: each removed stage is checked on every shard of its counters
+
+
+def _job(uow: UnitOfWork, job_id: str, who: Principal) -> Job:
+    job = uow.jobs.get(job_id)
+    if job is None or not job.is_visible_to(who):
+        raise NotFound("Job not found.")
+    return job
+
+
+# --- Stages ---------------------------------------------------------------------------------------
+
+
+def get_stages(uow: UnitOfWork, job_id: str, who: Principal) -> list[Stage]:
+    with uow:
+        job = _job(uow, job_id, who)
+        job.check_team_visible_to(who)
+        return job.stages
+
+
+@dataclass(frozen=True)
+class StageWanted:
+    """A stage of a new pipeline as asked for: an existing one (its id) or a new one (no id)."""
+
+    name: str
+    kind: StageKind
+    id: str | None = None
+    email_template: str | None = None
+
+
+def replace_stages(
+    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, wanted: list[StageWanted], if_match=None
+) -> list[Stage]:
+    """The job's new pipeline. A stage given by id keeps it (its applications stay in it); a stage
+    left out is removed, and one whose kind changes is changed, only while no application is in it
+    (409 stage_in_use), checked against its counters in the same transaction."""
+
+    def write() -> Job:
+        with uow:
+            job = _job(uow, job_id, who)
+            job.check_managed_by(who)
+            check_version(job.version, if_match)
+            for index, stage in enumerate(wanted):
+                if stage.id is not None and job.stage(stage.id) is None:
+                    raise ValidationFailed(
+                        "No such stage in this job's pipeline.",
+                        details=[
+                            {
+                                "field": f"stages.{index}.id",
+                                "message": "not a stage of this job (leave it out for a new one)",
+                            }
+                        ],
+                    )
+            stages = [Stage(s.id or new_id(), s.name, s.kind, s.email_template) for s in wanted]
+            kinds_before = {stage.id: stage.kind for stage in job.stages}
+            removed = job.replace_stages(stages)
+            rekinded = [s.id for s in stages if s.id in kinds_before and kinds_before[s.id] != s.kind]
+            emptied = removed + rekinded
+            if len(emptied) > MAX_REMOVED_STAGES:
+                raise ValidationFailed(
+                    f"At most {MAX_REMOVED_STAGES} stages may be removed or change kind in one change.",
+                    details=[{"field": "stages", "message": "too many stages removed at once"}],
+                )
+            moved_meanwhile = ConcurrencyError("An application moved while the pipeline changed; try again.")
+            current = uow.funnels.require_unchanged(job.id, emptied, failure=moved_meanwhile)
+            occupied = [stage_id for stage_id in emptied if current.get(stage_id, 0) > 0]
+            if occupied:
+                raise Conflict(
+                    "A stage that holds applications can be neither removed nor changed to another kind.",
+                    code="stage_in_use",
+                    details=[{"field": "stages", "message": "holds applications", "stage_id": i} for i in occupied],
+                )
+            uow.jobs.save(job)
+            commit(uow, settings)
+            return job
+
+    return versioned_write(write, if_match=if_match).stages
+
+
+# --- Templates ------------------------------------------------------------------------------------
+
+
+def _admin(who: Principal, what: str) -> None:
+    if not who.is_admin:
+        raise PermissionDenied(f"Only admins manage {what}.")
+
+
+def list_templates(
+    uow: UnitOfWork, settings: Settings, who: Principal, *, limit: int, cursor: str | None = None
+) -> Page[PipelineTemplate]:
+    _admin(who, "pipeline templates")
+    with uow:
+        return paginate(
+            lambda n, last: uow.pipeline_templates.page(limit=n, after=last),
+            limit=limit,
+            cursor=cursor,
+            secret=settings.jwt_secret,
+        )
+
+
+def create_template(
+    uow: UnitOfWork, settings: Settings, who: Principal, *, name: str, stages: list[StageWanted]
+) -> PipelineTemplate:
+    _admin(who, "pipeline templates")
+    template = PipelineTemplate.create(name=name, stages=[(s.name, s.kind, s.email_template) for s in stages])
+    with uow:
+        uow.pipeline_templates.add(template)
+        commit(uow, settings)
+    return template
+
+
+def template_stages(uow: UnitOfWork, template_id: str | None) -> list[Stage] | None:
+    """The stages a new job takes from a template (fresh ids); None: no template asked for."""
+    if template_id is None:
+        return None
+    template = uow.pipeline_templates.get(template_id)
+    if template is None:
+        raise ValidationFailed(
+            "No such pipeline template.", details=[{"field": "template_id", "message": "no template with this id"}]
+        )
+    return template.fresh_stages()
+
+
+# --- Rejection reasons ----------------------------------------------------------------------------
+
+
+def list_reasons(
+    uow: UnitOfWork, settings: Settings, who: Principal, *, limit: int, cursor: str | None = None
+) -> Page[RejectionReason]:
+    if who.role not in (Role.RECRUITER, Role.ADMIN):
+        raise PermissionDenied("Only staff see rejection reasons.")
+    with uow:
+        return paginate(
+            lambda n, last: uow.rejection_reasons.page(limit=n, after=last),
+            limit=limit,
+            cursor=cursor,
+            secret=settings.jwt_secret,
+        )
+
+
+def get_reason(uow: UnitOfWork, who: Principal, reason_id: str) -> RejectionReason:
+    if who.role not in (Role.RECRUITER, Role.ADMIN):
+        raise NotFound("Rejection reason not found.")
+    with uow:
+        reason = uow.rejection_reasons.get(reason_id)
+    if reason is None:
+        raise NotFound("Rejection reason not found.")
+    return reason
+
+
+def create_reason(uow: UnitOfWork, settings: Settings, who: Principal, *, name: str, type: str) -> RejectionReason:
+    _admin(who, "rejection reasons")
+    reason = RejectionReason.create(name=name, type=type)
+    with uow:
+        uow.rejection_reasons.add(reason)
+        commit(uow, settings)
+    return reason
+
+
+def update_reason(
+    uow: UnitOfWork, settings: Settings, who: Principal, reason_id: str, changes: dict, if_match=None
+) -> RejectionReason:
+    _admin(who, "rejection reasons")
+
+    def write() -> RejectionReason:
+        with uow:
+            reason = uow.rejection_reasons.get(reason_id)
+            if reason is None:
+                raise NotFound("Rejection reason not found.")
+            check_version(reason.version, if_match)
+            if changes:
+                reason.update(changes)
+                uow.rejection_reasons.save(reason)
+                commit(uow, settings)
+            return reason
+
+    return versioned_write(write, if_match=if_match)
+
+
+# --- Funnel ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageFunnel:
+    stage_id: str
+    name: str
+    kind: str
+    current: int
+    entered: int
+    median_seconds: int | None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    stages: list[StageFunnel]
+    rejected: int
+    withdrawn: int
+    hired: int
+    median_seconds_to_hire: int | None
+
+
+def get_funnel(uow: UnitOfWork, job_id: str, who: Principal) -> Funnel:
+    """The job's funnel from its counters: a batch read of stages x shards items, whatever the
+    number of applications."""
+    with uow:
+        job = _job(uow, job_id, who)
+        if not job.may(who, Action.SEE_APPLICATIONS):
+            raise PermissionDenied("Only the job's hiring team or an admin sees its funnel.")
+        by_stage, outcomes = uow.funnels.read(job.id, [stage.id for stage in job.stages])
+    return Funnel(
+        stages=[
+            StageFunnel(
+                stage_id=stage.id,
+                name=stage.name,
+                kind=str(stage.kind),
+                current=by_stage[stage.id].get("current", 0),
+                entered=by_stage[stage.id].get("entered", 0),
+                median_seconds=median_seconds(by_stage[stage.id], STAY),
+            )
+            for stage in job.stages
+        ],
+        rejected=outcomes.get("rejected", 0),
+        withdrawn=outcomes.get("withdrawn", 0),
+        hired=outcomes.get("hired", 0),
+        median_seconds_to_hire=median_seconds(outcomes, HIRE),
+    )
