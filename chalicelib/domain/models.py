@@ -344,7 +344,7 @@ class Application:
 
     def __post_init__(self) -> None:
         if self.stage_id is None:  # stored before pipelines: in the (legacy) stage of its status
-            kind = self.status if self.status in KINDS else StageKind.APPLIED
+            kind = str(self.status) if self.status in ACTIVE else StageKind.APPLIED
             self.stage_id = pipeline.legacy_stage_id(self.job_id, kind)
             self.stage_entered_at = self.stage_entered_at or self.updated_at
 
@@ -567,7 +567,7 @@ class Application:
         self._leave(now)
         self._enter(target, actor_id=actor.user_id, now=now)
         # The candidate hears of a new kind of stage, or of a stage that has an email of its own.
-        template = target.email_template or (f"status_{target.kind}" if target.kind != from_status else None)
+        template = target.email_template or (f"status_{target.kind}" if str(target.kind) != from_status else None)
         self._changed(
             job, actor.user_id, from_status, from_stage_id, now, reason=reason, note=note, email_template=template
         )
@@ -659,4 +659,4 @@ class Application:
         )
 
 
-KINDS = frozenset(StageKind)
+ACTIVE = frozenset(str(kind) for kind in StageKind)  # the statuses that are a stage's kind

@@ -25,7 +25,7 @@ log = logging.getLogger("ats.email")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 # The candidate's email on entering a stage of each kind (and on withdrawing), in its own words;
 # a rejection has its own, `rejection`, which carries the team's message.
-STATUS_TEMPLATES = tuple(f"status_{status}" for status in ApplicationStatus if status not in ("applied", "rejected"))
+STATUS_TEMPLATES = tuple(status for status in ApplicationStatus if status not in ("applied", "rejected"))
 
 
 @dataclass(frozen=True)

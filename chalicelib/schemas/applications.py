@@ -3,12 +3,22 @@
 from datetime import UTC
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, field_validator, model_validator
 
-from . import ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, check_id
+from . import FROM_VALUE, ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, check_id
 from .pipelines import StageKindName
 
 Note = Annotated[str, Text(5000, multiline=True)]
+
+
+def _text_only(value):
+    if not isinstance(value, str):  # a number would be read as epoch seconds
+        raise ValueError("must be a time in ISO 8601 with a zone, e.g. 2030-01-31T09:00:00Z")
+    return value
+
+
+# An instant as ISO 8601 text with Z or an offset (strict bodies take no str -> datetime otherwise).
+Instant = Annotated[AwareDatetime, FROM_VALUE, BeforeValidator(_text_only)]
 
 
 class ApplicationCreateRequest(Body):
@@ -59,7 +69,7 @@ class MoveRequest(Body):
 
 class RejectionEmailIn(Body):
     send: bool = True
-    send_at: AwareDatetime | None = Field(
+    send_at: Instant | None = Field(
         None, description="when the email goes (default: now); unreject before then cancels it"
     )
     message: Annotated[str, Text(5000, multiline=True)] | None = Field(
@@ -76,7 +86,7 @@ class RejectionEmailIn(Body):
 class RejectRequest(Body):
     rejection_reason_id: Id
     note: Note | None = Field(None, description="internal: the team sees it, the candidate never")
-    email: RejectionEmailIn = RejectionEmailIn()
+    email: RejectionEmailIn = Field(default_factory=lambda: RejectionEmailIn(send_at=None, message=None))
 
     _id = field_validator("rejection_reason_id")(check_id)
 

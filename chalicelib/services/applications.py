@@ -17,7 +17,6 @@ from ..domain.models import (
     User,
 )
 from ..domain.pipeline import ApplicationStatus, Stage
-from ..domain.states import OutboxStatus
 from ..domain.team import Action, may
 from ..storage import ApplicationQuery, UnitOfWork
 from .outbox import commit
@@ -290,10 +289,8 @@ def unreject(
 
     def decide(application: Application, job: Job) -> None:
         waiting = application.unreject(job, actor=who, note=note)
-        if waiting is not None:
-            event = uow.outbox.get(waiting)
-            if event is not None and event.status == OutboxStatus.SCHEDULED:
-                uow.cancel_event(waiting)
+        if waiting is not None and uow.scheduled_events.is_scheduled(waiting):
+            uow.scheduled_events.cancel(waiting)
 
     return _change(uow, settings, who, application_id, decide, if_match=if_match)
 

@@ -9,6 +9,8 @@ APPLICATION_KEYS = {
     "job_id",
     "candidate_id",
     "status",
+    "stage",
+    "rejection_reason_id",
     "cover_letter",
     "version",
     "created_at",
@@ -17,7 +19,20 @@ APPLICATION_KEYS = {
     "candidate",
     "job",
 }
-HISTORY_KEYS = {"id", "application_id", "from_status", "to_status", "actor_id", "actor", "reason", "created_at"}
+HISTORY_KEYS = {
+    "id",
+    "application_id",
+    "from_status",
+    "to_status",
+    "from_stage_id",
+    "to_stage_id",
+    "actor_id",
+    "actor",
+    "reason",
+    "note",
+    "rejection_reason_id",
+    "created_at",
+}
 
 
 # --- apply --------------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ def test_the_job_owner_moves_an_application(api, recruiter, candidate, applicati
     assert moved["allowed_transitions"] == ["shortlisted", "rejected"]  # the recruiter's moves, not withdrawn
     seen = api.get(f"/applications/{application['id']}", token=candidate.token).body["application"]
     assert seen == {**moved, "allowed_transitions": ["withdrawn"]}  # the candidate's
-    assert history(api, application, candidate.token)[-1] == ("applied", "screening", recruiter.id, "good CV")
+    assert history(api, application, recruiter.token)[-1] == ("applied", "screening", recruiter.id, "good CV")
+    # The reason is the team's: the candidate reads the change without it.
+    assert history(api, application, candidate.token)[-1] == ("applied", "screening", recruiter.id, None)
 
 
 def test_the_whole_pipeline_to_hired_is_recorded_in_order(api, recruiter, candidate, application):

@@ -6,12 +6,15 @@ import pytest
 
 from chalicelib.auth.tokens import issue_token
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.rejection import DEFAULT_REASON_ID
 from chalicelib.services import users
 from chalicelib.storage import ApplicationQuery, JobQuery
 from chalicelib.storage.entities import user_key
 from chalicelib.storage.items import Delete
 
 from .helpers import assert_error
+
+REASON = DEFAULT_REASON_ID
 
 # A valid body for every signed-in route that takes one: the 401 must not depend on it.
 BODIES = {
@@ -29,7 +32,29 @@ BODIES = {
         "new_password": "ghostly new phrase",
     },
     ("PATCH", "/users/{user_id}"): {"role": "recruiter"},
+    ("PUT", "/jobs/{job_id}/team"): {"members": [{"user_id": "{user_id}", "role": "recruiter"}]},
+    ("POST", "/jobs/{job_id}/team"): {"user_id": "{user_id}", "role": "coordinator"},
+    ("PUT", "/jobs/{job_id}/stages"): {
+        "stages": [{"name": "Applied", "kind": "applied"}, {"name": "Hired", "kind": "hired"}]
+    },
+    ("POST", "/applications/{application_id}/move"): {"from_stage_id": "{job_id}", "to_stage_id": "{job_id}"},
+    ("POST", "/applications/{application_id}/reject"): {"rejection_reason_id": "{reason_id}"},
+    ("POST", "/applications/{application_id}/unreject"): {},
+    ("POST", "/pipeline-templates"): {"name": "Ghost", "stages": [{"name": "Applied", "kind": "applied"}]},
+    ("POST", "/rejection-reasons"): {"name": "Ghost", "type": "other"},
+    ("PATCH", "/rejection-reasons/{reason_id}"): {"name": "Ghost"},
 }
+
+
+def _filled(value, ids: dict):
+    """The body with the ids put in, however deep its strings are."""
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, list):
+        return [_filled(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {key: _filled(item, ids) for key, item in value.items()}
+    return value
 
 
 def signed_in_routes() -> list[tuple[str, str, bool]]:
@@ -59,7 +84,7 @@ def token_for(settings, user_id: str, role: str) -> str:
 def call_every_signed_in_route(api, token: str, ids: dict) -> dict:
     replies = {}
     for method, path, has_body in signed_in_routes():
-        body = {key: value.format(**ids) for key, value in BODIES[(method, path)].items()} if has_body else None
+        body = _filled(BODIES[(method, path)], ids) if has_body else None
         replies[(method, path)] = api.call(method, path.format(**ids), body, token=token)
     return replies
 
@@ -93,7 +118,7 @@ def test_every_signed_in_route_refuses_a_token_whose_account_does_not_exist(
     replies = call_every_signed_in_route(
         api,
         token_for(settings, new_id(), role),
-        {"job_id": job["id"], "application_id": application["id"], "user_id": job["owner_id"]},
+        {"job_id": job["id"], "application_id": application["id"], "user_id": job["owner_id"], "reason_id": REASON},
     )
     assert {method for method, _ in replies} == {"GET", "POST", "PUT", "PATCH", "DELETE"}  # reads and writes
     for route, reply in replies.items():

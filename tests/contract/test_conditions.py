@@ -75,7 +75,7 @@ def test_a_move_by_an_actor_without_an_account_is_refused_and_changes_nothing(uo
     before = outbox_size(uow_factory)
     with uow_factory() as uow:
         current = uow.applications.get(application.id)
-        current.change_status(to="screening", actor=NOBODY, reason=None, job_title=job.title)
+        current.change_status(to="screening", actor=NOBODY, reason=None, job=job)
         uow.applications.save(current)  # staged: the conflict is found at commit
         with pytest.raises(UnknownActor):
             uow.commit()
@@ -90,7 +90,7 @@ def test_writes_by_existing_accounts_commit(uow_factory, recruiter, candidate, j
     application = make_application(uow_factory, job, candidate)
     with uow_factory() as uow:
         current = uow.applications.get(application.id)
-        current.change_status(to="screening", actor=who(recruiter), reason=None, job_title=job.title)
+        current.change_status(to="screening", actor=who(recruiter), reason=None, job=job)
         uow.users.require(recruiter.id)  # twice in one transaction (also by save): one check
         uow.applications.save(current)
         uow.commit()
@@ -141,7 +141,7 @@ def test_require_without_statuses_holds_for_a_closed_job_but_not_a_deleted_or_mi
     def move_requiring_live(job_id: str, to: str):
         with uow_factory() as uow:
             current = uow.applications.get(application.id)
-            current.change_status(to=to, actor=who(recruiter), reason=None, job_title=job.title)
+            current.change_status(to=to, actor=who(recruiter), reason=None, job=job)
             uow.jobs.require(job_id, failure=JobDeleted())
             uow.applications.save(current)
             uow.commit()

@@ -36,3 +36,56 @@ def test_reindex_lists_the_users_stored_before_the_index(uow_factory, capsys):
     assert cli.main(["reindex"]) == 0
     DYNAMODB_CALLS.clear()
     assert "0 User" in capsys.readouterr().out
+
+
+def test_jobs_and_applications_stored_before_pipelines_read_in_the_stage_of_their_status(
+    uow_factory, recruiter, candidate, capsys
+):
+    """No data migration: an old job has the default pipeline (stable ids), its applications are in
+    the stage of their status, they move on from there; `reindex` puts the old job's applications in
+    its recruiter's list (the team's member items)."""
+    from chalicelib.domain.models import Principal
+    from chalicelib.domain.pipeline import legacy_stage_id
+    from chalicelib.storage import ApplicationQuery
+
+    job_id, application_id = "01HZZZZZZZZZZZZZZZZZZZZZJ1", "01HZZZZZZZZZZZZZZZZZZZZZA1"
+    old_job = {"PK": f"JOB#{job_id}", "SK": "JOB", "type": "Job", "id": job_id, "owner_id": recruiter.id,
+               "title": "Old job", "status": "open", "version": 1, "created_at": "2024-01-01T00:00:00.000Z",
+               "updated_at": "2024-01-01T00:00:00.000Z", "GSI1PK": "JOBS#open", "GSI1SK": job_id,
+               "GSI2PK": f"OWNER#{recruiter.id}#open", "GSI2SK": job_id}  # fmt: skip
+    old_application = {"PK": f"APP#{application_id}", "SK": "APP", "type": "Application", "id": application_id,
+                       "job_id": job_id, "candidate_id": candidate.id, "recruiter_id": recruiter.id,
+                       "status": "screening", "version": 2, "created_at": "2024-01-02T00:00:00.000Z",
+                       "updated_at": "2024-01-03T00:00:00.000Z", "GSI1PK": f"JOBAPPS#{job_id}",
+                       "GSI1SK": application_id, "GSI2PK": f"JOBAPPS#{job_id}#screening",
+                       "GSI2SK": application_id}  # fmt: skip
+    items = uow_factory().storage.items
+    items.write(Put(dict(old_job)))
+    items.write(Put(dict(old_application)))
+
+    uow = uow_factory()
+    job, application = uow.jobs.get(job_id), uow.applications.get(application_id)
+    assert [stage.kind for stage in job.stages] == ["applied", "screening", "shortlisted", "selected", "hired"]
+    assert application.stage_id == legacy_stage_id(job_id, "screening") == job.stages[1].id
+    assert uow_factory().jobs.get(job_id).stages == job.stages  # the same ids on every read
+    rita = Principal(recruiter.id, recruiter.role)
+    assert (
+        uow.applications.page(
+            ApplicationQuery(job_ids=tuple(j for j, _ in uow.jobs.member_jobs(rita.user_id))), limit=5
+        )
+        == []
+    )
+
+    assert cli.main(["reindex"]) == 0
+    DYNAMODB_CALLS.clear()
+    assert "1 TeamMember" in capsys.readouterr().out
+    member_jobs = tuple(j for j, _ in uow_factory().jobs.member_jobs(rita.user_id))
+    assert member_jobs == (job_id,)
+    with uow_factory() as uow:
+        application = uow.applications.get(application_id)
+        application.move(job, actor=rita, from_stage_id=job.stages[1].id, to_stage_id=job.stages[2].id, note=None)
+        uow.jobs.require(job_id, stage_id=application.stage_id, failure=AssertionError("the legacy job's stage"))
+        uow.applications.save(application)
+        uow.commit()
+    moved = uow_factory().applications.get(application_id)
+    assert (moved.status, moved.stage_id) == ("shortlisted", job.stages[2].id)

@@ -44,7 +44,7 @@ def make_application(uow_factory, job: Job, candidate: User, cover_letter="Hello
 def move(uow_factory, application: Application, to, actor: User, reason=None) -> Application:
     with uow_factory() as uow:
         current = uow.applications.get(application.id)
-        current.change_status(to=to, actor=who(actor), reason=reason, job_title="t")
+        current.change_status(to=to, actor=who(actor), reason=reason, job=uow.jobs.get(current.job_id))
         uow.applications.save(current)
         uow.commit()
     return current
@@ -313,8 +313,9 @@ def test_a_stale_application_write_is_refused_and_leaves_no_history(uow_factory,
     application = make_application(uow_factory, make_job(uow_factory, recruiter), candidate)
     with uow_factory() as uow:
         first, second = uow.applications.get(application.id), uow.applications.get(application.id)
-    first.change_status(to="screening", actor=who(recruiter), reason="good", job_title="t")
-    second.change_status(to="rejected", actor=who(recruiter), reason="bad", job_title="t")
+        job = uow.jobs.get(application.job_id)
+    first.change_status(to="screening", actor=who(recruiter), reason="good", job=job)
+    second.change_status(to="rejected", actor=who(recruiter), reason="bad", job=job)
     with uow_factory() as uow:
         uow.applications.save(first)
         uow.commit()

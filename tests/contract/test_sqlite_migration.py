@@ -95,7 +95,7 @@ def old_database(tmp_path):
     gone = Job.publish(owner=_who(recruiter), title="Gone")
     gone.delete()
     application = Application.submit(job=full, candidate=_who(candidate), cover_letter="Hello")
-    application.change_status(to=ApplicationStatus.SCREENING, actor=_who(recruiter), reason="fits", job_title="t")
+    application.change_status(to=ApplicationStatus.SCREENING, actor=_who(recruiter), reason="fits", job=full)
     events = [*recruiter.events, *candidate.events, *application.events]  # in the order they were committed
     now = time.time()
 

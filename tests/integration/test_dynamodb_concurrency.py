@@ -78,7 +78,7 @@ def test_twenty_changes_from_the_same_version_one_wins(uow_factory, settings, jo
 
     def save_copy(to):  # every thread holds the same version-1 copy
         copy = deepcopy(loaded)
-        copy.change_status(to=to, actor=recruiter, reason=f"to {to}", job_title=posted.title)
+        copy.change_status(to=to, actor=recruiter, reason=f"to {to}", job=posted)
         with uow_factory() as uow:
             uow.applications.save(copy)
             uow.commit()

@@ -47,10 +47,11 @@ def test_a_status_change_leaves_an_eml_for_the_candidate_with_nothing_else_runni
     (new,) = set(_eml_files(mail_env["ATS_STATE_DIR"])) - before
     message = _read(mail_env["ATS_STATE_DIR"], new)
     assert candidate["email"] in message["To"]
-    assert message["X-ATS-Template"] == "status_rejected"
+    assert message["X-ATS-Template"] == "rejection"
     assert "Platform Engineer" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
-    assert "not to move forward" in text and "The role was filled." in text
+    assert "not to move forward" in text
+    assert "The role was filled." not in text  # the team's reason: the candidate never reads it
     assert message.get_body(("html",)).get_content().lstrip().startswith("<!DOCTYPE html>")
     assert all_sent()
 

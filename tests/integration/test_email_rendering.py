@@ -29,7 +29,7 @@ def record(type_, **payload) -> OutboxRecord:
     )
 
 
-def status_changed(to_status, reason=None, from_status="applied"):
+def status_changed(to_status, reason=None, from_status="applied", **more):
     return record(
         "ApplicationStatusChanged",
         application_id="APP1",
@@ -40,7 +40,8 @@ def status_changed(to_status, reason=None, from_status="applied"):
         from_status=from_status,
         to_status=to_status,
         actor_id="recr",
-        reason=reason,
+        reason=reason,  # as events stored before reasons were kept from emails held it
+        **more,
     )
 
 
@@ -71,18 +72,32 @@ def test_each_status_says_what_happened(status, words):
 
 
 def test_the_rejection_is_kind_and_clear():
-    text = render_status("rejected").text
+    text = render("rejection", name="Carl", job_title="Data Lead", message_text="", message_html="").text
     assert "Thank you" in text  # kind
-    assert "decided not to move forward" in text and "final for this position" in text  # clear
+    assert "decided not to move forward" in text and "this position only" in text  # clear
     assert "future openings" in text
 
 
-def test_the_reason_is_included_when_given_and_escaped_in_html():
-    (mail,) = emails_for(status_changed("rejected", reason="We chose <someone> else"), USERS.get)
+def test_the_teams_message_is_in_the_rejection_and_escaped_in_html():
+    event = status_changed("rejected", email_template="rejection", message="We chose <someone> else")
+    (mail,) = emails_for(event, USERS.get)
+    assert mail.template == "rejection"
     assert "We chose <someone> else" in mail.text
     assert "We chose &lt;someone&gt; else" in mail.html and "<someone>" not in mail.html
-    (without,) = emails_for(status_changed("rejected"), USERS.get)
-    assert "Reason" not in without.text and "Reason" not in without.html
+    (without,) = emails_for(status_changed("rejected", email_template="rejection"), USERS.get)
+    assert "message from the team" not in without.text.lower() and "message from the team" not in without.html.lower()
+
+
+@pytest.mark.parametrize("status", ["screening", "rejected", "withdrawn"])
+def test_the_teams_reason_never_reaches_the_candidate(status):
+    # An event stored before reasons were kept out of events still holds one: no email shows it.
+    for mail in emails_for(status_changed(status, reason="Internal: weak <b>SQL</b>"), USERS.get):
+        assert "weak" not in mail.text and "weak" not in mail.html and "Internal" not in mail.subject
+
+
+def test_an_event_that_names_no_email_owes_the_candidate_none():
+    assert plan(status_changed("rejected", email_template=None)) == []
+    assert plan(status_changed("screening", email_template="stage_update")) == [("cand", "stage_update")]
 
 
 def test_names_and_titles_are_plain_in_text_and_escaped_in_html():
@@ -102,6 +117,7 @@ def test_which_emails_each_event_owes():
         owed = plan(status_changed(status))
         assert owed[0] == ("cand", f"status_{status}")
         assert owed[1:] == ([("recr", "candidate_withdrew")] if status == "withdrawn" else [])
+    assert plan(status_changed("rejected")) == [("cand", "rejection")]  # an event stored before events named it
     assert plan(record("SomethingElse")) == []
 
 
