@@ -64,6 +64,7 @@ def _change_team(
     who: Principal,
     change: Callable[[list[TeamMember]], list[TeamMember]],
     if_match: int | None,
+    field: Callable[[int], str] = lambda index: f"members.{index}.user_id",
 ) -> list[MemberSeen]:
     """Read the job, check who asks and If-Match, let `change` make the new team, and save it with
     its member items; every new member must be an active staff account, checked again at commit."""
@@ -76,7 +77,7 @@ def _change_team(
             before = list(job.team)
             members = change(before)
             check_team(members)  # named once, a recruiter kept: before the accounts are looked up
-            _check_staff(uow, [member for member in members if member not in before], members)
+            _check_staff(uow, [member for member in members if member not in before], members, field)
             job.replace_team(members)
             uow.jobs.save(job, team_before=before)
             commit(uow, settings)
@@ -87,15 +88,17 @@ def _change_team(
         return _seen(uow, job.team)
 
 
-def _check_staff(uow: UnitOfWork, added: list[TeamMember], members: list[TeamMember]) -> None:
+def _check_staff(
+    uow: UnitOfWork, added: list[TeamMember], members: list[TeamMember], field: Callable[[int], str]
+) -> None:
+    """Each added member is an active recruiter or admin: 422 naming the body's field if not."""
     accounts = uow.users.get_many(member.user_id for member in added)
     for member in added:
         account = accounts.get(member.user_id)
         if account is None or not account.active or account.role not in STAFF:
-            index = members.index(member)
             raise ValidationFailed(
                 "A team member must be an active recruiter or admin account.",
-                details=[{"field": f"members.{index}.user_id", "message": "not an active staff account"}],
+                details=[{"field": field(members.index(member)), "message": "not an active staff account"}],
             )
         uow.users.require_staff(member.user_id)
 
@@ -119,7 +122,7 @@ def add_member(
             else [member if m.user_id == member.user_id else m for m in team]
         )
 
-    seen = _change_team(uow, settings, job_id, who, change, if_match)
+    seen = _change_team(uow, settings, job_id, who, change, if_match, field=lambda _: "user_id")
     return next(m for m in seen if m.user_id == member.user_id)
 
 
