@@ -41,10 +41,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from unittest import mock
 
 from bench.api import BACKENDS, ROOT, Bench, Row, logs_to_file, seed_user, wait_for_deliveries
 
@@ -133,31 +131,6 @@ def prefix(key: tuple[str, str]) -> str:
 # --- Seeding, through the storage layer ----------------------------------------------------------
 
 
-@contextlib.contextmanager
-def counters_folded(uow) -> Iterator[None]:
-    """While inside, the counter additions staged on one item are summed; staged as one at the end."""
-    from chalicelib.storage.items import Update
-
-    stage = uow.stage
-    folded: dict[tuple[str, str], Update] = {}
-
-    def staging(operation) -> None:
-        if not (isinstance(operation, Update) and operation.key[0].startswith(COUNTER_PREFIX)):
-            return stage(operation)
-        before = folded.get(operation.key)
-        if before is not None:
-            added = {
-                name: before.add.get(name, 0) + operation.add.get(name, 0) for name in {*before.add, *operation.add}
-            }
-            operation = operation._replace(add=added)
-        folded[operation.key] = operation
-
-    with mock.patch.object(uow, "stage", staging):
-        yield
-    for operation in folded.values():
-        stage(operation)
-
-
 def in_units(indexes: list[int], per_uow: int, threads: int, write) -> None:
     """write(part) for consecutive parts of `per_uow` of the indexes, `threads` at a time."""
     parts = [indexes[first : first + per_uow] for first in range(0, len(indexes), per_uow)]
@@ -194,19 +167,17 @@ def seed_job(recruiter, count: int, threads: int, label: str, moved: bool = True
 
     def apply(part: list[int]) -> None:
         with bootstrap.unit_of_work(settings) as uow:
-            with counters_folded(uow):
-                for i in part:
-                    applications[i] = Application.submit(job=job, candidate=candidates[i], cover_letter=None)
-                    uow.applications.add(applications[i])
+            for i in part:
+                applications[i] = Application.submit(job=job, candidate=candidates[i], cover_letter=None)
+                uow.applications.add(applications[i])
             uow.commit()
 
     def move(part: list[int]) -> None:
         with bootstrap.unit_of_work(settings) as uow:
-            with counters_folded(uow):
-                for i in part:
-                    a, target = applications[i], stages[str(moved_to(i))]
-                    a.move(job, actor=owner, from_stage_id=str(a.stage_id), to_stage_id=target, note=None)
-                    uow.applications.save(a)
+            for i in part:
+                a, target = applications[i], stages[str(moved_to(i))]
+                a.move(job, actor=owner, from_stage_id=str(a.stage_id), to_stage_id=target, note=None)
+                uow.applications.save(a)
             uow.commit()
 
     started = time.perf_counter()

@@ -482,16 +482,18 @@ class Funnels:
         return self._items.write_shards
 
     def add(self, job_id: str, tally: Tally) -> None:
-        """Stage the tally's additions, on one shard."""
+        """Stage the tally's additions, on the unit of work's shard (one per commit, so that two
+        changes of one job in one commit add to the same items, summed)."""
         if not tally:
             return
-        shard = random.randrange(self.shards)
+        shard = self._uow.shard
         for stage_id, added in tally.stage_counters().items():
             key = stage_counter_key(job_id, shard, stage_id)
-            self._uow.stage(Update(key, set={"type": "StageCounter"}, add=added))
+            self._uow.stage_addition(Update(key, set={"type": "StageCounter"}, add=added))
         outcomes = tally.job_counters()
         if outcomes:
-            self._uow.stage(Update(outcome_counter_key(job_id, shard), set={"type": "OutcomeCounter"}, add=outcomes))
+            key = outcome_counter_key(job_id, shard)
+            self._uow.stage_addition(Update(key, set={"type": "OutcomeCounter"}, add=outcomes))
 
     def read(self, job_id: str, stage_ids: Iterable[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
         """(stage id -> its counters summed over the shards, the job's outcome counters summed), in
@@ -672,6 +674,18 @@ class UnitOfWork:
             return
         self._operations.append(operation)
 
+    def stage_addition(self, update: Update) -> None:
+        """Queue an unconditional addition to numbers; one to an item already added to is summed
+        into it (a transaction writes each item once)."""
+        for index, staged in enumerate(self._operations):
+            if isinstance(staged, Update) and staged.key == update.key and staged.condition is None:
+                amounts = {
+                    name: staged.add.get(name, 0) + update.add.get(name, 0) for name in {*staged.add, *update.add}
+                }
+                self._operations[index] = staged._replace(set={**staged.set, **update.set}, add=amounts)
+                return
+        self._operations.append(update)
+
     def track(self, entity) -> None:
         """Repositories call this for every entity they write, so commit finds its events."""
         self._seen.append(entity)
@@ -705,6 +719,8 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Forget what was staged: nothing reaches the store before commit."""
         self._operations, self._seen = [], []
+        # The shard this commit adds its counters to, at random (see Funnels).
+        self.shard = random.randrange(self.storage.items.write_shards)
 
     def ping(self) -> None:
         """Raise if the storage cannot be reached."""
