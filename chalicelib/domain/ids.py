@@ -42,3 +42,17 @@ def is_id(value: object) -> bool:
 def utc_now() -> str:
     """UTC ISO 8601 with millisecond precision and a Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_at(epoch_seconds: float) -> str:
+    """That moment (epoch seconds, as time.time and the stores' clocks give it) as utc_now writes it."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_utc(moment: str) -> str:
+    """An ISO 8601 moment with a zone, written as utc_now writes it: moments in one format compare
+    as strings (the outbox finds due events by a range of such strings)."""
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone: write it in UTC, with a Z")
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
