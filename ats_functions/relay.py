@@ -26,7 +26,13 @@ def _relay() -> dict:
 
     settings = bootstrap.settings()
     report = relay_all(bootstrap.unit_of_work(settings), settings)
-    return {"found": report.found, "published": report.published, "delivered": report.delivered, "left": report.left}
+    return {
+        "found": report.found,
+        "published": report.published,
+        "delivered": report.delivered,
+        "left": report.left,
+        "promoted": report.promoted,
+    }
 
 
 @blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_relay")
@@ -39,4 +45,4 @@ def outbox_stream(event):
     # New items may be outbox events a request could not publish: one relay pass covers them all.
     if any(record.event_name == "INSERT" for record in event):
         return _relay()
-    return {"found": 0, "published": 0, "delivered": 0, "left": 0}
+    return {"found": 0, "published": 0, "delivered": 0, "left": 0, "promoted": 0}

@@ -172,6 +172,16 @@ def dispatcher(settings: Settings) -> "Dispatcher":
     return _once("dispatcher", url, lambda: BrokerDispatcher(Publisher(url)))
 
 
+def deliver_when_due(settings: Settings) -> None:
+    """A long-running server's start (make run): without a broker, this process's delivery thread
+    sends scheduled events as they fall due from now on, those scheduled before a restart too, with
+    no request needed; with a broker the relay hands them on."""
+    if not settings.redis_url:
+        from .messaging import background
+
+        background.watch(lambda: unit_of_work(settings), settings)
+
+
 def sender(settings: Settings):
     """The configured email sender, one per configuration (its connections are reused)."""
     from .messaging.senders import make_sender, sender_key

@@ -55,6 +55,7 @@ def relay(args) -> int:
                     "published": report.published,
                     "delivered": report.delivered,
                     "left": report.left,
+                    "promoted": report.promoted,
                 }
             )
         )
@@ -76,6 +77,7 @@ def outbox(args) -> int:
                     "last_error": record.last_error,
                     "created_at": record.created_at,
                     "updated_at": record.updated_at,
+                    "deliver_after": record.deliver_after,
                 }
             )
         )
@@ -122,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", help="else $ATS_ADMIN_PASSWORD, else asked for")
     admin.set_defaults(run=create_admin)
 
-    relay_cmd = commands.add_parser("relay", help="publish the outbox's pending events (deliver them without a broker)")
+    relay_cmd = commands.add_parser(
+        "relay", help="publish the outbox's pending events and its due scheduled ones (deliver them without a broker)"
+    )
     relay_cmd.add_argument("--once", action="store_true", help="one pass, then exit (1 if some were left)")
     relay_cmd.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
     relay_cmd.add_argument("--batch", type=int, default=100)

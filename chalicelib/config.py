@@ -55,6 +55,7 @@ class Settings:
     email_lease_seconds: int = 120  # a claimed delivery's lease; over a send, under celery_visibility_timeout
     celery_visibility_timeout: int = 150  # a killed worker's tasks come back after this (celery_app.py)
     relay_republish_seconds: int = 3600  # a `published` event unsent this long is published again (relay.py)
+    scheduled_poll_seconds: float = 2.0  # without a broker, how often the delivery thread looks for due events
     publish_timeout: float = 0.5  # seconds a request may spend handing events to the broker
     # DynamoDB: where, and how long a call may take (well inside a Lambda's timeout).
     aws_region: str = "us-east-1"
@@ -133,6 +134,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_lease_seconds=int(env.get("ATS_EMAIL_LEASE_SECONDS", "120")),
         celery_visibility_timeout=int(env.get("ATS_CELERY_VISIBILITY_TIMEOUT", "150")),
         relay_republish_seconds=int(env.get("ATS_RELAY_REPUBLISH_SECONDS", "3600")),
+        scheduled_poll_seconds=float(env.get("ATS_SCHEDULED_POLL_SECONDS", "2")),
         publish_timeout=float(env.get("ATS_PUBLISH_TIMEOUT", "0.5")),
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         dynamodb_endpoint=_dynamodb_endpoint(env),

@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")  # as chalice local
     server = create_server(args.host, args.port, args.stage)
+    from chalicelib import bootstrap  # once the stage's environment is applied
+
+    bootstrap.deliver_when_due(bootstrap.settings())
     server.serve_forever()
 
 

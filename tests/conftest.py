@@ -47,6 +47,26 @@ class Clock:
         self.now += seconds
 
 
+def status_change(candidate_id: str, deliver_after: str | None = None):
+    """An event that emails the candidate (of an application not stored): the delayed-event tests'
+    event (Event.deliver_after), recorded with `uow.record`."""
+    from chalicelib.domain.events import ApplicationStatusChanged
+    from chalicelib.domain.ids import new_id
+
+    return ApplicationStatusChanged(
+        application_id=new_id(),
+        job_id=new_id(),
+        job_title="Platform Engineer",
+        candidate_id=candidate_id,
+        recruiter_id=new_id(),
+        from_status="screening",
+        to_status="rejected",
+        actor_id=new_id(),
+        reason=None,
+        deliver_after=deliver_after,
+    )
+
+
 def require_service(reason: str):
     """A missing service fails the test in CI and skips it elsewhere, saying why."""
     if IN_CI:
@@ -92,6 +112,9 @@ def settle_email() -> None:
 @pytest.fixture(autouse=True)
 def _no_delivery_outlives_its_test():
     yield
+    from chalicelib.messaging import background
+
+    background.stop_watching()  # the test's storage is gone: no sweep of it for due events
     settle_email()
 
 

@@ -2,16 +2,24 @@
 
 from dataclasses import asdict, dataclass, field
 
-from .ids import new_id, utc_now
+from .ids import as_utc, new_id, utc_now
 
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """What happened, once: its id is the outbox record's, and its type is its class's name."""
+    """What happened, once: its id is the outbox record's, and its type is its class's name.
+
+    `deliver_after` (UTC ISO 8601) holds its delivery back until then: a commit before that moment
+    keeps it `scheduled` in the outbox, and the relay hands it on once due.
+    """
 
     id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=utc_now)
-    deliver_after: str | None = None  # a delayed email: not delivered before this time
+    deliver_after: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.deliver_after is not None:  # one format, so that due events are a range of the outbox's index
+            object.__setattr__(self, "deliver_after", as_utc(self.deliver_after))
 
     @property
     def type(self) -> str:

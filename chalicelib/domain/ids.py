@@ -49,3 +49,17 @@ def seconds_between(earlier: str, later: str) -> float:
     start = datetime.fromisoformat(earlier.replace("Z", "+00:00"))
     end = datetime.fromisoformat(later.replace("Z", "+00:00"))
     return max(0.0, (end - start).total_seconds())
+
+
+def utc_at(epoch_seconds: float) -> str:
+    """That moment (epoch seconds, as time.time and the stores' clocks give it) as utc_now writes it."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_utc(moment: str) -> str:
+    """An ISO 8601 moment with a zone, written as utc_now writes it: moments in one format compare
+    as strings (the outbox finds due events by a range of such strings)."""
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone: write it in UTC, with a Z")
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

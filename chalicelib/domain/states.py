@@ -5,15 +5,18 @@ from enum import StrEnum
 
 
 class OutboxStatus(StrEnum):
-    """Where an event's delivery stands: written, handed to the broker, done, or given up."""
+    """Where an event's delivery stands: waiting for its deliver_after, written (due), handed to
+    the broker, done, given up, or called off before it was due."""
 
+    SCHEDULED = "scheduled"
     PENDING = "pending"
     PUBLISHED = "published"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-FINISHED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED})  # nothing more will be tried
+FINISHED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED})  # nothing more will be tried
 
 
 class DeliveryState(StrEnum):

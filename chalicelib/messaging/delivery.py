@@ -6,9 +6,11 @@ no-op: a redelivered task finds its emails complete and sends nothing.
 """
 
 import logging
+from datetime import datetime
 
 from ..backoff import jittered
 from ..config import Settings
+from ..domain.ids import utc_at
 from ..domain.states import FINISHED, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
 from .emails import emails_for, links
@@ -17,12 +19,26 @@ from .senders import PermanentSendError
 log = logging.getLogger("ats.email")
 
 
-class DeliveryBusy(Exception):
+class TryLater(Exception):
+    """No failure: the event cannot be delivered now; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeliveryBusy(TryLater):
     """Another worker holds a claim on one of the emails: try again once its lease is over."""
 
     def __init__(self, event_id: str, recipient: str, retry_after: float):
-        super().__init__(f"delivery of {event_id} to {recipient} is claimed by another worker")
-        self.retry_after = retry_after
+        super().__init__(f"delivery of {event_id} to {recipient} is claimed by another worker", retry_after)
+
+
+class NotDue(TryLater):
+    """The event is still scheduled, or its deliver_after is ahead (a relay whose clock ran ahead)."""
+
+    def __init__(self, event_id: str, retry_after: float):
+        super().__init__(f"event {event_id} is not due yet", retry_after)
 
 
 class EventMissing(LookupError):
@@ -40,6 +56,12 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
         raise EventMissing(f"no outbox event {event_id}")
     if record.status in FINISHED:
         return 0
+    # Only what the relay promoted is sent, and never before its time: a cancel is decided against
+    # the promotion alone.
+    now = uow.outbox.clock()
+    if record.status == OutboxStatus.SCHEDULED or (record.deliver_after or "") > utc_at(now):
+        due_at = datetime.fromisoformat(record.deliver_after).timestamp() if record.deliver_after else now
+        raise NotDue(event_id, retry_after=max(1.0, due_at - now))
     with uow:
         emails = emails_for(record, uow.users.get, links(settings.jwt_secret, settings.public_url))
     sender = sender or uow.sender
@@ -87,12 +109,13 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bo
     """The embedded default's delivery, right after commit: never raises into the request.
 
     A failure leaves the event pending (with its attempt counted) for the relay to try again.
-    A claim another sender holds is no failure: the event stays pending, its attempts unchanged.
+    A claim another sender holds, or an event not due, is no failure: the event stays as it is,
+    its attempts unchanged.
     """
     try:
         deliver(uow, settings, event_id)
         return True
-    except DeliveryBusy:
+    except TryLater:
         return False
     except Exception as error:
         try:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # the broker's modules load only where one is configured
 
 class Dispatcher(Protocol):
     def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
-        """Hand on the events a request just committed; never waits long, may leave them pending."""
+        """Hand on the events a request just committed, due now (none, when it only scheduled some:
+        uow.scheduled); never waits long, may leave them pending."""
 
     def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
         """Hand on what the relay found (pending, and published long ago but not sent):
@@ -52,12 +53,13 @@ class BrokerDispatcher:
 
 
 class InProcessDispatcher:
-    """No broker: a thread of this process delivers (background.py); the relay delivers itself."""
+    """No broker: a thread of this process delivers (background.py), scheduled events too once
+    they are due; the relay delivers itself."""
 
     def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
         from . import background
 
-        background.submit(uow.fresh, settings, event_ids)
+        background.submit(uow.fresh, settings, event_ids, scheduled=bool(uow.scheduled))
 
     def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
         from .delivery import deliver_in_process

@@ -7,15 +7,18 @@ visibility timeout: a task whose worker died comes back from Redis itself by the
 bound would queue a copy of every event waiting in a backlog, again at every bound while no worker
 runs. With no broker configured it delivers them in-process instead. Run by
 `python -m chalicelib.cli relay`, by a scheduled function and by a DynamoDB-stream function.
+
+First it promotes the scheduled events that are due (by the outbox's clock) to pending, each by
+a conditional write, so a cancel racing it either comes first (the event is never sent) or fails.
 """
 
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from ..config import Settings
+from ..domain.ids import utc_at
 from ..domain.states import OutboxStatus
 from ..storage import UnitOfWork
 
@@ -29,30 +32,42 @@ class RelayReport:
     found: int = 0
     published: int = 0
     delivered: int = 0
+    promoted: int = 0  # scheduled events found due, and so among those found
 
     @property
     def left(self) -> int:
         return self.found - self.published - self.delivered
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def promote_due(uow: UnitOfWork, *, limit: int = 100) -> list[str]:
+    """Move up to `limit` scheduled events that are due now to pending; the ids this call moved
+    (another relay, or a cancel, may have taken one first)."""
+    now = utc_at(uow.outbox.clock())
+    return [record.id for record in uow.outbox.due(now=now, limit=limit) if uow.outbox.promote(record.id, now=now)]
 
 
 def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> RelayReport:
-    """One pass over up to `limit` pending events (and as many stale published ones)."""
-    stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.relay_republish_seconds))
+    """One pass: the scheduled events due now promoted, then up to `limit` pending events (and as
+    many stale published ones) handed on."""
+    promoted = promote_due(uow, limit=limit)
+    stale_before = utc_at(uow.outbox.clock() - settings.relay_republish_seconds)
     pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
     stale = [
         record.id
         for record in uow.outbox.list(status=OutboxStatus.PUBLISHED, limit=limit)
         if record.updated_at < stale_before
     ]
-    report = RelayReport(found=len(pending) + len(stale))
+    report = RelayReport(found=len(pending) + len(stale), promoted=len(promoted))
     if not report.found:
         return report
     report.published, report.delivered = uow.dispatcher.relay(uow, settings, pending, stale)
-    log.info("relay: %d found, %d published, %d delivered in-process", report.found, report.published, report.delivered)
+    log.info(
+        "relay: %d found (%d promoted from scheduled), %d published, %d delivered in-process",
+        report.found,
+        report.promoted,
+        report.published,
+        report.delivered,
+    )
     return report
 
 
@@ -64,7 +79,8 @@ def relay_all(uow: UnitOfWork, settings: Settings, *, limit: int = 100, max_pass
         total.found += report.found
         total.published += report.published
         total.delivered += report.delivered
-        if report.found < limit or report.left:
+        total.promoted += report.promoted
+        if (report.found < limit and report.promoted < limit) or report.left:
             break
     return total
 

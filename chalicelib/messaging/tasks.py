@@ -4,7 +4,7 @@ import logging
 
 from .. import bootstrap
 from .celery_app import TASK_DELIVER, app
-from .delivery import DeliveryBusy, EventMissing, backoff, deliver, is_permanent, record_attempt
+from .delivery import EventMissing, TryLater, backoff, deliver, is_permanent, record_attempt
 
 log = logging.getLogger("ats.email")
 
@@ -15,11 +15,12 @@ def deliver_event(self, event_id: str) -> int:
     uow = bootstrap.unit_of_work(settings)
     try:
         return deliver(uow, settings, event_id)
-    except DeliveryBusy as busy:
-        # Not a failure: another worker holds the claim; look again once its lease is over.
+    except TryLater as later:
+        # Not a failure: another worker holds the claim (look again once its lease is over), or
+        # the event is not due yet.
         if self.request.retries >= settings.email_max_retries * 4:
             raise
-        raise self.retry(countdown=min(busy.retry_after, settings.email_retry_max)) from busy
+        raise self.retry(countdown=min(later.retry_after, settings.email_retry_max)) from later
     except Exception as error:
         final = is_permanent(error) or self.request.retries >= settings.email_max_retries
         if isinstance(error, EventMissing):

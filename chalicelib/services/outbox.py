@@ -4,7 +4,8 @@ After commit the events go to the unit of work's dispatcher (messaging/dispatch.
 configured they are published under a hard time bound and marked published, whatever is not
 stays pending for the relay, and the request never waits on a dead broker; with none (the
 embedded default) a thread of this process delivers them right away. Either way a delivery
-problem never fails the change: it is committed.
+problem never fails the change: it is committed. Events scheduled for later (deliver_after) are
+not handed on: the relay promotes them when due, or without a broker the delivery thread does.
 """
 
 import logging
@@ -23,7 +24,7 @@ log = logging.getLogger("ats.outbox")
 def commit(uow: UnitOfWork, settings: Settings) -> list[Event]:
     """Commit the change with its events in the outbox, then dispatch them (never raises for that)."""
     events = uow.commit()
-    if events:
+    if events or uow.scheduled:  # scheduled only: the in-process dispatcher starts its sweep
         try:
             dispatch(uow, settings, [event.id for event in events])
         except Exception:

@@ -41,6 +41,8 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI5  | application  | RECAPPS#<recruiter_id>#<status> | a recruiter's applications by status           |
 | GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
 | GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
+| GSI1  | outbox event | OUTBOX#scheduled                | scheduled events by deliver_after (SK =        |
+|       |              |                                 | <deliver_after>#<id>): the due ones, a range   |
 | GSI1  | team member  | MEMBEROF#<user_id> (SK job id)  | the jobs a user is on the team of              |
 | GSI1  | reason       | REASONS                         | rejection reasons, oldest first                |
 | GSI1  | template     | TEMPLATES                       | pipeline templates, oldest first               |
@@ -62,6 +64,7 @@ from ..domain.models import Application, HistoryEntry, Job, StageVisit, User
 from ..domain.pipeline import Stage
 from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, RefreshToken, Session
+from ..domain.states import OutboxStatus
 from ..domain.team import TeamMember
 from .items import NOTHING, Item, Key, Value, new_item
 from .records import OutboxRecord
@@ -291,6 +294,19 @@ def event_key(event_id: str) -> Key:
     return f"EVENT#{event_id}", "EVENT"
 
 
+def outbox_index_key(status: str, event_id: str, deliver_after: str | None = None) -> tuple[str, str]:
+    """An outbox event's GSI1 key: by status, oldest first; a scheduled event sorts by when it is due,
+    so the events due by a moment are one range of its partition (`due_by`), read without the rest."""
+    if status == OutboxStatus.SCHEDULED:
+        return f"OUTBOX#{status}", f"{deliver_after}#{event_id}"
+    return f"OUTBOX#{status}", event_id
+
+
+def due_by(moment: str) -> str:
+    """The sort key every scheduled event due at or before `moment` sorts below ('~' follows any id)."""
+    return f"{moment}#~"
+
+
 def session_key(session_id: str) -> Key:
     return f"SESSION#{session_id}", "SESSION"
 
@@ -382,7 +398,7 @@ EVENT: Entity[OutboxRecord] = Entity(
     "Event",
     OutboxRecord,
     key=lambda e: event_key(e.id),
-    indexes={"GSI1": lambda e: (f"OUTBOX#{e.status}", e.id)},
+    indexes={"GSI1": lambda e: outbox_index_key(e.status, e.id, e.deliver_after)},
     renamed={"type": "event_type"},  # "type" is every item's discriminator
     codecs={"payload": JSON},
 )

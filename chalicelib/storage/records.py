@@ -45,6 +45,7 @@ class OutboxRecord(NamedTuple):
     last_error: str | None
     created_at: str
     updated_at: str
+    deliver_after: str | None = None  # not to be delivered before (the event's); items stored before it have none
 
 
 class Window:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..domain.errors import ConcurrencyError, ConfigurationError, Conflict, DomainError, UnknownActor, ValidationFailed
 from ..domain.events import Event
 from ..domain.funnel import Tally
-from ..domain.ids import utc_now
+from ..domain.ids import utc_at, utc_now
 from ..domain.models import Application, HistoryEntry, Job, JobStatus, Role, StageVisit, User, email_key
 from ..domain.pipeline import ApplicationStatus
 from ..domain.rejection import DEFAULT_REASONS, PipelineTemplate, RejectionReason
@@ -46,11 +46,13 @@ from .entities import (
     application_key,
     email_guard,
     email_guard_key,
+    event_key,
     job_key,
     member_item,
     member_key,
     member_of_partition,
     one_time_key,
+    outbox_index_key,
     outcome_counter_key,
     reason_key,
     refresh_key,
@@ -591,18 +593,46 @@ class _Carrier:
         self.events = events
 
 
-def _pending(event: Event) -> Put:
-    record = OutboxRecord(
+def _outboxed(event: Event, now: str | None) -> OutboxRecord:
+    """The event as the outbox keeps it: pending, or scheduled while its deliver_after is ahead of
+    `now` (None: no event of the commit is held back)."""
+    later = now is not None and event.deliver_after is not None and event.deliver_after > now
+    return OutboxRecord(
         id=event.id,
         type=event.type,
         payload=event.payload(),
-        status=OutboxStatus.PENDING,
+        status=OutboxStatus.SCHEDULED if later else OutboxStatus.PENDING,
         attempts=0,
         last_error=None,
         created_at=event.occurred_at,
         updated_at=event.occurred_at,
+        deliver_after=event.deliver_after,
     )
-    return Put(EVENT.item(record), missing(), ConcurrencyError("The event is already in the outbox."))
+
+
+class ScheduledEvents:
+    """Outbox events waiting for their deliver_after, as a change sees them: read whether one is
+    still scheduled, and cancel it together with the rest of the change.
+
+    A cancel is conditional on the event being still scheduled when the change commits: if the
+    relay promoted it since the read (it is being delivered), the commit fails with `failure`
+    (ConcurrencyError by default, which versioned_write retries: the retry reads it again).
+    """
+
+    def __init__(self, uow: "UnitOfWork"):
+        self._uow = uow
+
+    def is_scheduled(self, event_id: str) -> bool:
+        record = self._uow.outbox.get(event_id)
+        return record is not None and record.status == OutboxStatus.SCHEDULED
+
+    def cancel(self, event_id: str, *, failure: DomainError | None = None) -> None:
+        """Stage the move of a scheduled event to cancelled: it is never delivered."""
+        pk, sk = outbox_index_key(OutboxStatus.CANCELLED, event_id)
+        changes = {"status": str(OutboxStatus.CANCELLED), "GSI1PK": pk, "GSI1SK": sk, "updated_at": utc_now()}
+        failure = failure or ConcurrencyError("The scheduled event is being delivered already; read it again.")
+        condition = equals("status", str(OutboxStatus.SCHEDULED))
+        self._uow.stage(Update(event_key(event_id), set=changes, condition=condition, failure=failure))
 
 
 class UnitOfWork:
@@ -610,8 +640,9 @@ class UnitOfWork:
     and the ports a use case needs beside it, as the composition root (bootstrap.py) chose them.
 
     `outbox`, `counters` and `idempotency` are the stores that write at once (their writes are
-    single conditional ones, never part of a commit); `counters` may live in Redis. `dispatcher`
-    hands committed events on for delivery; `sender` sends an email.
+    single conditional ones, never part of a commit); `counters` may live in Redis;
+    `scheduled_events` stages its cancels like a repository. `dispatcher` hands committed events
+    on for delivery; `sender` sends an email.
     """
 
     def __init__(
@@ -632,6 +663,8 @@ class UnitOfWork:
         self.rejection_reasons = RejectionReasons(self)
         self.pipeline_templates = PipelineTemplates(self)
         self.outbox = storage.outbox
+        self.scheduled_events = ScheduledEvents(self)
+        self.scheduled: list[Event] = []  # what the last commit scheduled for later
         self.counters: CounterStore = counters or storage.counters
         self.idempotency = storage.idempotency
         self._dispatcher = dispatcher
@@ -697,10 +730,17 @@ class UnitOfWork:
     def commit(self) -> list[Event]:
         """Commit everything staged, with the events of the written entities in the outbox.
 
-        Returns the events, for dispatching after commit.
+        Returns the events due now, for dispatching after commit. Those whose deliver_after is
+        still ahead are in the outbox as scheduled, for the relay to hand on when due; they are
+        `self.scheduled` until the next commit.
         """
         events = [event for entity in self._seen for event in entity.events]
-        operations = [*self._operations, *map(_pending, events)]
+        # The clock is read only when an event is held back: a commit without one pays nothing.
+        now = utc_at(self.outbox.clock()) if any(event.deliver_after for event in events) else None
+        self.scheduled = []
+        records = [_outboxed(event, now) for event in events]
+        in_outbox = ConcurrencyError("The event is already in the outbox.")
+        operations = [*self._operations, *(Put(EVENT.item(record), missing(), in_outbox) for record in records)]
         seen = self._seen
         self.rollback()
         if operations:
@@ -714,7 +754,9 @@ class UnitOfWork:
                 committed()
             else:
                 entity.events.clear()
-        return events
+        later = {record.id for record in records if record.status == OutboxStatus.SCHEDULED}
+        self.scheduled = [event for event in events if event.id in later]
+        return [event for event in events if event.id not in later]
 
     def rollback(self) -> None:
         """Forget what was staged: nothing reaches the store before commit."""

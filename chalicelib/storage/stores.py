@@ -12,7 +12,7 @@ from typing import Any, Protocol, Required, TypedDict, Unpack
 from ..domain.errors import Unavailable
 from ..domain.ids import utc_now
 from ..domain.states import DeliveryState, IdempotencyState, OutboxStatus
-from .entities import EVENT, JSON, event_key
+from .entities import EVENT, JSON, due_by, event_key, outbox_index_key
 from .items import (
     ConditionFailed,
     Delete,
@@ -70,9 +70,11 @@ def delivery_item(event_id: str, recipient: str, *, state: str, lease_until: flo
 class Outbox:
     """The outbox of domain events and the ledger of emails sent for them.
 
-    Events are written by UnitOfWork.commit as pending. The publisher marks them published once
-    handed to the broker; the deliverer marks them sent when every email of the event went out,
-    or failed (with last_error) when retries ran out.
+    Events are written by UnitOfWork.commit as pending, or as scheduled while their deliver_after
+    is ahead: the relay promotes those to pending once due (`due`, `promote`), unless a change
+    cancelled them first (ScheduledEvents, in storage/repositories.py). The publisher marks them
+    published once handed to the broker; the deliverer marks them sent when every email of the
+    event went out, or failed (with last_error) when retries ran out.
 
     The ledger makes sending idempotent per (event, recipient): a sender claims a delivery before
     sending, completes it after. A claim is refused when the delivery is complete or another
@@ -80,11 +82,35 @@ class Outbox:
     killed mid-send leaves a lease that expires and is claimed again.
     """
 
+    clock = staticmethod(time.time)  # what is due is decided by it: tests move time by replacing it
+
     def __init__(self, items: ItemStore):
         self._items = items
 
+    def due(self, *, now: str, limit: int = 100) -> list[OutboxRecord]:
+        """Scheduled events whose deliver_after is at or before `now`, soonest first: one range of
+        the index, so the events not yet due are never read."""
+        if limit <= 0:
+            return []
+        partition = outbox_index_key(OutboxStatus.SCHEDULED, "")[0]
+        items = self._items.query(partition, index="GSI1", before=due_by(now), limit=limit)
+        return [EVENT.load(item) for item in items]
+
+    def promote(self, event_id: str, *, now: str) -> bool:
+        """Move a scheduled event that is due by `now` to pending; False if it is not scheduled any
+        more (promoted by another relay, or cancelled: the condition decides which came first)."""
+        pending = outbox_index_key(OutboxStatus.PENDING, event_id)
+        changes = {
+            "status": str(OutboxStatus.PENDING),
+            "GSI1PK": pending[0],
+            "GSI1SK": pending[1],
+            "updated_at": utc_now(),
+        }
+        condition = all_of(equals("status", str(OutboxStatus.SCHEDULED)), at_most("deliver_after", now))
+        return _written(self._items, Update(event_key(event_id), set=changes, condition=condition))
+
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
-        """Events in that status, oldest first."""
+        """Events in that status, oldest first (scheduled ones: soonest due first)."""
         if limit <= 0:
             return []
         return [EVENT.load(item) for item in self._items.query(f"OUTBOX#{status}", index="GSI1", limit=limit)]

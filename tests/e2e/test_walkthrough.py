@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from chalicelib.localports import free_port
-from tests.conftest import DYNAMODB_ENDPOINT_VARIABLES, ROOT, require_service
+from tests.conftest import DYNAMODB_ENDPOINT_VARIABLES, ROOT, require_service, status_change
 
 pytestmark = pytest.mark.e2e
 
@@ -323,6 +323,36 @@ def test_writes_in_the_state_directory_and_the_tree_restart_nothing(server):
     finally:
         os.remove(probe)
     assert server.http.call("GET", "/ping")[0] == 200
+    server.assert_never_restarted()
+
+
+@pytest.mark.parametrize("server", ["run"], indirect=True)
+def test_a_scheduled_event_is_emailed_when_due_with_no_request_after_it(server):
+    """No broker, no relay: the server's delivery thread sweeps for due events from its start, so an
+    event scheduled in its store by another process (as one scheduled before a restart) goes out
+    when due, with no request to wake it."""
+    from chalicelib.bootstrap import forget_storage, unit_of_work
+    from chalicelib.config import get_settings
+    from chalicelib.domain.ids import utc_at
+
+    email = f"sched-{uuid.uuid4().hex[:8]}@example.com"
+    status, body = server.http.call("POST", "/auth/register", {"email": email, "password": PASSWORD, "name": "S"})
+    assert status == 201
+    due = time.time() + 3
+    event = status_change(body["user"]["id"], utc_at(due))
+    settings = get_settings({"ATS_SQLITE_PATH": str(server.state / "ats.db"), "ATS_STATE_DIR": str(server.state)})
+    try:
+        with unit_of_work(settings) as uow:
+            uow.record(event)
+            assert uow.commit() == []  # written as scheduled, handed to no one
+    finally:
+        forget_storage(settings)
+
+    mail = server.state / "mail"
+    while not any(event.id in path.read_text(errors="replace") for path in mail.glob("*.eml")):
+        assert time.time() < due + 30, "the scheduled email never came"
+        time.sleep(0.1)
+    assert time.time() >= due, "emailed before it was due"
     server.assert_never_restarted()
 
 

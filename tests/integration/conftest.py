@@ -7,6 +7,7 @@ state directory, shared with its workers through the environment.
 
 import asyncio
 import email
+import json
 import os
 import shutil
 import signal
@@ -35,6 +36,20 @@ FAST_EMAIL = {
     "ATS_EMAIL_RETRY_MAX": "2",
     "ATS_EMAIL_MAX_RETRIES": "15",
 }
+
+
+def cli(env: dict, *arguments: str) -> str:
+    """`python -m chalicelib.cli <arguments>` in that environment, as an operator runs it: what it printed."""
+    done = subprocess.run(
+        [PYTHON, "-m", "chalicelib.cli", *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def relay_once(env: dict) -> dict:
+    """One relay pass (`cli relay --once`): its report."""
+    return json.loads(cli(env, "relay", "--once"))
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):

@@ -4,7 +4,6 @@ by default, or through real SMTP (STARTTLS, implicit TLS, login) and SES (moto) 
 import datetime
 import email
 import email.policy
-import json
 import os
 import smtplib
 import subprocess
@@ -17,7 +16,7 @@ from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
 from tests.conftest import settle_email
 
-from .conftest import PYTHON, ROOT, Catcher, all_sent, outbox_counts, start_smtp
+from .conftest import ROOT, Catcher, all_sent, outbox_counts, relay_once, start_smtp
 
 
 def _eml_files(state_dir) -> list:
@@ -131,16 +130,7 @@ def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_
     assert pending.attempts == 1 and "Connection refused" in pending.last_error
 
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
-    relay = subprocess.run(
-        [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert relay.returncode == 0, relay.stderr
-    assert json.loads(relay.stdout) == {"found": 1, "published": 0, "delivered": 1, "left": 0}
+    assert relay_once(dict(os.environ)) == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
 
 
@@ -215,7 +205,7 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
                 source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
             ),
         )
-        assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0}
+        assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
         stream = client.lambda_.invoke("outbox_stream", {"Records": []})
         assert stream.payload["found"] == 0
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1

@@ -12,7 +12,19 @@ import pytest
 from chalicelib.bootstrap import dispatcher, unit_of_work
 from chalicelib.config import get_settings
 
-from .conftest import PYTHON, ROOT, Catcher, Worker, all_sent, duplicates, outbox_counts, start_smtp, wait_for
+from .conftest import (
+    PYTHON,
+    ROOT,
+    Catcher,
+    Worker,
+    all_sent,
+    cli,
+    duplicates,
+    outbox_counts,
+    relay_once,
+    start_smtp,
+    wait_for,
+)
 
 
 def scenario(api, jobs: int = 1):
@@ -99,16 +111,7 @@ def test_redis_down_every_request_succeeds_and_the_relay_delivers_each_email_onc
     assert smtp_catcher.count() == start  # nothing could go out
 
     redis_server.start()
-    relay = subprocess.run(
-        [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
-        cwd=ROOT,
-        env=broker_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert relay.returncode == 0, relay.stderr
-    assert '"published": 50' in relay.stdout
+    assert relay_once(broker_env)["published"] == 50
     wait_for(all_sent, 60, "the relayed events to be sent")
     wait_for(redis_server.drained, 20, "the queue to drain")
     arrived = smtp_catcher.since(start)
@@ -271,25 +274,15 @@ def test_the_relay_republishes_only_what_was_published_longer_ago_than_its_bound
     api_client.register("nina@example.com")  # published, and no worker runs to take it
     assert outbox_counts()["published"] == 1
 
-    def relay_once(seconds: str) -> str:
-        env = {**broker_env, "ATS_RELAY_REPUBLISH_SECONDS": seconds}
-        done = subprocess.run(
-            [PYTHON, "-m", "chalicelib.cli", "relay", "--once"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    def relay_after(seconds: str) -> dict:
+        return relay_once({**broker_env, "ATS_RELAY_REPUBLISH_SECONDS": seconds})
 
     client = redis_server.client()
     try:
         assert client.llen("ats-email") == 1
-        assert '"found": 0' in relay_once("3600")  # waiting is not lost: no copy
+        assert relay_after("3600")["found"] == 0  # waiting is not lost: no copy
         assert client.llen("ats-email") == 1
-        assert '"published": 1' in relay_once("0")
+        assert relay_after("0")["published"] == 1
         assert client.llen("ats-email") == 2
     finally:
         client.close()
@@ -330,16 +323,8 @@ def test_an_email_refused_for_good_marks_its_event_failed_for_operators(api_clie
     assert failed.type == "UserRegistered" and "550" in failed.last_error and failed.attempts == 1
     assert smtp_catcher.count() == 0
 
-    listed = subprocess.run(
-        [PYTHON, "-m", "chalicelib.cli", "outbox", "--failed"],
-        cwd=ROOT,
-        env=broker_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert listed.returncode == 0, listed.stderr
-    assert failed.id in listed.stdout and "550" in listed.stdout
+    listed = cli(broker_env, "outbox", "--failed")
+    assert failed.id in listed and "550" in listed
 
 
 def test_health_reports_the_broker(api_client, broker_env, redis_server):

@@ -298,7 +298,7 @@ def test_the_relay_functions_answer_their_events(function):
             "detail": {},
         },
     )
-    assert set(scheduled) == {"found", "published", "delivered", "left"} and scheduled["left"] == 0
+    assert set(scheduled) == {"found", "published", "delivered", "left", "promoted"} and scheduled["left"] == 0
     stream = function.invoke(
         "ats_functions.relay.outbox_stream",
         {
