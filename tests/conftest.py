@@ -62,7 +62,7 @@ def status_change(candidate_id: str, deliver_after: str | None = None):
         from_status="screening",
         to_status="rejected",
         actor_id=new_id(),
-        reason=None,
+        email_template="rejection",
         deliver_after=deliver_after,
     )
 
