@@ -136,6 +136,6 @@ def test_a_worker_delivers_a_scheduled_event_after_the_relay_pass_that_finds_it_
     assert (report["promoted"], report["published"]) == (1, 1)
     wait_for(lambda: smtp_catcher.count() == 2, 30, "the scheduled email")
     (message,) = smtp_catcher.since(1)
-    assert message["X-ATS-Event-Id"] == event.id and message["X-ATS-Template"] == "status_rejected"
+    assert message["X-ATS-Event-Id"] == event.id and message["X-ATS-Template"] == "rejection"
     assert candidate["email"] in message["To"]
     wait_for(lambda: status_of(event.id) == "sent", 10, "the event to be marked sent")
