@@ -72,9 +72,12 @@ def test_every_item_carries_its_type_in_shared_partitions(uow_factory, client, s
     def types(pk, index=None):
         return sorted(item["type"]["S"] for item in raw_query(client, settings, pk, index))
 
-    # An application and its history share its partition; each item says which entity it is.
-    assert types(f"APP#{application.id}") == ["Application", "History", "History"]
+    # An application, its history and its stage visits share its partition; each item says which
+    # entity it is; so do a job and its team's member items.
+    assert types(f"APP#{application.id}") == ["Application", "History", "History", "StageVisit", "StageVisit"]
+    assert types(f"JOB#{job.id}") == ["Job", "TeamMember"]
     assert types("JOBS#open", "GSI1") == ["Job"]
+    assert types(f"MEMBEROF#{recruiter.id}", "GSI1") == ["TeamMember"]
     assert types("OUTBOX#pending", "GSI1") == ["Event"] * 4  # two sign-ups, the application, the move
     assert types(f"JOBAPPS#{job.id}", "GSI1") == ["Application"]
     # Guards are items of their own, never listed.

@@ -18,7 +18,7 @@ import pytest
 from chalicelib.domain.errors import Unavailable
 from chalicelib.domain.ids import utc_now
 from chalicelib.domain.models import Application, Job, JobStatus, Principal, Role, User
-from chalicelib.domain.pipeline import ApplicationStatus
+from chalicelib.domain.pipeline import ApplicationStatus, legacy_stage_id, legacy_stages
 from chalicelib.storage import items
 from chalicelib.storage.drivers.sqlite import SqliteItemStore
 from chalicelib.storage.legacy import LEGACY_MIGRATIONS
@@ -246,6 +246,17 @@ def _user_items(user: User) -> list[items.Item]:
     ]
 
 
+def _pipeline_of(job_id: str, owner_id: str) -> dict:
+    """What a job from before pipelines holds once written again: the default pipeline under its
+    derived ids, its creator as recruiter."""
+    stages = legacy_stages(job_id)
+    return {
+        "stages": json.dumps([stage.as_dict() for stage in stages]),
+        "stage_ids": " ".join(stage.id for stage in stages),
+        "team": json.dumps([{"user_id": owner_id, "role": "recruiter"}]),
+    }
+
+
 def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     db = old_database
     recruiter, candidate, full, bare, gone = (db[name] for name in ("recruiter", "candidate", "full", "bare", "gone"))
@@ -267,6 +278,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     assert store.get((f"JOB#{full.id}", "JOB")) == {
         "PK": f"JOB#{full.id}",
         "SK": "JOB",
+        **_pipeline_of(full.id, recruiter.id),
         "type": "Job",
         "id": full.id,
         "owner_id": recruiter.id,
@@ -290,6 +302,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     assert store.get((f"JOB#{bare.id}", "JOB")) == {
         "PK": f"JOB#{bare.id}",
         "SK": "JOB",
+        **_pipeline_of(bare.id, recruiter.id),
         "type": "Job",
         "id": bare.id,
         "owner_id": recruiter.id,
@@ -307,6 +320,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     assert store.get((f"JOB#{gone.id}", "JOB")) == {
         "PK": f"JOB#{gone.id}",
         "SK": "JOB",
+        **_pipeline_of(gone.id, recruiter.id),
         "type": "Job",
         "id": gone.id,
         "owner_id": recruiter.id,
@@ -327,6 +341,10 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     assert store.get((f"APP#{a.id}", "APP")) == {
         "PK": f"APP#{a.id}",
         "SK": "APP",
+        # From before pipelines: in the stage of its status, since its last change.
+        "stage_id": legacy_stage_id(a.job_id, str(a.status)),
+        "stage_entered_at": a.updated_at,
+        "entered_stages": "[]",
         "type": "Application",
         "id": a.id,
         "job_id": full.id,
