@@ -102,17 +102,19 @@ def _admin(who: Principal, what: str) -> None:
         raise PermissionDenied(f"Only admins manage {what}.")
 
 
+def _oldest_first(uow: UnitOfWork, settings: Settings, repository, *, limit: int, cursor: str | None) -> Page:
+    """A page of one of the admins' short lists (templates, reasons), oldest first."""
+    with uow:
+        return paginate(
+            lambda n, last: repository.page(limit=n, after=last), limit=limit, cursor=cursor, secret=settings.jwt_secret
+        )
+
+
 def list_templates(
     uow: UnitOfWork, settings: Settings, who: Principal, *, limit: int, cursor: str | None = None
 ) -> Page[PipelineTemplate]:
     _admin(who, "pipeline templates")
-    with uow:
-        return paginate(
-            lambda n, last: uow.pipeline_templates.page(limit=n, after=last),
-            limit=limit,
-            cursor=cursor,
-            secret=settings.jwt_secret,
-        )
+    return _oldest_first(uow, settings, uow.pipeline_templates, limit=limit, cursor=cursor)
 
 
 def create_template(
@@ -146,13 +148,7 @@ def list_reasons(
 ) -> Page[RejectionReason]:
     if who.role not in (Role.RECRUITER, Role.ADMIN):
         raise PermissionDenied("Only staff see rejection reasons.")
-    with uow:
-        return paginate(
-            lambda n, last: uow.rejection_reasons.page(limit=n, after=last),
-            limit=limit,
-            cursor=cursor,
-            secret=settings.jwt_secret,
-        )
+    return _oldest_first(uow, settings, uow.rejection_reasons, limit=limit, cursor=cursor)
 
 
 def get_reason(uow: UnitOfWork, who: Principal, reason_id: str) -> RejectionReason:
