@@ -30,7 +30,12 @@ def new_id() -> str:
             _last_random = int.from_bytes(os.urandom(10), "big")
         _last_ms = now_ms
         value = (now_ms << 80) | _last_random
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return crockford(value, 26)
+
+
+def crockford(value: int, length: int) -> str:
+    """The low 5 x length bits of `value` in Crockford's base 32, as ULIDs write them."""
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(5 * (length - 1), -1, -5))
 
 
 def is_id(value: object) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .errors import ValidationFailed
-from .ids import is_id
+from .ids import crockford, is_id
 
 
 class ApplicationStatus(StrEnum):
@@ -70,8 +70,7 @@ def legacy_stage_id(job_id: str, kind: str) -> str:
     job's id (its time part) and the kind, the same on every read, so those jobs' applications read
     as being in the stage of their status without a migration."""
     digest = int.from_bytes(hashlib.sha256(f"{job_id}:{kind}".encode()).digest()[:10], "big")
-    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-    return job_id[:10] + "".join(alphabet[(digest >> shift) & 31] for shift in range(75, -1, -5))
+    return job_id[:10] + crockford(digest, 16)
 
 
 def legacy_stages(job_id: str) -> list[Stage]:

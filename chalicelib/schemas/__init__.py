@@ -87,6 +87,10 @@ def check_id(value: str) -> str:
     return value
 
 
+def check_optional_id(value: str | None) -> str | None:
+    return None if value is None else check_id(value)
+
+
 class Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from ..domain.models import JobStatus
-from . import AbsentOr, Body, Changes, Id, JobStatusName, Out, Query, Text, check_id
+from . import AbsentOr, Body, Changes, Id, JobStatusName, Out, Query, Text, check_optional_id
 
 
 class JobCreateRequest(Body):
@@ -19,7 +19,7 @@ class JobCreateRequest(Body):
         None, description="a pipeline template to take the stages from (default: one of each kind)"
     )
 
-    _template = field_validator("template_id")(lambda value: value if value is None else check_id(value))
+    _template = field_validator("template_id")(check_optional_id)
 
 
 class JobUpdateRequest(Changes):

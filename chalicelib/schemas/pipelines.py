@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 from ..domain.pipeline import STAGE_EMAILS, StageKind
 from ..domain.rejection import RejectionType
 from ..domain.team import TeamRole
-from . import FROM_VALUE, AbsentOr, Body, Changes, Id, Out, Query, Text, check_id
+from . import FROM_VALUE, AbsentOr, Body, Changes, Id, Out, Query, Text, check_id, check_optional_id
 
 StageKindName = Annotated[StageKind, FROM_VALUE]
 TeamRoleName = Annotated[TeamRole, FROM_VALUE]
@@ -26,7 +26,7 @@ class StageIn(Body):
         description="the email the candidate gets on entering it (default: its kind's, when the kind changes)",
     )
 
-    _id = field_validator("id")(lambda value: value if value is None else check_id(value))
+    _id = field_validator("id")(check_optional_id)
 
 
 class TemplateStageIn(Body):

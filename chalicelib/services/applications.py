@@ -4,7 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied
+from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied, ValidationFailed
+from ..domain.ids import seconds_between, utc_now
 from ..domain.models import (
     Application,
     HistoryEntry,
@@ -172,8 +173,6 @@ def get_history(
 
 def get_visits(uow: UnitOfWork, application_id: str, who: Principal) -> list[VisitSeen]:
     """Every stage the application was in, oldest first, with how long."""
-    from ..domain.ids import seconds_between, utc_now
-
     with uow:
         _visible_application(uow, application_id, who)
         visits = uow.applications.visits(application_id)
@@ -295,9 +294,7 @@ def unreject(
     return _change(uow, settings, who, application_id, decide, if_match=if_match)
 
 
-def _no_reason():
-    from ..domain.errors import ValidationFailed
-
+def _no_reason() -> ValidationFailed:
     return ValidationFailed(
         "Unknown rejection reason.",
         details=[{"field": "rejection_reason_id", "message": "no rejection reason with this id"}],

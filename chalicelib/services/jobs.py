@@ -3,12 +3,12 @@
 from collections.abc import Callable
 
 from ..config import Settings
-from ..domain.errors import AuthenticationFailed, NotFound
+from ..domain.errors import AuthenticationFailed, NotFound, ValidationFailed
 from ..domain.models import Job, JobStatus, Principal, Role
+from ..domain.pipeline import Stage
 from ..storage import JobQuery, UnitOfWork
 from .outbox import commit
 from .pagination import Page, merge_newest_first, paginate
-from .pipelines import template_stages
 from .versions import check_version, versioned_write
 
 
@@ -21,7 +21,20 @@ def create_job(uow: UnitOfWork, settings: Settings, who: Principal, *, template_
     return job
 
 
-def _visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+def template_stages(uow: UnitOfWork, template_id: str | None) -> list[Stage] | None:
+    """The stages a new job takes from a template (fresh ids); None: no template asked for."""
+    if template_id is None:
+        return None
+    template = uow.pipeline_templates.get(template_id)
+    if template is None:
+        raise ValidationFailed(
+            "No such pipeline template.", details=[{"field": "template_id", "message": "no template with this id"}]
+        )
+    return template.fresh_stages()
+
+
+def visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+    """The job, if `who` may see it; else NotFound (whether or not it exists)."""
     job = uow.jobs.get(job_id)
     if job is None or not job.is_visible_to(who):
         raise NotFound("Job not found.")
@@ -58,7 +71,7 @@ def _change_job(
 
     def write() -> Job:
         with uow:
-            job = _visible_job(uow, job_id, who)
+            job = visible_job(uow, job_id, who)
             job.check_managed_by(who)
             check_version(job.version, if_match)
             if change is not None:

@@ -11,6 +11,7 @@ from ..domain.pipeline import Stage, StageKind
 from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.team import Action
 from ..storage import UnitOfWork
+from .jobs import visible_job
 from .outbox import commit
 from .pagination import Page, paginate
 from .versions import check_version, versioned_write
@@ -18,19 +19,12 @@ from .versions import check_version, versioned_write
 MAX_REMOVED_STAGES = 12  # in one change: each removed stage is checked on every shard of its counters
 
 
-def _job(uow: UnitOfWork, job_id: str, who: Principal) -> Job:
-    job = uow.jobs.get(job_id)
-    if job is None or not job.is_visible_to(who):
-        raise NotFound("Job not found.")
-    return job
-
-
 # --- Stages ---------------------------------------------------------------------------------------
 
 
 def get_stages(uow: UnitOfWork, job_id: str, who: Principal) -> list[Stage]:
     with uow:
-        job = _job(uow, job_id, who)
+        job = visible_job(uow, job_id, who)
         job.check_team_visible_to(who)
         return job.stages
 
@@ -54,7 +48,7 @@ def replace_stages(
 
     def write() -> Job:
         with uow:
-            job = _job(uow, job_id, who)
+            job = visible_job(uow, job_id, who)
             job.check_managed_by(who)
             check_version(job.version, if_match)
             for index, stage in enumerate(wanted):
@@ -126,18 +120,6 @@ def create_template(
         uow.pipeline_templates.add(template)
         commit(uow, settings)
     return template
-
-
-def template_stages(uow: UnitOfWork, template_id: str | None) -> list[Stage] | None:
-    """The stages a new job takes from a template (fresh ids); None: no template asked for."""
-    if template_id is None:
-        return None
-    template = uow.pipeline_templates.get(template_id)
-    if template is None:
-        raise ValidationFailed(
-            "No such pipeline template.", details=[{"field": "template_id", "message": "no template with this id"}]
-        )
-    return template.fresh_stages()
 
 
 # --- Rejection reasons ----------------------------------------------------------------------------
@@ -216,7 +198,7 @@ def get_funnel(uow: UnitOfWork, job_id: str, who: Principal) -> Funnel:
     """The job's funnel from its counters: a batch read of stages x shards items, whatever the
     number of applications."""
     with uow:
-        job = _job(uow, job_id, who)
+        job = visible_job(uow, job_id, who)
         if not job.may(who, Action.SEE_APPLICATIONS):
             raise PermissionDenied("Only the job's hiring team or an admin sees its funnel.")
         by_stage, outcomes = uow.funnels.read(job.id, [stage.id for stage in job.stages])

@@ -8,6 +8,7 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.models import Job, Principal, Role, User
 from ..domain.team import TeamMember, check_team
 from ..storage import UnitOfWork
+from .jobs import visible_job
 from .outbox import commit
 from .versions import check_version, versioned_write
 
@@ -38,13 +39,6 @@ class MemberSeen:
         return None if self.user is None else self.user.email
 
 
-def _job(uow: UnitOfWork, job_id: str, who: Principal) -> Job:
-    job = uow.jobs.get(job_id)
-    if job is None or not job.is_visible_to(who):
-        raise NotFound("Job not found.")
-    return job
-
-
 def _seen(uow: UnitOfWork, members: list[TeamMember]) -> list[MemberSeen]:
     users = uow.users.get_many(member.user_id for member in members)
     return [MemberSeen(member, users.get(member.user_id)) for member in members]
@@ -52,7 +46,7 @@ def _seen(uow: UnitOfWork, members: list[TeamMember]) -> list[MemberSeen]:
 
 def get_team(uow: UnitOfWork, job_id: str, who: Principal) -> list[MemberSeen]:
     with uow:
-        job = _job(uow, job_id, who)
+        job = visible_job(uow, job_id, who)
         job.check_team_visible_to(who)
         return _seen(uow, job.team)
 
@@ -71,7 +65,7 @@ def _change_team(
 
     def write() -> Job:
         with uow:
-            job = _job(uow, job_id, who)
+            job = visible_job(uow, job_id, who)
             job.check_managed_by(who)
             check_version(job.version, if_match)
             before = list(job.team)

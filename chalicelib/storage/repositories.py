@@ -78,6 +78,7 @@ from .items import (
     contains,
     equals,
     exists,
+    key_of,
     missing,
     one_of,
 )
@@ -509,7 +510,7 @@ class Funnels:
             sk = str(item["SK"])
             into = outcomes if sk == "OUTCOMES" else stages.setdefault(sk.removeprefix("STAGE#"), {})
             for name, value in item.items():
-                if isinstance(value, int | float) and name not in ("ttl",):
+                if isinstance(value, int | float):  # a counter item holds nothing else numeric
                     into[name] = into.get(name, 0) + int(value)
         return stages, outcomes
 
@@ -517,10 +518,14 @@ class Funnels:
         """How many applications are in each of these stages now; and make the commit conditional on
         that staying so (each shard's `current` as read): a concurrent move into one of them fails
         the commit with `failure`, so the caller decides again."""
+        stage_ids = list(stage_ids)
+        keys_of = {
+            stage_id: [stage_counter_key(job_id, s, stage_id) for s in range(self.shards)] for stage_id in stage_ids
+        }
+        every_key = [key for keys in keys_of.values() for key in keys]
+        found = {key_of(item): item for item in self._items.get_many(every_key)} if every_key else {}
         current: dict[str, int] = {}
-        for stage_id in stage_ids:
-            keys = [stage_counter_key(job_id, shard, stage_id) for shard in range(self.shards)]
-            found = {(str(item["PK"]), str(item["SK"])): item for item in self._items.get_many(keys)}
+        for stage_id, keys in keys_of.items():
             current[stage_id] = 0
             for key in keys:
                 item = found.get(key)
