@@ -9,13 +9,8 @@ from .http import Routes, render
 routes = Routes(tag="admin", auth="required")
 
 
-@routes.get(
-    "/admin/outbox",
-    summary="Outbox events in one status (failed by default), oldest first",
-    roles=(Role.ADMIN,),
-    query=OutboxQuery,
-    returns=OutboxPage,
-)
-def list_outbox(call, params):
+@routes.get("/admin/outbox", roles=(Role.ADMIN,), returns=OutboxPage)
+def list_outbox(call, params: OutboxQuery):
+    """Outbox events in one status (failed by default), oldest first"""
     records = outbox.list_events(call.uow(), call.who, status=params.status, limit=params.limit)
     return {"items": [render(OutboxEventOut, record) for record in records], "next_cursor": None}

@@ -31,16 +31,15 @@ LIST = dict(returns=ApplicationPage, errors=(404,))  # 404: a job the caller can
 @routes.post(
     "/applications/create",
     "/applications",
-    summary="Apply to an open job",
     roles=(Role.CANDIDATE,),
-    body=ApplicationCreateRequest,
     returns=ApplicationEnvelope,
     status=201,
     etag="application",
     idempotent=True,
     errors=(404, 409),
 )
-def apply(call, body):
+def apply(call, body: ApplicationCreateRequest):
+    """Apply to an open job"""
     application = applications.apply(call.uow(), call.settings, call.who, **body.model_dump())
     return {"application": render(ApplicationOut, application)}
 
@@ -59,43 +58,30 @@ def _move(call, application_id: str, body) -> dict:
     return {"application": render(ApplicationOut, application)}
 
 
-@routes.post(
-    "/applications/change-status", summary="Move an application through the pipeline", body=ChangeStatusRequest, **MOVE
-)
-def change_status(call, body):
+@routes.post("/applications/change-status", **MOVE)
+def change_status(call, body: ChangeStatusRequest):
+    """Move an application through the pipeline"""
     return _move(call, body.application_id, body)
 
 
-@routes.post(
-    "/applications/{application_id}/transition",
-    summary="Move an application (the original form)",
-    body=TransitionRequest,
-    **MOVE,
-)
-def transition(call, application_id, body):
+@routes.post("/applications/{application_id}/transition", **MOVE)
+def transition(call, application_id, body: TransitionRequest):
+    """Move an application (the original form)"""
     return _move(call, application_id, body)
 
 
-@routes.post(
-    "/applications/{application_id}/move",
-    summary="Move to a stage of the job's pipeline, from the stage it is in (409 stage_mismatch if it moved)",
-    body=MoveRequest,
-    **MOVE,
-)
-def move(call, application_id, body):
+@routes.post("/applications/{application_id}/move", **MOVE)
+def move(call, application_id, body: MoveRequest):
+    """Move to a stage of the job's pipeline, from the stage it is in (409 stage_mismatch if it moved)"""
     application = applications.move(
         call.uow(), call.settings, call.who, application_id, **body.model_dump(), if_match=call.if_match()
     )
     return {"application": render(ApplicationOut, application)}
 
 
-@routes.post(
-    "/applications/{application_id}/reject",
-    summary="Reject, with a reason; the candidate's email now, later (send_at) or not at all",
-    body=RejectRequest,
-    **MOVE,
-)
-def reject(call, application_id, body):
+@routes.post("/applications/{application_id}/reject", **MOVE)
+def reject(call, application_id, body: RejectRequest):
+    """Reject, with a reason; the candidate's email now, later (send_at) or not at all"""
     email = RejectionEmail(send=body.email.send, send_at=body.email.send_at_utc, message=body.email.message)
     application = applications.reject(
         call.uow(),
@@ -110,48 +96,30 @@ def reject(call, application_id, body):
     return {"application": render(ApplicationOut, application)}
 
 
-@routes.post(
-    "/applications/{application_id}/unreject",
-    summary="Back to the stage it was rejected in; a rejection email not yet sent is cancelled",
-    body=UnrejectRequest,
-    **MOVE,
-)
-def unreject(call, application_id, body):
+@routes.post("/applications/{application_id}/unreject", **MOVE)
+def unreject(call, application_id, body: UnrejectRequest):
+    """Back to the stage it was rejected in; a rejection email not yet sent is cancelled"""
     application = applications.unreject(
         call.uow(), call.settings, call.who, application_id, note=body.note, if_match=call.if_match()
     )
     return {"application": render(ApplicationOut, application)}
 
 
-@routes.get(
-    "/applications/{application_id}/stages",
-    summary="Every stage visit, oldest first, with its time in stage",
-    returns=VisitList,
-    errors=(404,),
-)
+@routes.get("/applications/{application_id}/stages", returns=VisitList, errors=(404,))
 def get_visits(call, application_id):
+    """Every stage visit, oldest first, with its time in stage"""
     return render_list(VisitOut, applications.get_visits(call.uow(), application_id, call.who))
 
 
-@routes.get(
-    "/applications/{application_id}",
-    summary="One application",
-    returns=ApplicationEnvelope,
-    etag="application",
-    errors=(404,),
-)
+@routes.get("/applications/{application_id}", returns=ApplicationEnvelope, etag="application", errors=(404,))
 def get_application(call, application_id):
+    """One application"""
     return {"application": render(ApplicationOut, applications.get_application(call.uow(), application_id, call.who))}
 
 
-@routes.get(
-    "/applications/{application_id}/history",
-    summary="Every status change, oldest first",
-    query=HistoryQuery,
-    returns=HistoryPage,
-    errors=(404,),
-)
-def get_history(call, application_id, params):
+@routes.get("/applications/{application_id}/history", returns=HistoryPage, errors=(404,))
+def get_history(call, application_id, params: HistoryQuery):
+    """Every status change, oldest first"""
     page = applications.get_history(call.uow(), call.settings, application_id, call.who, **params.model_dump())
     return render_page(HistoryEntryOut, page)
 
@@ -161,21 +129,13 @@ def _applications_page(call, params, **scope) -> dict:
     return render_page(ApplicationOut, page)
 
 
-@routes.get(
-    "/applications",
-    summary="A candidate's own applications; a recruiter's jobs' applications",
-    query=ApplicationListQuery,
-    **LIST,
-)
-def list_applications(call, params):
+@routes.get("/applications", **LIST)
+def list_applications(call, params: ApplicationListQuery):
+    """A candidate's own applications; a recruiter's jobs' applications"""
     return _applications_page(call, params)
 
 
-@routes.get(
-    "/jobs/{job_id}/applications",
-    summary="The applications to one job",
-    query=JobApplicationListQuery,
-    **LIST,
-)
-def list_job_applications(call, job_id, params):
+@routes.get("/jobs/{job_id}/applications", **LIST)
+def list_job_applications(call, job_id, params: JobApplicationListQuery):
+    """The applications to one job"""
     return _applications_page(call, params, job_id=job_id)

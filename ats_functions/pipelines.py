@@ -31,111 +31,73 @@ def _wanted(stages) -> list[StageWanted]:
     return [StageWanted(s.name, s.kind, getattr(s, "id", None), s.email_template) for s in stages]
 
 
-@routes.get("/jobs/{job_id}/stages", summary="The job's pipeline, in order", returns=StageList, errors=(403, 404))
+@routes.get("/jobs/{job_id}/stages", returns=StageList, errors=(403, 404))
 def get_stages(call, job_id):
+    """The job's pipeline, in order"""
     return render_list(StageOut, pipelines.get_stages(call.uow(), job_id, call.who))
 
 
-@routes.put(
-    "/jobs/{job_id}/stages",
-    summary="Replace the pipeline: ids kept when given; a stage holding applications stays (409 stage_in_use)",
-    body=StagesRequest,
-    returns=StageList,
-    if_match=True,
-    errors=(403, 404, 409),
-)
-def replace_stages(call, job_id, body):
+@routes.put("/jobs/{job_id}/stages", returns=StageList, if_match=True, errors=(403, 404, 409))
+def replace_stages(call, job_id, body: StagesRequest):
+    """Replace the pipeline: ids kept when given; a stage holding applications stays (409 stage_in_use)"""
     stages = pipelines.replace_stages(
         call.uow(), call.settings, job_id, call.who, _wanted(body.stages), if_match=call.if_match()
     )
     return render_list(StageOut, stages)
 
 
-@routes.get(
-    "/jobs/{job_id}/funnel",
-    summary="Applications per stage now and ever, median time in stage, outcomes (from counters)",
-    returns=FunnelEnvelope,
-    errors=(403, 404),
-)
+@routes.get("/jobs/{job_id}/funnel", returns=FunnelEnvelope, errors=(403, 404))
 def get_funnel(call, job_id):
+    """Applications per stage now and ever, median time in stage, outcomes (from counters)"""
     return {"funnel": render(FunnelOut, pipelines.get_funnel(call.uow(), job_id, call.who))}
 
 
-@routes.get(
-    "/pipeline-templates",
-    summary="Pipeline templates, oldest first (admin)",
-    roles=ADMIN,
-    query=ListQuery,
-    returns=TemplatePage,
-)
-def list_templates(call, params):
+@routes.get("/pipeline-templates", roles=ADMIN, returns=TemplatePage)
+def list_templates(call, params: ListQuery):
+    """Pipeline templates, oldest first (admin)"""
     return render_page(
         TemplateOut, pipelines.list_templates(call.uow(), call.settings, call.who, **params.model_dump())
     )
 
 
-@routes.post(
-    "/pipeline-templates",
-    summary="A pipeline template, for template_id on job create (admin)",
-    roles=ADMIN,
-    body=TemplateRequest,
-    returns=TemplateEnvelope,
-    status=201,
-)
-def create_template(call, body):
+@routes.post("/pipeline-templates", roles=ADMIN, returns=TemplateEnvelope, status=201)
+def create_template(call, body: TemplateRequest):
+    """A pipeline template, for template_id on job create (admin)"""
     template = pipelines.create_template(
         call.uow(), call.settings, call.who, name=body.name, stages=_wanted(body.stages)
     )
     return {"pipeline_template": render(TemplateOut, template)}
 
 
-@routes.get(
-    "/rejection-reasons",
-    summary="Rejection reasons, the default set first (staff)",
-    roles=(Role.RECRUITER, Role.ADMIN),
-    query=ListQuery,
-    returns=ReasonPage,
-)
-def list_reasons(call, params):
+@routes.get("/rejection-reasons", roles=(Role.RECRUITER, Role.ADMIN), returns=ReasonPage)
+def list_reasons(call, params: ListQuery):
+    """Rejection reasons, the default set first (staff)"""
     return render_page(ReasonOut, pipelines.list_reasons(call.uow(), call.settings, call.who, **params.model_dump()))
 
 
-@routes.get(
-    "/rejection-reasons/{reason_id}",
-    summary="One rejection reason (staff)",
-    returns=ReasonEnvelope,
-    etag="rejection_reason",
-    errors=(404,),
-)
+@routes.get("/rejection-reasons/{reason_id}", returns=ReasonEnvelope, etag="rejection_reason", errors=(404,))
 def get_reason(call, reason_id):
+    """One rejection reason (staff)"""
     return {"rejection_reason": render(ReasonOut, pipelines.get_reason(call.uow(), call.who, reason_id))}
 
 
-@routes.post(
-    "/rejection-reasons",
-    summary="Add a rejection reason (admin)",
-    roles=ADMIN,
-    body=ReasonRequest,
-    returns=ReasonEnvelope,
-    status=201,
-    etag="rejection_reason",
-)
-def create_reason(call, body):
+@routes.post("/rejection-reasons", roles=ADMIN, returns=ReasonEnvelope, status=201, etag="rejection_reason")
+def create_reason(call, body: ReasonRequest):
+    """Add a rejection reason (admin)"""
     reason = pipelines.create_reason(call.uow(), call.settings, call.who, name=body.name, type=body.type)
     return {"rejection_reason": render(ReasonOut, reason)}
 
 
 @routes.patch(
     "/rejection-reasons/{reason_id}",
-    summary="Rename or retype a rejection reason (admin)",
     roles=ADMIN,
-    body=ReasonUpdateRequest,
     returns=ReasonEnvelope,
     etag="rejection_reason",
     if_match=True,
     errors=(404, 409),
 )
-def update_reason(call, reason_id, body):
+def update_reason(call, reason_id, body: ReasonUpdateRequest):
+    """Rename or retype a rejection reason (admin)"""
     reason = pipelines.update_reason(
         call.uow(), call.settings, call.who, reason_id, body.changes(), if_match=call.if_match()
     )

@@ -15,27 +15,24 @@ STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 REDOC = "redoc.standalone.js"  # from the npm package redoc: see chalicelib/static/README.md
 
 
-@routes.get("/ping", "/ping/ping", summary="Liveness", returns=PingOut)
+@routes.get("/ping", "/ping/ping", returns=PingOut)
 def ping(call):
+    """Liveness"""
     return {"status": "ok", "message": "pong"}
 
 
-@routes.get(
-    "/health",
-    summary="Readiness: storage (and the broker, when configured) reachable",
-    returns=HealthOut,
-    errors=(503,),
-    answers=((503, HealthOut),),
-)
+@routes.get("/health", returns=HealthOut, errors=(503,), answers=((503, HealthOut),))
 def health(call):
+    """Readiness: storage (and the broker, when configured) reachable"""
     report = check_health(call.uow, call.settings)
     if report["status"] != "ok":
         return Response(body=report, status_code=503, headers={"Content-Type": "application/json"})
     return report
 
 
-@routes.get("/openapi.json", summary="This API's OpenAPI 3.1 document")
+@routes.get("/openapi.json")
 def openapi(call):
+    """This API's OpenAPI 3.1 document"""
     from .openapi import openapi_document
 
     return openapi_document()
@@ -64,8 +61,9 @@ def _redoc_script() -> str | None:
         return f.read()
 
 
-@routes.get("/docs", summary="The API reference for people (Redoc)")
+@routes.get("/docs")
 def docs(call):
+    """The API reference for people (Redoc)"""
     return Response(
         body=DOCS_PAGE,
         status_code=200,
@@ -73,8 +71,9 @@ def docs(call):
     )
 
 
-@routes.get("/docs/redoc.standalone.js", summary="The Redoc script /docs loads", errors=(503,))
+@routes.get("/docs/redoc.standalone.js", errors=(503,))
 def docs_script(call):
+    """The Redoc script /docs loads"""
     script = _redoc_script()
     if script is None:
         return error_response(503, "docs_unavailable", f"{REDOC} is missing from chalicelib/static.")

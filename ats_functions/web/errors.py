@@ -38,8 +38,7 @@ STATUS_OF = (  # most specific first
 )
 
 
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
+class PayloadTooLarge(DomainError, code="payload_too_large"): ...
 
 
 def error_response(

@@ -4,6 +4,7 @@ The wrapper reads the request once, checks its path ids, authenticates, validate
 query, and hands the view plain values; the view calls one use case and returns the body to send.
 """
 
+import inspect
 from collections.abc import Callable
 
 from chalice import Response
@@ -54,10 +55,13 @@ class Routes:
         self.auth = auth  # each route's unless it says otherwise: a resource that is all signed-in says so once
         self.handlers: dict[tuple[str, str], Handler] = {}  # (method, path) -> its handler
 
-    def route(self, method: str, *paths: str, summary: str, **terms):
+    def route(self, method: str, *paths: str, **terms):
+        """Register `view` for these paths. Its docstring is the summary; the types of its `body` and
+        `params` parameters are the request body and query it takes; `terms` are the rest of its Contract."""
+
         def register(view):
             terms.setdefault("auth", self.auth)
-            contract = Contract(name=view.__name__, paths=paths, summary=summary, tag=self.tag, **terms)
+            contract = Contract(name=view.__name__, paths=paths, tag=self.tag, **_declared(view), **terms)
             taken = [path for path in paths if (method, path) in self.handlers]
             if taken:
                 raise ValueError(f"{method} {taken[0]} already has a view")
@@ -82,6 +86,19 @@ class Routes:
 
     def delete(self, *paths, **terms):
         return self.route("DELETE", *paths, **terms)
+
+
+def _declared(view: Callable) -> dict:
+    """What the view itself declares: its summary (the docstring) and the models of its body and query."""
+    summary = inspect.getdoc(view)
+    if not summary:
+        raise ValueError(f"The view {view.__name__} needs a docstring: its summary")
+    declared: dict = {"summary": " ".join(summary.split())}
+    parameters = inspect.signature(view).parameters
+    for parameter, term in (("body", "body"), ("params", "query")):
+        if parameter in parameters:
+            declared[term] = parameters[parameter].annotation
+    return declared
 
 
 def preflight(**_path_params) -> Response:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..config import Settings
 from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied, ValidationFailed
@@ -38,13 +39,10 @@ class ApplicationSeen:
     candidate: User | None
     job: Job | None
     internal: bool
+    INTERNAL: ClassVar[frozenset[str]] = frozenset({"rejection_reason_id"})
 
     def __getattr__(self, name: str):  # the application's own fields, for rendering
         return _read_through(self, "application", name)
-
-    @property
-    def rejection_reason_id(self) -> str | None:
-        return self.application.rejection_reason_id if self.internal else None
 
 
 @dataclass(frozen=True)
@@ -54,21 +52,10 @@ class HistoryEntrySeen:
     entry: HistoryEntry
     actor: User | None
     internal: bool
+    INTERNAL: ClassVar[frozenset[str]] = frozenset({"reason", "note", "rejection_reason_id"})
 
     def __getattr__(self, name: str):
         return _read_through(self, "entry", name)
-
-    @property
-    def reason(self) -> str | None:
-        return self.entry.reason if self.internal else None
-
-    @property
-    def note(self) -> str | None:
-        return self.entry.note if self.internal else None
-
-    @property
-    def rejection_reason_id(self) -> str | None:
-        return self.entry.rejection_reason_id if self.internal else None
 
 
 @dataclass(frozen=True)
@@ -77,14 +64,19 @@ class VisitSeen:
 
     visit: StageVisit
     seconds: int
+    INTERNAL: ClassVar[frozenset[str]] = frozenset()
 
     def __getattr__(self, name: str):
         return _read_through(self, "visit", name)
 
 
 def _read_through(seen, inner: str, name: str):
+    """The wrapped record's field, but None for a field in the wrapper's INTERNAL unless the caller
+    is of the hiring side (`internal`)."""
     if name.startswith("__"):  # copy and pickle probe for these before the fields exist
         raise AttributeError(name)
+    if name in type(seen).INTERNAL and not object.__getattribute__(seen, "internal"):
+        return None
     return getattr(object.__getattribute__(seen, inner), name)
 
 

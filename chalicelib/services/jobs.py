@@ -8,7 +8,7 @@ from ..domain.models import Job, JobStatus, Principal, Role
 from ..domain.pipeline import Stage
 from ..storage import JobQuery, UnitOfWork
 from .outbox import commit
-from .pagination import Page, merge_newest_first, paginate
+from .pagination import Page, paginate
 from .versions import check_version, versioned_write
 
 
@@ -129,7 +129,7 @@ def list_jobs(
         queries = []  # drafts and closed jobs of others are nobody's business
 
     def fetch(n: int, before: str | None) -> list[Job]:
-        return merge_newest_first(*(uow.jobs.page(query, limit=n, before=before) for query in queries), limit=n)
+        return uow.jobs.page(*queries, limit=n, before=before) if queries else []
 
     with uow:
         return paginate(fetch, limit=limit, cursor=cursor, secret=settings.jwt_secret)

@@ -59,9 +59,3 @@ def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor:
         items = items[:limit]
         return Page(items, encode_cursor(secret, items[-1].id))
     return Page(items, None)
-
-
-def merge_newest_first(*pages: list[T], limit: int) -> list[T]:
-    """Merge pages that are each newest first (ids descending) into one, without duplicates."""
-    merged = {item.id: item for page in pages for item in page}
-    return [merged[key] for key in sorted(merged, reverse=True)[:limit]]

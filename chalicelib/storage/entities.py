@@ -56,9 +56,12 @@ The ledger, counters and idempotency records are declared by the stores that own
 """
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
+
+import orjson
 
 from ..domain.models import Application, HistoryEntry, Job, StageVisit, User
 from ..domain.pipeline import Stage
@@ -108,10 +111,19 @@ JSON = Codec(encode=json.dumps, decode=lambda text: json.loads(str(text)))
 
 
 def _json_list(load: Callable[[dict], Any]) -> Codec:
-    """A list of small records (each with as_dict), kept as JSON text."""
+    """A list of small frozen records (each with as_dict), kept as JSON text.
+
+    Decoding is memoised on the text: a page of 20 jobs decoded 120 stages and 20 teams a request,
+    half of a list's time, though a job's pipeline changes seldom. A hit hands out a new list of the
+    same frozen records, so a caller that edits its list changes no other's."""
+
+    @functools.lru_cache(maxsize=4096)
+    def decoded(text: str) -> tuple:
+        return tuple(load(data) for data in orjson.loads(text))
+
     return Codec(
-        encode=lambda records: json.dumps([record.as_dict() for record in records]),
-        decode=lambda text: [load(data) for data in json.loads(str(text))],
+        encode=lambda records: orjson.dumps([record.as_dict() for record in records]).decode(),
+        decode=lambda text: list(decoded(str(text))),
     )
 
 
@@ -233,20 +245,19 @@ def casefolded(value: str | None) -> str | None:
 # --- Keys -----------------------------------------------------------------------------------------
 
 
-def user_key(user_id: str) -> Key:
-    return f"USER#{user_id}", "USER"
+def alone_in_partition(kind: str) -> Callable[[str], Key]:
+    """The key of an item that is the only one of its partition: (KIND#<id>, KIND)."""
+    prefix = f"{kind}#"
+    return lambda item_id: (prefix + item_id, kind)
 
 
-def email_guard_key(email_key: str) -> Key:
-    return f"EMAIL#{email_key}", "EMAIL"
-
-
-def job_key(job_id: str) -> Key:
-    return f"JOB#{job_id}", "JOB"
-
-
-def application_key(application_id: str) -> Key:
-    return f"APP#{application_id}", "APP"
+user_key = alone_in_partition("USER")
+email_guard_key = alone_in_partition("EMAIL")
+job_key = alone_in_partition("JOB")
+application_key = alone_in_partition("APP")
+reason_key = alone_in_partition("REASON")
+template_key = alone_in_partition("TEMPLATE")
+event_key = alone_in_partition("EVENT")
 
 
 def application_guard_key(candidate_id: str, job_id: str) -> Key:
@@ -282,18 +293,6 @@ def outcome_counter_key(job_id: str, shard: int) -> Key:
     return f"FUNNEL#{job_id}#{shard}", "OUTCOMES"
 
 
-def reason_key(reason_id: str) -> Key:
-    return f"REASON#{reason_id}", "REASON"
-
-
-def template_key(template_id: str) -> Key:
-    return f"TEMPLATE#{template_id}", "TEMPLATE"
-
-
-def event_key(event_id: str) -> Key:
-    return f"EVENT#{event_id}", "EVENT"
-
-
 def outbox_index_key(status: str, event_id: str, deliver_after: str | None = None) -> tuple[str, str]:
     """An outbox event's GSI1 key: by status, oldest first; a scheduled event sorts by when it is due,
     so the events due by a moment are one range of its partition (`due_by`), read without the rest."""
@@ -307,12 +306,8 @@ def due_by(moment: str) -> str:
     return f"{moment}#~"
 
 
-def session_key(session_id: str) -> Key:
-    return f"SESSION#{session_id}", "SESSION"
-
-
-def refresh_key(token_hash: str) -> Key:
-    return f"REFRESH#{token_hash}", "REFRESH"
+session_key = alone_in_partition("SESSION")
+refresh_key = alone_in_partition("REFRESH")
 
 
 def one_time_key(purpose: str, token_hash: str) -> Key:

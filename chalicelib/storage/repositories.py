@@ -68,6 +68,7 @@ from .items import (
     Condition,
     ConditionFailed,
     Delete,
+    Item,
     Operation,
     Put,
     Update,
@@ -103,21 +104,28 @@ class _Repository:
     def _get_many(self, keys) -> list:
         return [self.entity.load(item) for item in self._items.get_many(keys)]
 
-    def _newest(self, index: str, partitions: Sequence[str], *, limit: int, before: str | None, filter=None) -> list:
-        """Up to `limit` records, newest first, from each partition of an index, merged."""
+    def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> list:
+        """Up to `limit` records, newest first, from index ranges (index, partition, filter) merged
+        without duplicates; only the records of the page are loaded (a recruiter's list reads three
+        ranges of a page each, and keeps one page)."""
         if limit <= 0:
             return []
-        found = [
-            item
-            for partition in partitions
-            for item in self._items.query(
+        if len(ranges) == 1:  # one range comes in order already
+            index, partition, filter = ranges[0]
+            found = self._items.query(
                 partition, index=index, before=before, descending=True, limit=limit, filter=filter
             )
-        ]
-        if len(partitions) > 1:  # one partition comes in order already
-            found.sort(key=lambda item: str(item[f"{index}SK"]), reverse=True)
+        else:
+            by_order: dict[str, Item] = {}
+            for index, partition, filter in ranges:
+                order = f"{index}SK"
+                for item in self._items.query(
+                    partition, index=index, before=before, descending=True, limit=limit, filter=filter
+                ):
+                    by_order.setdefault(str(item[order]), item)
+            found = [by_order[key] for key in sorted(by_order, reverse=True)[:limit]]
         load = self.entity.load
-        return [load(item) for item in found[:limit]]
+        return [load(item) for item in found]
 
     def _versioned(self, record, what: str) -> Put:
         return Put(
@@ -201,7 +209,7 @@ class Users(_Repository):
         partitions = [users_partition(role, active) for role in roles for active in states]
         prefix = query.q.casefold() if query.q else None
         filter = any_of(begins("email_key", prefix), begins("name_key", prefix)) if prefix else None
-        return self._newest("GSI1", partitions, limit=limit, before=before, filter=filter)
+        return self._newest([("GSI1", partition, filter) for partition in partitions], limit=limit, before=before)
 
 
 _USER_DEFAULTS = {f.name: f for f in dataclasses.fields(User)}
@@ -359,19 +367,24 @@ class Jobs(_Repository):
         assert condition is not None
         self._uow.stage(Check(job_key(job_id), condition, failure))
 
-    def page(self, query: JobQuery, *, limit: int, before: str | None = None) -> list[Job]:
-        """Up to `limit` live (not deleted) jobs with id < before, newest first."""
-        statuses = query.statuses if query.statuses is not None else tuple(JobStatus)
-        if query.owner_id is not None:
-            index, partitions = "GSI2", [f"OWNER#{query.owner_id}#{status}" for status in statuses]
-        else:
-            index, partitions = "GSI1", [f"JOBS#{status}" for status in statuses]
-        filter = all_of(
-            _ignoring_case("location", query.location),
-            _ignoring_case("department", query.department),
-            contains("title_key", query.q.casefold()) if query.q else None,
-        )
-        return self._newest(index, partitions, limit=limit, before=before, filter=filter)
+    def page(self, *queries: JobQuery, limit: int, before: str | None = None) -> list[Job]:
+        """Up to `limit` live (not deleted) jobs with id < before, newest first, that match any of
+        the queries (each job once)."""
+        return self._newest([r for query in queries for r in _job_ranges(query)], limit=limit, before=before)
+
+
+def _job_ranges(query: JobQuery) -> list[tuple[str, str, Condition | None]]:
+    statuses = query.statuses if query.statuses is not None else tuple(JobStatus)
+    if query.owner_id is not None:
+        index, partitions = "GSI2", [f"OWNER#{query.owner_id}#{status}" for status in statuses]
+    else:
+        index, partitions = "GSI1", [f"JOBS#{status}" for status in statuses]
+    filter = all_of(
+        _ignoring_case("location", query.location),
+        _ignoring_case("department", query.department),
+        contains("title_key", query.q.casefold()) if query.q else None,
+    )
+    return [(index, partition, filter) for partition in partitions]
 
 
 class Applications(_Repository):
@@ -424,7 +437,7 @@ class Applications(_Repository):
                 index, partitions = "GSI2", [f"JOBAPPS#{job_id}#{q.status}" for job_id in q.job_ids]
             else:
                 index, partitions = "GSI1", [f"JOBAPPS#{job_id}" for job_id in q.job_ids]
-            return self._newest(index, partitions, limit=limit, before=before)
+            return self._newest([(index, partition, None) for partition in partitions], limit=limit, before=before)
         if q.candidate_id is not None:
             index, partitions, served = "GSI3", [f"CANDAPPS#{q.candidate_id}"], {"candidate_id"}
         elif q.job_id is not None and q.status is not None:
@@ -445,7 +458,7 @@ class Applications(_Repository):
                 if getattr(q, name) is not None and name not in served
             )
         )
-        return self._newest(index, partitions, limit=limit, before=before, filter=filter)
+        return self._newest([(index, partition, filter) for partition in partitions], limit=limit, before=before)
 
     def has_applied(self, candidate_id: str, job_id: str) -> bool:
         """Whether the candidate applied to the job (its uniqueness guard exists)."""

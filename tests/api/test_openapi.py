@@ -52,10 +52,39 @@ def test_every_module_with_routes_is_a_resource():
 def test_a_method_and_path_has_one_view():
     from ats_functions.http import Routes
 
+    def first(call):
+        """first"""
+
+    def second(call):
+        """second"""
+
     routes = Routes(tag="test")
-    routes.get("/a", summary="first")(lambda call: None)
+    routes.get("/a")(first)
     with pytest.raises(ValueError, match="GET /a already has a view"):
-        routes.get("/b", "/a", summary="second")(lambda call: None)
+        routes.get("/b", "/a")(second)
+
+
+def test_a_view_without_a_docstring_has_no_summary_and_is_refused():
+    from ats_functions.http import Routes
+
+    with pytest.raises(ValueError, match="needs a docstring"):
+        Routes(tag="test").get("/a")(lambda call: None)
+
+
+def test_a_view_declares_its_body_and_query_by_the_types_of_its_parameters():
+    from ats_functions.auth import routes as auth_routes
+    from ats_functions.jobs import routes as job_routes
+    from chalicelib.schemas.auth import LoginRequest
+    from chalicelib.schemas.jobs import JobListQuery
+
+    login = auth_routes.handlers[("POST", "/auth/login")].contract
+    assert (login.body, login.query, login.summary) == (
+        LoginRequest,
+        None,
+        "Exchange email and password for an access token and a refresh token",
+    )
+    listing = job_routes.handlers[("GET", "/jobs/list")].contract
+    assert (listing.body, listing.query) == (None, JobListQuery)
 
 
 def test_the_app_imports_a_resource_when_a_request_first_needs_it(tmp_path):

@@ -188,6 +188,13 @@ def test_job_pages_by_status_and_owner(uow_factory, recruiter):
             made[2].id,
             made[0].id,
         ]
+        # Several queries: one page of the jobs any of them matches, each job once (a recruiter's
+        # list: their drafts and closed jobs with everyone's open ones; here overlapping on purpose).
+        mine_hidden = JobQuery(owner_id=recruiter.id, statuses=("draft", "closed"))
+        mine, all_open = JobQuery(owner_id=recruiter.id), JobQuery(statuses=("open",))
+        assert ids(uow.jobs.page(mine_hidden, all_open, limit=50)) == ids(made[i] for i in (5, 3, 2, 1, 0))
+        assert ids(uow.jobs.page(mine, all_open, limit=3)) == ids(made[i] for i in (5, 3, 2))
+        assert ids(uow.jobs.page(mine, all_open, limit=3, before=made[2].id)) == ids(made[i] for i in (1, 0))
 
 
 def test_deleted_jobs_leave_every_list_but_can_still_be_read(uow_factory, recruiter):

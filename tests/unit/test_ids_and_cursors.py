@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.ids import is_id, new_id, utc_now
-from chalicelib.services.pagination import Page, decode_cursor, encode_cursor, merge_newest_first, paginate
+from chalicelib.services.pagination import Page, decode_cursor, encode_cursor, paginate
 
 ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 SECRET = "k" * 48
@@ -119,7 +119,10 @@ def test_paginate_gives_no_cursor_when_the_page_is_exactly_full():
     assert page == Page(page.items, None) and len(page.items) == 3
 
 
-def test_merge_newest_first_dedupes_and_limits():
-    a, b, c = (Item(new_id()) for _ in range(3))
-    merged = merge_newest_first([c, a], [c, b], limit=2)
-    assert [i.id for i in merged] == [c.id, b.id]
+def test_crockford_writes_ulid_text_of_any_length():
+    from chalicelib.domain.ids import crockford
+
+    assert crockford(1469918176385, 10) == "01ARYZ6S41"  # the ULID spec's time part
+    assert crockford(0, 26) == "0" * 26 and crockford(2**130 - 1, 26) == "Z" * 26
+    assert crockford(1469918176385, 9) == "1ARYZ6S41"  # an odd length: the low 45 bits
+    assert crockford((1 << 80) | 31, 17) == "1" + "0" * 15 + "Z"
