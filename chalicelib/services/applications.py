@@ -23,6 +23,7 @@ from ..domain.team import Action, may
 from ..storage import ApplicationQuery, UnitOfWork
 from .outbox import commit
 from .pagination import Page, paginate
+from .users import recent_account
 from .versions import check_version, versioned_write
 
 SEND_NOW = RejectionEmail()  # a rejection's email, unless asked otherwise
@@ -83,10 +84,13 @@ def _read_through(seen, inner: str, name: str):
 def present(
     uow: UnitOfWork, who: Principal, applications: list[Application], *, jobs: dict[str, Job] | None = None
 ) -> list[ApplicationSeen]:
-    """The applications as `who` sees them; their candidates and jobs in one batch read each."""
+    """The applications as `who` sees them; their candidates and jobs in one batch read each (a
+    candidate's own account, as this request's authentication just read it, is not read again)."""
     known = jobs or {}
     jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in known), **known}
-    candidates = uow.users.get_many(a.candidate_id for a in applications)
+    caller = recent_account(uow, who.user_id)
+    candidates = {caller.id: caller} if caller is not None else {}
+    candidates |= uow.users.get_many(a.candidate_id for a in applications if a.candidate_id not in candidates)
     seen = []
     for application in applications:
         job = jobs.get(application.job_id)

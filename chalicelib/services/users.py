@@ -167,10 +167,8 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
     """
     recent = uow.storage.recent_accounts
     now = time.monotonic()
-    known = recent.get(claims.user_id)
-    if known is not None and now - known[1] < KNOWN_FOR_SECONDS:
-        user = known[0]
-    else:
+    user = recent_account(uow, claims.user_id, now)
+    if user is None:
         changes = recent.changes()
         with uow:
             user = uow.users.get(claims.user_id)
@@ -180,6 +178,14 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
     if not user.accepts(claims.session_id, claims.generation):
         raise UnknownActor("This token was revoked: sign in again.")
     return Principal(user.id, Role(user.role), claims.session_id, claims.generation)
+
+
+def recent_account(uow: UnitOfWork, user_id: str, now: float | None = None) -> User | None:
+    """The account as read here less than KNOWN_FOR_SECONDS ago (by authenticate), if it was."""
+    known = uow.storage.recent_accounts.get(user_id)
+    if known is None or (time.monotonic() if now is None else now) - known[1] >= KNOWN_FOR_SECONDS:
+        return None
+    return known[0]
 
 
 def forget_account(uow: UnitOfWork, user_id: str) -> None:

@@ -37,8 +37,8 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
 | GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
 | GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
-| GSI4  | application  | RECAPPS#<recruiter_id>          | a recruiter's applications                     |
-| GSI5  | application  | RECAPPS#<recruiter_id>#<status> | a recruiter's applications by status           |
+| GSI4  | -            | (none since teams: RECAPPS#<recruiter_id>, a job owner's applications) |
+| GSI5  | -            | (none since teams: RECAPPS#<recruiter_id>#<status>)                    |
 | GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
 | GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
 | GSI1  | outbox event | OUTBOX#scheduled                | scheduled events by deliver_after (SK =        |
@@ -363,8 +363,6 @@ APPLICATION: Entity[Application] = Entity(
         "GSI1": lambda a: (f"JOBAPPS#{a.job_id}", a.id),
         "GSI2": lambda a: (f"JOBAPPS#{a.job_id}#{a.status}", a.id),
         "GSI3": lambda a: (f"CANDAPPS#{a.candidate_id}", a.id),
-        "GSI4": lambda a: (f"RECAPPS#{a.recruiter_id}", a.id),
-        "GSI5": lambda a: (f"RECAPPS#{a.recruiter_id}#{a.status}", a.id),
         "GSI6": lambda a: (f"APPS#{a.status}", a.id),
     },
     codecs={"entered_stages": JSON},

@@ -16,13 +16,11 @@ class JobQuery(NamedTuple):
 
 
 class ApplicationQuery(NamedTuple):
-    """Applications newest first, from the index of candidate_id, job_id (or several: job_ids),
-    recruiter_id or status."""
+    """Applications newest first, from the index of candidate_id, job_id (or several: job_ids) or status."""
 
     job_id: str | None = None
     job_ids: tuple[str, ...] | None = None
     candidate_id: str | None = None
-    recruiter_id: str | None = None
     status: str | None = None
 
 

@@ -444,17 +444,13 @@ class Applications(_Repository):
             index, partitions, served = "GSI2", [f"JOBAPPS#{q.job_id}#{q.status}"], {"job_id", "status"}
         elif q.job_id is not None:
             index, partitions, served = "GSI1", [f"JOBAPPS#{q.job_id}"], {"job_id"}
-        elif q.recruiter_id is not None and q.status is not None:
-            index, partitions, served = "GSI5", [f"RECAPPS#{q.recruiter_id}#{q.status}"], {"recruiter_id", "status"}
-        elif q.recruiter_id is not None:
-            index, partitions, served = "GSI4", [f"RECAPPS#{q.recruiter_id}"], {"recruiter_id"}
         else:
             statuses = [q.status] if q.status is not None else list(ApplicationStatus)
             index, partitions, served = "GSI6", [f"APPS#{status}" for status in statuses], {"status"}
         filter = all_of(
             *(
                 equals(name, str(getattr(q, name)))
-                for name in ("job_id", "candidate_id", "recruiter_id", "status")
+                for name in ("job_id", "candidate_id", "status")
                 if getattr(q, name) is not None and name not in served
             )
         )

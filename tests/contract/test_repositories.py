@@ -419,12 +419,13 @@ def test_application_pages_by_every_index(uow_factory, recruiter, candidate):
         assert page(candidate_id=candidate.id, status="rejected") == expect("carl-b")
         assert page(candidate_id=candidate.id, job_id=job_c.id) == expect("carl-c")
         assert page(candidate_id=candidate.id, job_id=job_c.id, status="screening") == []
-        assert page(recruiter_id=recruiter.id) == expect("carl-a", "cleo-a", "carl-b")
-        assert page(recruiter_id=recruiter.id, status="applied") == expect("carl-a")
-        assert page(recruiter_id=other_recruiter.id, status="withdrawn") == expect("cleo-c")
+        # A team member's jobs: a partition per job, merged (a recruiter's list since teams).
+        assert page(job_ids=(job_a.id, job_b.id)) == expect("carl-a", "cleo-a", "carl-b")
+        assert page(job_ids=(job_a.id, job_b.id), status="applied") == expect("carl-a")
+        assert page(job_ids=(job_c.id,), status="withdrawn") == expect("cleo-c")
+        assert page(job_ids=(job_b.id, job_c.id), status="applied") == expect("carl-c")
         assert page(status="applied") == expect("carl-a", "carl-c")
         assert page() == expect(*apps)
-        assert page(job_id=job_c.id, recruiter_id=recruiter.id) == []
         # Pages continue before the last id, on merged and single indexes alike.
         everything = expect(*apps)
         assert page(limit=2) == everything[:2]

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 
+import orjson
 import pytest
 
 from chalicelib.domain.errors import Unavailable
@@ -20,7 +21,7 @@ from chalicelib.domain.ids import utc_now
 from chalicelib.domain.models import Application, Job, JobStatus, Principal, Role, User
 from chalicelib.domain.pipeline import ApplicationStatus, legacy_stage_id, legacy_stages
 from chalicelib.storage import items
-from chalicelib.storage.drivers.sqlite import SqliteItemStore
+from chalicelib.storage.drivers.sqlite import SCHEMA_VERSION, SqliteItemStore
 from chalicelib.storage.legacy import LEGACY_MIGRATIONS
 
 NOW = 2_000_000_000.25  # the counters' and idempotency records' clock: in the future, so nothing has expired
@@ -251,9 +252,9 @@ def _pipeline_of(job_id: str, owner_id: str) -> dict:
     derived ids, its creator as recruiter."""
     stages = legacy_stages(job_id)
     return {
-        "stages": json.dumps([stage.as_dict() for stage in stages]),
+        "stages": orjson.dumps([stage.as_dict() for stage in stages]).decode(),  # JSON text, compact
         "stage_ids": " ".join(stage.id for stage in stages),
-        "team": json.dumps([{"user_id": owner_id, "role": "recruiter"}]),
+        "team": orjson.dumps([{"user_id": owner_id, "role": "recruiter"}]).decode(),
     }
 
 
@@ -361,10 +362,6 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "GSI2SK": a.id,
         "GSI3PK": f"CANDAPPS#{candidate.id}",
         "GSI3SK": a.id,
-        "GSI4PK": f"RECAPPS#{recruiter.id}",
-        "GSI4SK": a.id,
-        "GSI5PK": f"RECAPPS#{recruiter.id}#screening",
-        "GSI5SK": a.id,
         "GSI6PK": "APPS#screening",
         "GSI6SK": a.id,
     }
@@ -494,7 +491,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     # entries, 4 events, 2 deliveries, 1 counter, 2 idempotency records.
     assert len(_dump(db["path"])) == 4 + 3 + 4 + 4 + 2 + 1 + 2
     assert _tables(db["path"]) == ["items"]
-    assert _user_version(db["path"]) == 6
+    assert _user_version(db["path"]) == SCHEMA_VERSION
 
 
 def test_reopening_a_migrated_database_changes_nothing(old_database):
@@ -503,7 +500,7 @@ def test_reopening_a_migrated_database_changes_nothing(old_database):
     before = _dump(path)
     again = SqliteItemStore(path)
     assert _dump(path) == before
-    assert _tables(path) == ["items"] and _user_version(path) == 6
+    assert _tables(path) == ["items"] and _user_version(path) == SCHEMA_VERSION
     assert again.get((f"USER#{old_database['recruiter'].id}", "USER")) is not None
 
 
@@ -540,21 +537,62 @@ def test_an_older_database_takes_the_old_migrations_first(tmp_path, version):
         "type": "EmailGuard",
         "user_id": "U1",
     }
-    assert _tables(path) == ["items"] and _user_version(path) == 6
+    assert _tables(path) == ["items"] and _user_version(path) == SCHEMA_VERSION
 
 
 def test_a_fresh_database_starts_at_the_items_schema(tmp_path):
     path = str(tmp_path / "new" / "dir" / "ats.db")  # the directory is made
     SqliteItemStore(path)
-    assert _tables(path) == ["items"] and _user_version(path) == 6
+    assert _tables(path) == ["items"] and _user_version(path) == SCHEMA_VERSION
+
+
+# Version 6, as that code created it: the items table clustered on its key.
+_SCHEMA_6 = [
+    "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, "
+    + "".join(f"gsi{n}pk TEXT, gsi{n}sk TEXT, " for n in range(1, 7))
+    + "ttl REAL, doc TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID",
+    *(f"CREATE INDEX items_gsi{n} ON items(gsi{n}pk, gsi{n}sk) WHERE gsi{n}pk IS NOT NULL" for n in range(1, 7)),
+    "CREATE INDEX items_ttl ON items(ttl) WHERE ttl IS NOT NULL",
+]
+
+
+def test_a_version_6_database_keeps_every_item_in_the_rowid_table(tmp_path):
+    path = str(tmp_path / "ats.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for statement in _SCHEMA_6:
+        conn.execute(statement)
+    job = {"PK": "JOB#J1", "SK": "JOB", "type": "Job", "GSI1PK": "JOBS#open", "GSI1SK": "J1", "title": "Straße"}
+    token = {"PK": "RESET#h", "SK": "RESET", "type": "OneTimeToken", "ttl": 2_000_000_000}
+    rows = [
+        ("JOB#J1", "JOB", "JOBS#open", "J1", None, json.dumps(job)),
+        ("RESET#h", "RESET", None, None, 2_000_000_000, json.dumps(token)),
+    ]
+    conn.executemany("INSERT INTO items (pk, sk, gsi1pk, gsi1sk, ttl, doc) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.execute("PRAGMA user_version = 6")
+    conn.close()
+
+    store = SqliteItemStore(path)
+    assert _user_version(path) == SCHEMA_VERSION == 7 and _tables(path) == ["items"]
+    with _raw(path) as raw:
+        ddl = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'items'").fetchone()[0]
+        indexes = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "WITHOUT ROWID" not in ddl
+    assert indexes == {"items_key", "items_ttl", *(f"items_gsi{n}" for n in range(1, 7))}
+    assert store.get(("JOB#J1", "JOB")) == job and store.get(("RESET#h", "RESET")) == token
+    assert store.query("JOBS#open", index="GSI1") == [job]
+    # The key is still unique: a put of a taken key, on the condition it is free, is refused.
+    with pytest.raises(items.ConditionFailed):
+        store.transact([items.Put({**job, "title": "Other"}, items.missing())])
+    assert store.get(("JOB#J1", "JOB")) == job
 
 
 def test_a_database_from_newer_code_is_refused(tmp_path):
     path = str(tmp_path / "ats.db")
     with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA user_version = 7")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(Unavailable, match="schema version 7"):
+    with pytest.raises(Unavailable, match=f"schema version {SCHEMA_VERSION + 1}"):
         SqliteItemStore(path)
 
 
@@ -614,13 +652,14 @@ def test_wal_and_one_partial_index_per_gsi(store):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexes = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
     conn.close()
-    assert sorted(indexes) == [f"items_gsi{n}" for n in range(1, 7)] + ["items_ttl"]
+    assert sorted(indexes) == [f"items_gsi{n}" for n in range(1, 7)] + ["items_key", "items_ttl"]
+    assert indexes["items_key"] == "CREATE UNIQUE INDEX items_key ON items(pk, sk)"
     for n in range(1, 7):
-        assert indexes[f"items_gsi{n}"].endswith(f"(gsi{n}pk, gsi{n}sk) WHERE gsi{n}pk IS NOT NULL")
+        assert indexes[f"items_gsi{n}"].endswith(f"(gsi{n}pk, gsi{n}sk, pk, sk) WHERE gsi{n}pk IS NOT NULL")
     assert store._connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
 
 
-def test_queries_search_the_index_or_the_primary_key(store):
+def test_queries_search_an_index_never_the_table(store):
     store.transact(
         [items.Put({"PK": f"P#{n}", "SK": "X", "type": "T", "GSI3PK": "G", "GSI3SK": f"S{n:03}"}) for n in range(50)]
     )
@@ -630,9 +669,9 @@ def test_queries_search_the_index_or_the_primary_key(store):
     plans = _plans(store, lambda: store.query("G", index="GSI3", filter=items.equals("type", "T"), limit=3))
     assert "USING INDEX items_gsi3" in plans[0] and "TEMP B-TREE" not in plans[0]
     plans = _plans(store, lambda: store.query("P#1", prefix="X", before="Y"))
-    assert "SEARCH items USING PRIMARY KEY (pk=? AND sk>? AND sk<?)" in plans[0] and "TEMP B-TREE" not in plans[0]
+    assert "SEARCH items USING INDEX items_key (pk=? AND sk>? AND sk<?)" in plans[0] and "TEMP B-TREE" not in plans[0]
     plans = _plans(store, lambda: store.get_many([(f"P#{n}", "X") for n in range(10)]))
-    assert "SEARCH items USING PRIMARY KEY (pk=? AND sk=?)" in plans[0] and "SCAN items" not in plans[0]
+    assert "SEARCH items USING INDEX items_key (pk=? AND sk=?)" in plans[0] and "SCAN items" not in plans[0]
 
 
 def test_the_ttl_sweep_deletes_expired_items_at_most_once_a_minute(store):

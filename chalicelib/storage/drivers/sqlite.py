@@ -48,7 +48,7 @@ from ..items import (
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for the lock before the store counts as unavailable
 SWEEP_INTERVAL = 60.0  # seconds between two deletions of expired items, per database
 GET_MANY_CHUNK = 250  # keys per SELECT (two parameters each, far below SQLite's limit)
@@ -64,13 +64,20 @@ _SORT_COLUMNS: dict[str | None, tuple[str, str]] = {
     **dict(zip(INDEXES, _INDEX_COLUMNS, strict=True)),
 }
 
+# A rowid table with the key as a unique index (schema 7), not a table clustered on its key
+# (WITHOUT ROWID, schema 6): a commit's new documents go side by side at the table's end instead
+# of into the pages of their keys. Pages a commit writes: an apply 21 -> 19, a status change
+# 17 -> 13, a new job 9 -> 7.
+_INDEX_NAMES = ("items_key", *(f"items_{index.lower()}" for index in INDEXES), "items_ttl")
 SCHEMA = [
     "CREATE TABLE items ("
     "pk TEXT NOT NULL, sk TEXT NOT NULL, "
     + "".join(f"{pk} TEXT, {sk} TEXT, " for pk, sk in _INDEX_COLUMNS)
-    + "ttl REAL, doc TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID",
+    + "ttl REAL, doc TEXT NOT NULL)",
+    "CREATE UNIQUE INDEX items_key ON items(pk, sk)",
+    # pk, sk: entries of one index sort key in the item keys' order, straight from the index
     *(
-        f"CREATE INDEX items_{index.lower()} ON items({pk}, {sk}) WHERE {pk} IS NOT NULL"
+        f"CREATE INDEX items_{index.lower()} ON items({pk}, {sk}, pk, sk) WHERE {pk} IS NOT NULL"
         for index, (pk, sk) in zip(INDEXES, _INDEX_COLUMNS, strict=True)
     ),
     "CREATE INDEX items_ttl ON items(ttl) WHERE ttl IS NOT NULL",
@@ -534,7 +541,8 @@ def _apply(conn: sqlite3.Connection, operation: Operation, current: Item | None)
 
 # --- The schema and its migrations --------------------------------------------------------------
 
-# Versions 1..5 were the per-entity tables (storage/legacy.py); 6 is the items table.
+# Versions 1..5 were the per-entity tables (storage/legacy.py); 6 the items table clustered on
+# its key; 7 the items table as it is (SCHEMA).
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -550,7 +558,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"Storage is unavailable: the database is at schema version {version}, "
                 f"newer than this code's {SCHEMA_VERSION}."
             )
-        if version < SCHEMA_VERSION:
+        if version == 6:
+            _recreate_items(conn)
+        elif version < SCHEMA_VERSION:
             if version > 0:  # an old database: only then are the old schemas loaded (a cold start skips them)
                 from ..legacy import LEGACY_MIGRATIONS
 
@@ -561,13 +571,25 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 conn.execute(statement)
             if version > 0:
                 _convert_legacy_rows(conn)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException as error:
         _rollback(conn)
         if isinstance(error, sqlite3.Error):
             raise _unavailable(error) from error
         raise
+
+
+def _recreate_items(conn: sqlite3.Connection) -> None:
+    """Version 6 to 7: the same rows in the items table of SCHEMA (the indexes are named alike)."""
+    for name in _INDEX_NAMES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    conn.execute("ALTER TABLE items RENAME TO items_6")
+    for statement in SCHEMA:
+        conn.execute(statement)
+    columns = ", ".join(_COLUMNS)
+    conn.execute(f"INSERT INTO items ({columns}) SELECT {columns} FROM items_6")
+    conn.execute("DROP TABLE items_6")
 
 
 def _convert_legacy_rows(conn: sqlite3.Connection) -> None:
