@@ -30,12 +30,18 @@ then waited for, untimed. So no delivery runs inside (and slows, by the GIL and 
 write lock) a timed call, its own or the next one's. A write that sends email gets two sub-rows:
 its hand-off after commit (inside the call), and its delivery by the thread (after it, untimed).
 
+On DynamoDB a second table gives, per endpoint, the DynamoDB calls a request made (the median
+count and the most common mix) and the capacity units they consumed, as DynamoDB reports them
+(PynamoDB asks for ReturnConsumedCapacity TOTAL): counted on the app's client, per timed call,
+before its deliveries run.
+
 A backend is a setup function that returns the environment variables pointing ATS at a fresh
 store (see BACKENDS). Nothing here asserts a time: the table says whether each target holds.
 """
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -212,6 +218,23 @@ class Row:
     samples_ms: list[float]
     target_ms: float | None = None  # on the median
     note: str = ""
+    # On DynamoDB: per call, the operations it made (e.g. "GetItem TransactWriteItems") and the
+    # capacity units they consumed (read and write, table and indexes, as DynamoDB reports them).
+    operations: list[str] | None = None
+    capacity: list[float] | None = None
+
+    @property
+    def calls(self) -> str:
+        """The median number of DynamoDB calls, and the most common mix of them."""
+        if not self.operations:
+            return ""
+        counts = statistics.median(len(mix.split()) for mix in self.operations)
+        mix = statistics.mode(self.operations)
+        return f"{counts:g} ({_counted(mix)})" if mix else f"{counts:g}"
+
+    @property
+    def capacity_units(self) -> str:
+        return f"{statistics.median(self.capacity):g}" if self.capacity else ""
 
     @property
     def n(self) -> int:
@@ -231,6 +254,38 @@ class Row:
         if self.target_ms is None:
             return "-"
         return "yes" if self.median <= self.target_ms else "NO"
+
+
+def _counted(mix: str) -> str:
+    """'GetItem GetItem Query' as 'GetItem x2, Query'."""
+    names = mix.split()
+    return ", ".join(f"{name} x{names.count(name)}" if names.count(name) > 1 else name for name in dict.fromkeys(names))
+
+
+class DynamoDBCalls:
+    """Every call the app's DynamoDB client makes, with the capacity DynamoDB says it consumed
+    (PynamoDB asks for ReturnConsumedCapacity TOTAL on every data call)."""
+
+    def __init__(self) -> None:
+        from chalicelib.bootstrap import unit_of_work
+        from chalicelib.config import get_settings
+
+        client = unit_of_work(get_settings()).storage.items.table.connection.client  # type: ignore[attr-defined]
+        client.meta.events.register("after-call.dynamodb", self._seen)
+        self.operations: list[str] = []
+        self.capacity = 0.0
+
+    def _seen(self, parsed, model, **_) -> None:
+        self.operations.append(model.name)
+        consumed = parsed.get("ConsumedCapacity") or []
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            self.capacity += float(entry.get("CapacityUnits", 0))
+
+    def take(self) -> tuple[str, float]:
+        """The calls and capacity since the last take."""
+        taken = " ".join(self.operations), self.capacity
+        self.operations, self.capacity = [], 0.0
+        return taken
 
 
 def logs_to_file(stream) -> None:
@@ -293,6 +348,7 @@ class Bench:
         self.app = app
         self.rows: list[Row] = []
         self.email_ms: list[float] = []  # time in post-commit email dispatch, per call (see time_email)
+        self.dynamodb: DynamoDBCalls | None = None  # counts the calls of each timed request, on DynamoDB
 
     def time_email(self) -> None:
         """Time the post-commit email dispatch (in process on the embedded default), so a write's
@@ -335,14 +391,21 @@ class Bench:
         """
         prepared = [(m, p, self._headers(t), self._body(b)) for m, p, b, t in requests]
         samples, raw, email, delivered = [], [], [], []
+        operations, capacity = [], []
         request = self.client.http.request
         wait_for_deliveries()  # what earlier untimed calls queued
         with DeferredDeliveries() as deliveries:
             for method, path, headers, body in prepared:
                 self.email_ms.clear()
+                if self.dynamodb is not None:
+                    self.dynamodb.take()
                 started = time.perf_counter()
                 response = request(method, path, headers=headers, body=body)
                 samples.append((time.perf_counter() - started) * 1000)
+                if self.dynamodb is not None:  # the call's own, before its deliveries run
+                    mix, units = self.dynamodb.take()
+                    operations.append(mix)
+                    capacity.append(units)
                 email.append(sum(self.email_ms))
                 delivered.append(deliveries.flush() * 1000)  # untimed: before the next call starts
                 if response.status_code != expect:
@@ -353,7 +416,7 @@ class Bench:
                 raw.append(response.body)
         if replies is not None:
             replies.extend(json.loads(body) for body in raw)
-        row = Row(name, samples, target_ms, note)
+        row = Row(name, samples, target_ms, note, operations or None, capacity or None)
         self.rows.append(row)
         print(f"  {name:<44} median {row.median:7.3f} ms", file=sys.stderr, flush=True)
         if any(email):
@@ -500,6 +563,8 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
         log_file = cleanup.enter_context(open(os.path.join(workdir, "ats.log"), "a"))
         logs_to_file(log_file)
         bench = Bench(client, app)
+        if backend.stage == "dynamodb-local":
+            bench.dynamodb = DynamoDBCalls()
         bench.time_email()
         n = calls
         # Issue 2's per-call targets are for the in-process SQLite store; elsewhere only the list ratio is one.
@@ -725,6 +790,14 @@ def print_table(rows: list[Row], ratio: float, backend: str, pair: tuple[str, st
     for row in rows:
         target = f"<= {row.target_ms:g}" if row.target_ms is not None else "-"
         print(f"{row.name:<44} {row.n:>5} {row.median:>10.3f} {row.p99:>9.3f} {target:>9} {row.ok:>4}  {row.note}")
+    counted = [row for row in rows if row.operations]
+    if counted:
+        print("\nDynamoDB calls per request (median; the most common mix) and capacity units consumed (median)\n")
+        header = f"{'endpoint':<44} {'capacity':>9}  calls"
+        print(header)
+        print("-" * len(header))
+        for row in counted:
+            print(f"{row.name:<44} {row.capacity_units:>9}  {row.calls}")
     print("\n" + list_ratio_line(ratio, pair))
 
 
@@ -753,9 +826,7 @@ def _save(path: str, rows: list[Row], ratio: float, pair, plans, seconds: float)
     with open(path, "w") as f:
         json.dump(
             {
-                "rows": [
-                    {"name": r.name, "samples_ms": r.samples_ms, "target_ms": r.target_ms, "note": r.note} for r in rows
-                ],
+                "rows": [dataclasses.asdict(r) for r in rows],
                 "ratio": ratio,
                 "pair": list(pair),
                 "plans": plans,
