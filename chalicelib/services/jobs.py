@@ -42,9 +42,13 @@ def visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
 
 
 def get_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
-    """A job its reader may see; a candidate also keeps seeing a job they applied to after it closed."""
+    """A job its reader may see; a candidate also keeps seeing a job they applied to after it closed.
+
+    The public (anonymous and candidates) read it eventually consistent: a job page a moment old
+    is harmless, and the hiring side, who edit it with If-Match, read what they last wrote."""
+    public = who is None or who.role == Role.CANDIDATE
     with uow:
-        job = uow.jobs.get(job_id)
+        job = uow.jobs.get(job_id, consistent=not public)
         if job is not None and (job.is_visible_to(who) or _applied_to(uow, who, job)):
             return job
         raise NotFound("Job not found.")

@@ -293,8 +293,9 @@ class ItemStore(ABC):
     write_shards = 1
 
     @abstractmethod
-    def get(self, key: Key) -> Item | None:
-        """The item, as last written (a strongly consistent read)."""
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:
+        """The item, as last written; with consistent=False, maybe as written a moment before
+        (DynamoDB's eventually consistent read: half the capacity, for reads no decision follows)."""
 
     @abstractmethod
     def get_many(self, keys: Iterable[Key]) -> list[Item]:
@@ -323,6 +324,11 @@ class ItemStore(ABC):
     @abstractmethod
     def select(self, query: "Query") -> list[Item]:
         """What `query` describes (the drivers implement this; callers use `query`)."""
+
+    def select_many(self, queries: Sequence["Query"]) -> list[list[Item]]:
+        """What each query describes, in the queries' order: the partitions of one list. A driver
+        whose reads are round trips runs them side by side."""
+        return [self.select(query) for query in queries]
 
     @abstractmethod
     def transact(self, operations: Sequence[Operation]) -> None:

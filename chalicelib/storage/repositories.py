@@ -71,6 +71,7 @@ from .items import (
     Item,
     Operation,
     Put,
+    Query,
     Update,
     absent,
     all_of,
@@ -97,8 +98,8 @@ class _Repository:
         self._uow = uow
         self._items = uow.storage.items
 
-    def _get(self, key):
-        item = self._items.get(key)
+    def _get(self, key, *, consistent: bool = True):
+        item = self._items.get(key, consistent=consistent)
         return None if item is None else self.entity.load(item)
 
     def _get_many(self, keys) -> list:
@@ -115,13 +116,15 @@ class _Repository:
             found = self._items.query(
                 partition, index=index, before=before, descending=True, limit=limit, filter=filter
             )
-        else:
+        else:  # the ranges read side by side where the driver can (DynamoDB)
+            queries = [
+                Query(partition, index, before=before, descending=True, limit=limit, filter=filter)
+                for index, partition, filter in ranges
+            ]
             by_order: dict[str, Item] = {}
-            for index, partition, filter in ranges:
-                order = f"{index}SK"
-                for item in self._items.query(
-                    partition, index=index, before=before, descending=True, limit=limit, filter=filter
-                ):
+            for query, page in zip(queries, self._items.select_many(queries), strict=True):
+                order = f"{query.index}SK"
+                for item in page:
                     by_order.setdefault(str(item[order]), item)
             found = [by_order[key] for key in sorted(by_order, reverse=True)[:limit]]
         load = self.entity.load
@@ -317,9 +320,10 @@ class Jobs(_Repository):
         self._write_team(job, [])
         self._uow.track(job)
 
-    def get(self, job_id: str) -> Job | None:
-        """Soft-deleted jobs too: the caller decides who may see them."""
-        return self._get(job_key(job_id))
+    def get(self, job_id: str, *, consistent: bool = True) -> Job | None:
+        """Soft-deleted jobs too: the caller decides who may see them. consistent=False: maybe a
+        moment old (for a read no write follows)."""
+        return self._get(job_key(job_id), consistent=consistent)
 
     def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
         """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""

@@ -759,6 +759,33 @@ def test_the_threads_of_a_process_share_one_store(where, store):
         assert store.get(("SHARED", "C")) == {"PK": "SHARED", "SK": "C", "hits": 80}
 
 
+def test_a_get_is_consistent_unless_asked_otherwise(store):
+    store.transact([Put({"PK": "P", "SK": "A", "n": 1})])
+    sent = []
+    events = store.table.connection.client.meta.events
+    record = lambda params, **_: sent.append(params.get("ConsistentRead"))  # noqa: E731
+    events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        assert store.get(("P", "A")) == store.get(("P", "A"), consistent=False) == {"PK": "P", "SK": "A", "n": 1}
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", record)
+    assert sent == [True, False]
+
+
+def test_the_partitions_of_one_list_are_read_side_by_side(store, monkeypatch):
+    store.transact([Put({"PK": f"P#{n}", "SK": "A", "n": n}) for n in range(3)])
+    together = threading.Barrier(3, timeout=10)  # broken unless the three queries wait at once
+    real = store.table.query
+
+    def query(*args, **kwargs):
+        together.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store.table, "query", query)
+    found = store.select_many([items.Query(f"P#{n}") for n in range(3)])
+    assert [[item["n"] for item in page] for page in found] == [[0], [1], [2]]
+
+
 # --- Failures -------------------------------------------------------------------------------------
 
 

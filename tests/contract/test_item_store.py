@@ -29,6 +29,7 @@ from chalicelib.storage.items import (
     ItemStore,
     Operation,
     Put,
+    Query,
     Update,
     Value,
     above,
@@ -232,6 +233,28 @@ def test_query_reads_one_partition_in_sort_key_order(item_store):
 
     assert item_store.query("P") == sorted(partition, key=lambda each: each["SK"])
     assert sort_keys(item_store.query("P", descending=True)) == sorted(keys, reverse=True)
+
+
+def test_an_eventually_consistent_get_finds_a_written_item(item_store):
+    put_all(item_store, [item("P", "A", n=1)])
+    assert item_store.get(("P", "A"), consistent=False) == item("P", "A", n=1)
+    assert item_store.get(("P", "B"), consistent=False) is None
+
+
+def test_select_many_answers_each_query_in_order(item_store):
+    put_all(
+        item_store,
+        [item("P", sk, GSI1PK="G", GSI1SK=sk, n=i) for i, sk in enumerate("abc")] + [item("Q", sk) for sk in "xyz"],
+    )
+    queries = [
+        Query("Q", descending=True, limit=2),
+        Query("G", "GSI1", before="c"),
+        Query("NONE"),
+        Query("P", filter=equals("n", 1)),
+    ]
+    assert item_store.select_many(queries) == [item_store.select(query) for query in queries]
+    assert [sort_keys(found) for found in item_store.select_many(queries)] == [["z", "y"], ["a", "b"], [], ["b"]]
+    assert item_store.select_many([]) == []
 
 
 def test_query_after_and_before_are_exclusive(item_store):

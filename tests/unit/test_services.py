@@ -146,6 +146,22 @@ def test_another_recruiter_cannot_update_or_delete(uow, settings, job, store):
     assert store.jobs[job.id].title == "Engineer" and store.jobs[job.id].deleted_at is None
 
 
+def test_a_job_is_read_eventually_consistent_by_the_public_only(
+    uow, settings, store, recruiter, candidate, job, monkeypatch
+):
+    asked = []
+    real = store.items.get
+
+    def get(key, *, consistent=True):
+        asked.append((key[1], consistent))
+        return real(key, consistent=consistent)
+
+    monkeypatch.setattr(store.items, "get", get)
+    for who in (None, candidate, recruiter):
+        assert jobs.get_job(uow(), job.id, who).id == job.id
+    assert [consistent for kind, consistent in asked if kind == "JOB"] == [False, False, True]
+
+
 def test_deleted_job_is_gone_from_get_and_list(uow, settings, recruiter, job):
     jobs.delete_job(uow(), settings, job.id, recruiter)
     with pytest.raises(NotFound):

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import reduce
@@ -70,6 +71,7 @@ MAX_POOL_CONNECTIONS = 32  # the threads of one process share one client
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 UNPROCESSED_RETRIES = 8  # BatchGetItem calls for keys DynamoDB left unprocessed (throttled)
 FILTERED_PAGE_SIZE = 100  # items read per Query page when a filter is on
+PARALLEL_QUERIES = 8  # the partitions of one list read at once (select_many); the client's pool is larger
 CONFLICT_RETRIES = 5  # a write cancelled only by a concurrent transaction is tried again
 TABLE_WAIT_SECONDS = 300.0  # for a new table to become ACTIVE
 MISSING_TABLE = "The DynamoDB table does not exist: run `python -m chalicelib.cli create-tables`."
@@ -339,6 +341,8 @@ class DynamoItemStore(ItemStore):
             meta_table=MetaTable({"TableName": table_name, **TABLE_SCHEMA}),
         )
         self._table_lock = threading.Lock()
+        self._readers: ThreadPoolExecutor | None = None  # select_many's, made on first use
+        self._readers_lock = threading.Lock()
 
     # The table.
 
@@ -400,9 +404,9 @@ class DynamoItemStore(ItemStore):
 
     # Reads.
 
-    def get(self, key: Key) -> Item | None:
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:
         with _storage_errors():
-            found = self.table.get_item(key[0], key[1], consistent_read=True).get("Item")
+            found = self.table.get_item(key[0], key[1], consistent_read=consistent).get("Item")
         return from_attributes(found) if found else None
 
     def get_many(self, keys: Iterable[Key]) -> list[Item]:
@@ -422,6 +426,17 @@ class DynamoItemStore(ItemStore):
                         raise Unavailable("Storage is unavailable: UnprocessedKeys")
                     time.sleep(jittered(attempt, base=0.05, cap=1.0, fixed=0.5))
         return found
+
+    def select_many(self, queries: Sequence[Query]) -> list[list[Item]]:
+        """The queries side by side, on a few threads of this store: a list of several partitions
+        (a recruiter's jobs, an admin's applications by status) waits for one round trip, not one
+        a partition. The threads end with the process; a Lambda's are idle between requests."""
+        if len(queries) < 2:
+            return [self.select(query) for query in queries]
+        with self._readers_lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(PARALLEL_QUERIES, thread_name_prefix="ats-dynamodb-query")
+        return list(self._readers.map(self.select, queries))
 
     def select(self, q: Query) -> list[Item]:
         if q.index is not None and q.index not in INDEX_NAMES:

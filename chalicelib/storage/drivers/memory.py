@@ -18,7 +18,7 @@ class MemoryItemStore(ItemStore):
         self.items: dict[Key, Item] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> Item | None:
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:
         with self._lock:
             item = self.items.get(key)
             return None if item is None else dict(item)

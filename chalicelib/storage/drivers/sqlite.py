@@ -301,7 +301,7 @@ class SqliteItemStore(ItemStore):
 
     # --- Reads ------------------------------------------------------------------------------------
 
-    def get(self, key: Key) -> Item | None:
+    def get(self, key: Key, *, consistent: bool = True) -> Item | None:  # one file: always consistent
         try:
             row = self._connection().execute(_GET, key).fetchone()
         except sqlite3.Error as error:
