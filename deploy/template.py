@@ -63,6 +63,12 @@ VPC_ACCESS_POLICY = "arn:%s:iam::aws:policy/service-role/AWSLambdaVPCAccessExecu
 TABLE = "Table"  # the table's logical id
 STREAM_FUNCTION, STREAM_EVENT = "OutboxStream", "OutboxStreamDynamodbEventSource"  # as chalice names them
 FUNCTIONS = ("APIHandler", "OutboxRelay", STREAM_FUNCTION)
+# The stream function is started by new outbox events only (history rows, guards, counters and
+# ledger claims are inserts too, and each would start a relay pass); a batch that fails is split
+# to find the record that fails, and a record is given up after its retries or an hour, as the
+# relay on its schedule still finds its event pending.
+STREAM_FILTER = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "EVENT#"}]}}}}
+STREAM_RETRIES = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 5, "MaximumRecordAgeInSeconds": 3600}
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",  # the people and jobs of a page, in one call
@@ -216,7 +222,13 @@ def cloudformation() -> dict:
             },
         }
     resources[STREAM_FUNCTION]["Properties"]["Events"] = {
-        STREAM_EVENT: {"Properties": {"Stream": {"Fn::GetAtt": [TABLE, "StreamArn"]}}}
+        STREAM_EVENT: {
+            "Properties": {
+                "Stream": {"Fn::GetAtt": [TABLE, "StreamArn"]},
+                "FilterCriteria": {"Filters": [{"Pattern": json.dumps(STREAM_FILTER)}]},
+                **STREAM_RETRIES,
+            }
+        }
     }
     return {
         "Parameters": parameters,
@@ -287,6 +299,10 @@ def terraform(generated: dict) -> dict:
         }
     for mapping in resources["aws_lambda_event_source_mapping"].values():
         mapping["event_source_arn"] = "${aws_dynamodb_table.ats.stream_arn}"
+        mapping["filter_criteria"] = {"filter": [{"pattern": json.dumps(STREAM_FILTER)}]}
+        mapping["bisect_batch_on_function_error"] = STREAM_RETRIES["BisectBatchOnFunctionError"]
+        mapping["maximum_retry_attempts"] = STREAM_RETRIES["MaximumRetryAttempts"]
+        mapping["maximum_record_age_in_seconds"] = STREAM_RETRIES["MaximumRecordAgeInSeconds"]
     statements = [
         {
             "Effect": "Allow",

@@ -354,6 +354,16 @@ def test_the_template_adds_the_table_its_stream_and_the_relay(built):
     assert stream["Handler"] == "ats_functions.relay.outbox_stream"
     (source,) = stream["Events"].values()
     assert source["Type"] == "DynamoDB" and source["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    # Only inserts of outbox events start it; a failing batch is bisected, a record given up in time.
+    (pattern,) = source["Properties"]["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "EVENT#"}]}}},
+    }
+    assert source["Properties"]["BisectBatchOnFunctionError"] is True
+    assert source["Properties"]["MaximumRetryAttempts"] == 5
+    assert source["Properties"]["MaximumRecordAgeInSeconds"] == 3600
+    assert source["Properties"]["BatchSize"] == 100  # chalice's, kept by the merge
     relay = resources["OutboxRelay"]["Properties"]
     assert relay["Handler"] == "ats_functions.relay.outbox_relay"
     (schedule,) = relay["Events"].values()
@@ -445,6 +455,9 @@ def test_the_terraform_variant_wires_the_same_table(built, tmp_path):
     assert len(table["global_secondary_index"]) == 6
     (mapping,) = terraform["resource"]["aws_lambda_event_source_mapping"].values()
     assert mapping["event_source_arn"] == "${aws_dynamodb_table.ats.stream_arn}"
+    assert json.loads(mapping["filter_criteria"]["filter"][0]["pattern"]) == template.STREAM_FILTER
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert (mapping["maximum_retry_attempts"], mapping["maximum_record_age_in_seconds"]) == (5, 3600)
     assert set(template.PARAMETERS) <= set(terraform["variable"])
     assert terraform["variable"]["SubnetIds"]["type"] == "list(string)"
     for function in terraform["resource"]["aws_lambda_function"].values():
