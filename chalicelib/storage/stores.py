@@ -35,6 +35,9 @@ from .items import (
 from .records import IdempotencyRecord, OutboxRecord, Window
 
 CONFLICT_RETRIES = 5
+# How long a sent event and its delivery records are kept (then the store's TTL deletes them):
+# long enough to answer what was sent, and longer than any redelivery of the event could come.
+SENT_RETENTION_SECONDS = 30 * 86400
 
 
 def _written(items: ItemStore, operation: Put | Update | Delete) -> bool:
@@ -122,7 +125,14 @@ class Outbox:
     def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
         """Set the event's status (and last_error); `attempted` adds one to its attempts. An
         unknown event is left alone."""
-        changes = {"status": str(status), "GSI1PK": f"OUTBOX#{status}", "updated_at": utc_now(), "last_error": error}
+        changes: dict[str, Value | None] = {
+            "status": str(status),
+            "GSI1PK": f"OUTBOX#{status}",
+            "updated_at": utc_now(),
+            "last_error": error,
+        }
+        if status == OutboxStatus.SENT:  # done with: kept SENT_RETENTION_SECONDS, then the TTL's
+            changes["ttl"] = _ttl(time.time() + SENT_RETENTION_SECONDS)
         add = {"attempts": 1} if attempted else {}
         _written(self._items, Update(event_key(event_id), set=changes, add=add, condition=exists()))
 
@@ -148,7 +158,11 @@ class Outbox:
 
     def complete_delivery(self, event_id: str, recipient: str) -> None:
         """Record the email as sent: no claim on it succeeds again."""
-        sent = {"state": str(DeliveryState.SENT), "updated_at": utc_now()}
+        sent: dict[str, Value] = {
+            "state": str(DeliveryState.SENT),
+            "updated_at": utc_now(),
+            "ttl": _ttl(time.time() + SENT_RETENTION_SECONDS),  # as long as its event, or longer
+        }
         _written(self._items, Update(delivery_key(event_id, recipient), set=sent, condition=exists()))
 
     def release_delivery(self, event_id: str, recipient: str) -> None:

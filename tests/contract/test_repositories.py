@@ -4,6 +4,7 @@ Everything here goes through `uow_factory` and the domain's own constructors, so
 only by behaving exactly like the others: same errors, same order, same filters, same pages.
 """
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from chalicelib.domain.errors import ConcurrencyError, Conflict
 from chalicelib.domain.models import Application, Job, Principal, User
 from chalicelib.storage import ApplicationQuery, JobQuery
+from chalicelib.storage.entities import event_key
+from chalicelib.storage.stores import SENT_RETENTION_SECONDS, delivery_key
 
 
 def make_user(uow_factory, email, role="candidate") -> User:
@@ -468,6 +471,7 @@ def test_marks_take_effect_at_once_outside_any_unit_of_work(uow_factory, candida
         uow.outbox.mark("01HZZZZZZZZZZZZZZZZZZZZZZZ", status="sent")  # unknown: nothing happens
     with uow_factory() as uow:
         failed = uow.outbox.get(event.id)
+        failed_item = uow.storage.items.get(event_key(event.id))
         assert (failed.status, failed.last_error, failed.attempts) == ("failed", "smtp down", 1)
         assert ids(uow.outbox.list(status="failed")) == [event.id]
         assert uow.outbox.list(status="pending") == []
@@ -475,8 +479,23 @@ def test_marks_take_effect_at_once_outside_any_unit_of_work(uow_factory, candida
         uow.outbox.mark(event.id, status="sent", attempted=True)
     with uow_factory() as uow:
         sent = uow.outbox.get(event.id)
+        stored = uow.storage.items.get(event_key(event.id))
     assert (sent.status, sent.last_error, sent.attempts) == ("sent", None, 2)
     assert sent.updated_at >= failed.updated_at
+    # A sent event expires (the store's TTL) after the retention; a failed one is kept for triage.
+    assert abs(stored["ttl"] - (time.time() + SENT_RETENTION_SECONDS)) < 60
+    assert "ttl" not in failed_item
+
+
+def test_a_completed_delivery_record_expires_with_the_retention(uow_factory):
+    with uow_factory() as uow:
+        assert uow.outbox.claim_delivery("01HZZZZZZZZZZZZZZZZZZZZZZZ", "carl@example.com", lease_seconds=60)
+        claimed = uow.storage.items.get(delivery_key("01HZZZZZZZZZZZZZZZZZZZZZZZ", "carl@example.com"))
+        uow.outbox.complete_delivery("01HZZZZZZZZZZZZZZZZZZZZZZZ", "carl@example.com")
+        done = uow.storage.items.get(delivery_key("01HZZZZZZZZZZZZZZZZZZZZZZZ", "carl@example.com"))
+        assert not uow.outbox.claim_delivery("01HZZZZZZZZZZZZZZZZZZZZZZZ", "carl@example.com", lease_seconds=60)
+    assert done["state"] == "sent" and abs(done["ttl"] - (time.time() + SENT_RETENTION_SECONDS)) < 60
+    assert "ttl" not in claimed  # a claim being sent is kept until it is done (or taken over)
 
 
 def test_mark_published_moves_only_pending_events(uow_factory):
