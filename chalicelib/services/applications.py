@@ -82,14 +82,20 @@ def _read_through(seen, inner: str, name: str):
 
 
 def present(
-    uow: UnitOfWork, who: Principal, applications: list[Application], *, jobs: dict[str, Job] | None = None
+    uow: UnitOfWork,
+    who: Principal,
+    applications: list[Application],
+    *,
+    jobs: dict[str, Job] | None = None,
+    candidates: dict[str, User] | None = None,
 ) -> list[ApplicationSeen]:
-    """The applications as `who` sees them; their candidates and jobs in one batch read each (a
-    candidate's own account, as this request's authentication just read it, is not read again)."""
+    """The applications as `who` sees them; the jobs and candidates not given read in one batch
+    each (a candidate's own account, as this request's authentication just read it, is not read
+    again)."""
     known = jobs or {}
     jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in known), **known}
     caller = recent_account(uow, who.user_id)
-    candidates = {caller.id: caller} if caller is not None else {}
+    candidates = {**({caller.id: caller} if caller is not None else {}), **(candidates or {})}
     candidates |= uow.users.get_many(a.candidate_id for a in applications if a.candidate_id not in candidates)
     seen = []
     for application in applications:
@@ -135,17 +141,33 @@ def apply(
 
 
 def _visible_application(uow: UnitOfWork, application_id: str, who: Principal) -> tuple[Application, Job | None]:
-    application = uow.applications.get(application_id)
-    job = None if application is None else uow.jobs.get(application.job_id)
-    if application is None or not application.is_visible_to(who, job):
-        raise NotFound("Application not found.")
+    application, job, _ = _visible_with_candidate(uow, application_id, who, candidate=False)
     return application, job
+
+
+def _visible_with_candidate(
+    uow: UnitOfWork, application_id: str, who: Principal, *, candidate: bool = True
+) -> tuple[Application, Job | None, dict[str, User]]:
+    """The application if `who` may see it, its job, and (unless it is the caller, whose account
+    present() has) its candidate, read with the job in one batch: one round trip, not two."""
+    application = uow.applications.get(application_id)
+    if application is None:
+        raise NotFound("Application not found.")
+    if candidate and not application.is_candidate(who):
+        job, account = uow.jobs.get_with_user(application.job_id, application.candidate_id)
+        candidates = {account.id: account} if account is not None else {}
+    else:
+        job, candidates = uow.jobs.get(application.job_id), {}
+    if not application.is_visible_to(who, job):
+        raise NotFound("Application not found.")
+    return application, job, candidates
 
 
 def get_application(uow: UnitOfWork, application_id: str, who: Principal) -> ApplicationSeen:
     with uow:
-        application, job = _visible_application(uow, application_id, who)
-        return present(uow, who, [application], jobs={job.id: job} if job is not None else None)[0]
+        application, job, candidates = _visible_with_candidate(uow, application_id, who)
+        jobs = {job.id: job} if job is not None else None
+        return present(uow, who, [application], jobs=jobs, candidates=candidates)[0]
 
 
 def get_history(
@@ -189,9 +211,9 @@ def _change(
     """Read the application and its job, let `decide` change it (the domain's rules), and commit it
     with its history, visits, counters and events; decided again on a conflict unless If-Match."""
 
-    def write() -> tuple[Application, Job]:
+    def write() -> tuple[Application, Job, dict[str, User]]:
         with uow:
-            application, job = _visible_application(uow, application_id, who)
+            application, job, candidates = _visible_with_candidate(uow, application_id, who)
             if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
                 raise NotFound("Job not found.")
             check_version(application.version, if_match)
@@ -203,10 +225,10 @@ def _change(
                 uow.jobs.require(job.id, stage_id=entered, failure=changed)
             uow.applications.save(application)
             commit(uow, settings)
-        return application, job
+        return application, job, candidates
 
-    application, job = versioned_write(write, if_match=if_match, retry=retry)
-    return present(uow, who, [application], jobs={job.id: job})[0]
+    application, job, candidates = versioned_write(write, if_match=if_match, retry=retry)
+    return present(uow, who, [application], jobs={job.id: job}, candidates=candidates)[0]
 
 
 def change_status(

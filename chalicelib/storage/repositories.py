@@ -325,6 +325,12 @@ class Jobs(_Repository):
         moment old (for a read no write follows)."""
         return self._get(job_key(job_id), consistent=consistent)
 
+    def get_with_user(self, job_id: str, user_id: str) -> tuple[Job | None, User | None]:
+        """A job and an account in one batch read (an application's job and its candidate)."""
+        found = {item.get("type"): item for item in self._items.get_many([job_key(job_id), user_key(user_id)])}
+        job, user = found.get(JOB.kind), found.get(USER.kind)
+        return (None if job is None else JOB.load(job)), (None if user is None else USER.load(user))
+
     def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
         """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""
         return {job.id: job for job in self._get_many(job_key(i) for i in set(job_ids))}
