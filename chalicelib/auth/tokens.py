@@ -16,15 +16,15 @@ REQUIRED_CLAIMS = ["sub", "role", "iat", "exp", "jti", "iss", "sid", "gen"]
 LEEWAY_SECONDS = 10
 
 
-def issue_token(
-    *, user_id: str, role: str, session_id: str, generation: int, secret: str, ttl_seconds: int, issuer: str
-) -> str:
+def issue_token(who: Principal, *, secret: str, ttl_seconds: int, issuer: str) -> str:
+    """An access token speaking for `who` (its session and token generation included): what
+    verify_token gives back."""
     now = int(time.time())
     claims = {
-        "sub": user_id,
-        "role": str(role),
-        "sid": session_id,
-        "gen": generation,
+        "sub": who.user_id,
+        "role": str(who.role),
+        "sid": who.session_id,
+        "gen": who.generation,
         "iat": now,
         "nbf": now,
         "exp": now + ttl_seconds,

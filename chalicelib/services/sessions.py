@@ -69,14 +69,9 @@ def login(
 
 
 def _signed_in(settings: Settings, user: User, session: Session, refresh_secret: str) -> LoginResult:
+    who = Principal(user.id, user.role, session.id, session.generation)
     access = issue_token(
-        user_id=user.id,
-        role=user.role,
-        session_id=session.id,
-        generation=session.generation,
-        secret=settings.jwt_secret,
-        ttl_seconds=settings.jwt_ttl_seconds,
-        issuer=settings.jwt_issuer,
+        who, secret=settings.jwt_secret, ttl_seconds=settings.jwt_ttl_seconds, issuer=settings.jwt_issuer
     )
     return LoginResult(
         access_token=access,

@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from chalicelib.auth.tokens import issue_token
+from chalicelib.domain.models import Principal
 from tests.conftest import Reply
 
 from .helpers import MISSING_ID, assert_error
@@ -180,10 +181,7 @@ def _bad_tokens(settings, user_id):
     return {
         "garbage": "not-a-token",
         "expired": issue_token(
-            session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
-            generation=0,
-            user_id=user_id,
-            role="candidate",
+            Principal(user_id, "candidate", "01HZZZZZZZZZZZZZZZZZZZZZZS", 0),
             secret=settings.jwt_secret,
             ttl_seconds=-120,
             issuer=settings.jwt_issuer,
@@ -217,10 +215,7 @@ def test_an_authorization_header_that_is_not_bearer_is_401(api, header):
 
 def test_a_valid_token_of_the_right_secret_is_accepted(api, settings, candidate):
     token = issue_token(
-        session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
-        generation=0,
-        user_id=candidate.id,
-        role="candidate",
+        Principal(candidate.id, "candidate", "01HZZZZZZZZZZZZZZZZZZZZZZS", 0),
         secret=settings.jwt_secret,
         ttl_seconds=60,
         issuer=settings.jwt_issuer,

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.auth.tokens import issue_token
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.models import Principal
 from chalicelib.domain.rejection import DEFAULT_REASON_ID
 from chalicelib.services import users
 from chalicelib.storage import ApplicationQuery, JobQuery
@@ -71,10 +72,7 @@ def signed_in_routes() -> list[tuple[str, str, bool]]:
 
 def token_for(settings, user_id: str, role: str) -> str:
     return issue_token(
-        session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
-        generation=0,
-        user_id=user_id,
-        role=role,
+        Principal(user_id, role, "01HZZZZZZZZZZZZZZZZZZZZZZS", 0),
         secret=settings.jwt_secret,
         ttl_seconds=600,
         issuer=settings.jwt_issuer,

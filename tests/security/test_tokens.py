@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from chalicelib.auth.tokens import LEEWAY_SECONDS, issue_token
+from chalicelib.domain.models import Principal
 from tests.api.helpers import MISSING_ID, assert_error
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -90,10 +91,7 @@ def bad_tokens(settings, victim) -> dict[str, str]:
             {**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - beyond}, secret, algorithm="HS256"
         ),
         "expired, issued by the server": issue_token(
-            session_id="01HZZZZZZZZZZZZZZZZZZZZZZS",
-            generation=0,
-            user_id=user["id"],
-            role="candidate",
+            Principal(user["id"], "candidate", "01HZZZZZZZZZZZZZZZZZZZZZZS", 0),
             secret=secret,
             ttl_seconds=-beyond,
             issuer=settings.jwt_issuer,

@@ -8,7 +8,7 @@ import pytest
 from chalicelib.auth.passwords import hash_password, verify_password
 from chalicelib.auth.tokens import LEEWAY_SECONDS, issue_token, verify_token
 from chalicelib.domain.errors import AuthenticationFailed
-from chalicelib.domain.models import Role
+from chalicelib.domain.models import Principal, Role
 
 SECRET = "s" * 64
 USER_ID = "01HZZZZZZZZZZZZZZZZZZZZZZ1"
@@ -26,15 +26,7 @@ def claims(**changes) -> dict:
 
 
 def issued(*, role, ttl_seconds: int) -> str:
-    return issue_token(
-        session_id=SESSION_ID,
-        generation=4,
-        user_id=USER_ID,
-        role=role,
-        secret=SECRET,
-        ttl_seconds=ttl_seconds,
-        issuer="ats",
-    )
+    return issue_token(Principal(USER_ID, role, SESSION_ID, 4), secret=SECRET, ttl_seconds=ttl_seconds, issuer="ats")
 
 
 def test_issued_token_verifies_to_its_principal():
