@@ -140,16 +140,12 @@ def apply(
     return present(uow, who, [application], jobs={job.id: job})[0]
 
 
-def _visible_application(uow: UnitOfWork, application_id: str, who: Principal) -> tuple[Application, Job | None]:
-    application, job, _ = _visible_with_candidate(uow, application_id, who, candidate=False)
-    return application, job
-
-
-def _visible_with_candidate(
-    uow: UnitOfWork, application_id: str, who: Principal, *, candidate: bool = True
+def _visible_application(
+    uow: UnitOfWork, application_id: str, who: Principal, *, candidate: bool = False
 ) -> tuple[Application, Job | None, dict[str, User]]:
-    """The application if `who` may see it, its job, and (unless it is the caller, whose account
-    present() has) its candidate, read with the job in one batch: one round trip, not two."""
+    """The application if `who` may see it, and its job; with `candidate`, its candidate too
+    (unless it is the caller, whose account present() has), read with the job in one batch: one
+    round trip, not two."""
     application = uow.applications.get(application_id)
     if application is None:
         raise NotFound("Application not found.")
@@ -165,7 +161,7 @@ def _visible_with_candidate(
 
 def get_application(uow: UnitOfWork, application_id: str, who: Principal) -> ApplicationSeen:
     with uow:
-        application, job, candidates = _visible_with_candidate(uow, application_id, who)
+        application, job, candidates = _visible_application(uow, application_id, who, candidate=True)
         jobs = {job.id: job} if job is not None else None
         return present(uow, who, [application], jobs=jobs, candidates=candidates)[0]
 
@@ -175,7 +171,7 @@ def get_history(
 ) -> Page[HistoryEntrySeen]:
     """The application's changes, oldest first, a page at a time, each with its actor."""
     with uow:
-        application, _ = _visible_application(uow, application_id, who)
+        application, _, _ = _visible_application(uow, application_id, who)
         page = paginate(
             lambda n, last: uow.applications.history(application_id, limit=n, after=last),
             limit=limit,
@@ -213,7 +209,7 @@ def _change(
 
     def write() -> tuple[Application, Job, dict[str, User]]:
         with uow:
-            application, job, candidates = _visible_with_candidate(uow, application_id, who)
+            application, job, candidates = _visible_application(uow, application_id, who, candidate=True)
             if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
                 raise NotFound("Job not found.")
             check_version(application.version, if_match)

@@ -111,21 +111,18 @@ class _Repository:
         ranges of a page each, and keeps one page)."""
         if limit <= 0:
             return []
-        if len(ranges) == 1:  # one range comes in order already
-            index, partition, filter = ranges[0]
-            found = self._items.query(
-                partition, index=index, before=before, descending=True, limit=limit, filter=filter
-            )
-        else:  # the ranges read side by side where the driver can (DynamoDB)
-            queries = [
-                Query(partition, index, before=before, descending=True, limit=limit, filter=filter)
-                for index, partition, filter in ranges
-            ]
+        queries = [
+            Query(partition, index, before=before, descending=True, limit=limit, filter=filter)
+            for index, partition, filter in ranges
+        ]
+        pages = self._items.select_many(queries)  # side by side where the driver can (DynamoDB)
+        if len(pages) == 1:  # one range comes in order already
+            found = pages[0]
+        else:
             by_order: dict[str, Item] = {}
-            for query, page in zip(queries, self._items.select_many(queries), strict=True):
-                order = f"{query.index}SK"
+            for query, page in zip(queries, pages, strict=True):
                 for item in page:
-                    by_order.setdefault(str(item[order]), item)
+                    by_order.setdefault(str(item[f"{query.index}SK"]), item)
             found = [by_order[key] for key in sorted(by_order, reverse=True)[:limit]]
         load = self.entity.load
         return [load(item) for item in found]

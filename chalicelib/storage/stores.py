@@ -132,7 +132,7 @@ class Outbox:
             "last_error": error,
         }
         if status == OutboxStatus.SENT:  # done with: kept SENT_RETENTION_SECONDS, then the TTL's
-            changes["ttl"] = _ttl(time.time() + SENT_RETENTION_SECONDS)
+            changes["ttl"] = _ttl(self.clock() + SENT_RETENTION_SECONDS)
         add = {"attempts": 1} if attempted else {}
         _written(self._items, Update(event_key(event_id), set=changes, add=add, condition=exists()))
 
@@ -161,7 +161,7 @@ class Outbox:
         sent: dict[str, Value] = {
             "state": str(DeliveryState.SENT),
             "updated_at": utc_now(),
-            "ttl": _ttl(time.time() + SENT_RETENTION_SECONDS),  # as long as its event, or longer
+            "ttl": _ttl(self.clock() + SENT_RETENTION_SECONDS),  # as long as its event, or longer
         }
         _written(self._items, Update(delivery_key(event_id, recipient), set=sent, condition=exists()))
 

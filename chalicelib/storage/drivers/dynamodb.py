@@ -432,7 +432,7 @@ class DynamoItemStore(ItemStore):
         (a recruiter's jobs, an admin's applications by status) waits for one round trip, not one
         a partition. The threads end with the process; a Lambda's are idle between requests."""
         if len(queries) < 2:
-            return [self.select(query) for query in queries]
+            return super().select_many(queries)
         with self._readers_lock:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(PARALLEL_QUERIES, thread_name_prefix="ats-dynamodb-query")

@@ -558,20 +558,21 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"Storage is unavailable: the database is at schema version {version}, "
                 f"newer than this code's {SCHEMA_VERSION}."
             )
-        if version == 6:
-            _recreate_items(conn)
-        elif version < SCHEMA_VERSION:
-            if version > 0:  # an old database: only then are the old schemas loaded (a cold start skips them)
-                from ..legacy import LEGACY_MIGRATIONS
+        if version < SCHEMA_VERSION:  # a database at the version is left as it is: nothing written
+            if version == 6:
+                _recreate_items(conn)
+            else:
+                if version > 0:  # an old database: only then are the old schemas loaded (a cold start skips them)
+                    from ..legacy import LEGACY_MIGRATIONS
 
-                for script in LEGACY_MIGRATIONS[version:]:
-                    for statement in filter(str.strip, script.split(";")):
-                        conn.execute(statement)
-            for statement in SCHEMA:
-                conn.execute(statement)
-            if version > 0:
-                _convert_legacy_rows(conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    for script in LEGACY_MIGRATIONS[version:]:
+                        for statement in filter(str.strip, script.split(";")):
+                            conn.execute(statement)
+                for statement in SCHEMA:
+                    conn.execute(statement)
+                if version > 0:
+                    _convert_legacy_rows(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException as error:
         _rollback(conn)
