@@ -12,5 +12,5 @@ routes = Routes(tag="admin", auth="required")
 @routes.get("/admin/outbox", roles=(Role.ADMIN,), returns=OutboxPage)
 def list_outbox(call, params: OutboxQuery):
     """Outbox events in one status (failed by default), oldest first"""
-    records = outbox.list_events(call.uow(), call.who, status=params.status, limit=params.limit)
+    records = outbox.list_events(call.context(), status=params.status, limit=params.limit)
     return {"items": [render(OutboxEventOut, record) for record in records], "next_cursor": None}

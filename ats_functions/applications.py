@@ -40,15 +40,13 @@ LIST = dict(returns=ApplicationPage, errors=(404,))  # 404: a job the caller can
 )
 def apply(call, body: ApplicationCreateRequest):
     """Apply to an open job"""
-    application = applications.apply(call.uow(), call.settings, call.who, **body.model_dump())
+    application = applications.apply(call.context(), **body.model_dump())
     return {"application": render(ApplicationOut, application)}
 
 
 def _move(call, application_id: str, body) -> dict:
     application = applications.change_status(
-        call.uow(),
-        call.settings,
-        call.who,
+        call.context(),
         application_id=application_id,
         status=body.target,
         reason=body.reason,
@@ -73,9 +71,7 @@ def transition(call, application_id, body: TransitionRequest):
 @routes.post("/applications/{application_id}/move", **MOVE)
 def move(call, application_id, body: MoveRequest):
     """Move to a stage of the job's pipeline, from the stage it is in (409 stage_mismatch if it moved)"""
-    application = applications.move(
-        call.uow(), call.settings, call.who, application_id, **body.model_dump(), if_match=call.if_match()
-    )
+    application = applications.move(call.context(), application_id, **body.model_dump(), if_match=call.if_match())
     return {"application": render(ApplicationOut, application)}
 
 
@@ -84,9 +80,7 @@ def reject(call, application_id, body: RejectRequest):
     """Reject, with a reason; the candidate's email now, later (send_at) or not at all"""
     email = RejectionEmail(send=body.email.send, send_at=body.email.send_at_utc, message=body.email.message)
     application = applications.reject(
-        call.uow(),
-        call.settings,
-        call.who,
+        call.context(),
         application_id,
         rejection_reason_id=body.rejection_reason_id,
         note=body.note,
@@ -99,33 +93,31 @@ def reject(call, application_id, body: RejectRequest):
 @routes.post("/applications/{application_id}/unreject", **MOVE)
 def unreject(call, application_id, body: UnrejectRequest):
     """Back to the stage it was rejected in; a rejection email not yet sent is cancelled"""
-    application = applications.unreject(
-        call.uow(), call.settings, call.who, application_id, note=body.note, if_match=call.if_match()
-    )
+    application = applications.unreject(call.context(), application_id, note=body.note, if_match=call.if_match())
     return {"application": render(ApplicationOut, application)}
 
 
 @routes.get("/applications/{application_id}/stages", returns=VisitList, errors=(404,))
 def get_visits(call, application_id):
     """Every stage visit, oldest first, with its time in stage"""
-    return render_list(VisitOut, applications.get_visits(call.uow(), application_id, call.who))
+    return render_list(VisitOut, applications.get_visits(call.context(), application_id))
 
 
 @routes.get("/applications/{application_id}", returns=ApplicationEnvelope, etag="application", errors=(404,))
 def get_application(call, application_id):
     """One application"""
-    return {"application": render(ApplicationOut, applications.get_application(call.uow(), application_id, call.who))}
+    return {"application": render(ApplicationOut, applications.get_application(call.context(), application_id))}
 
 
 @routes.get("/applications/{application_id}/history", returns=HistoryPage, errors=(404,))
 def get_history(call, application_id, params: HistoryQuery):
     """Every status change, oldest first"""
-    page = applications.get_history(call.uow(), call.settings, application_id, call.who, **params.model_dump())
+    page = applications.get_history(call.context(), application_id, **params.model_dump())
     return render_page(HistoryEntryOut, page)
 
 
 def _applications_page(call, params, **scope) -> dict:
-    page = applications.list_applications(call.uow(), call.settings, call.who, **params.model_dump(), **scope)
+    page = applications.list_applications(call.context(), **params.model_dump(), **scope)
     return render_page(ApplicationOut, page)
 
 

@@ -488,14 +488,10 @@ class Bench:
 
 def seed_user(email: str, role: str):
     from chalicelib import bootstrap
-    from chalicelib.bootstrap import unit_of_work
     from chalicelib.domain.models import Role
     from chalicelib.services import users
 
-    settings = bootstrap.settings()  # with the JWT secret: an account's verification link needs it
-    return users.register(
-        unit_of_work(settings), settings, email=email, password="correct horse battery", role=Role(role)
-    )
+    return users.register(bootstrap.context(), email=email, password="correct horse battery", role=Role(role))
 
 
 def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -> None:
@@ -744,14 +740,13 @@ def revocation_check(bench: Bench, token: str, n: int) -> None:
     from chalicelib.auth.tokens import verify_token
     from chalicelib.services import users
 
-    settings = bootstrap.settings()
-    claims = verify_token(token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
-    uow = bootstrap.unit_of_work(settings)
-    users.authenticate(uow, settings, claims)  # the account read once, as the request before did
-    user = uow.storage.recent_accounts.get(claims.user_id)[0]  # type: ignore[index]  # just kept
+    ctx = bootstrap.context()
+    claims = verify_token(token, secret=ctx.settings.jwt_secret, issuer=ctx.settings.jwt_issuer)
+    users.authenticate(ctx, claims)  # the account read once, as the request before did
+    user = ctx.uow.storage.recent_accounts.get(claims.user_id)[0]  # type: ignore[index]  # just kept
     bench.measure_function(
         "revocation check (authenticate, cached)",
-        lambda: users.authenticate(uow, settings, claims),
+        lambda: users.authenticate(ctx, claims),
         n,
         target_ms=REVOCATION_CHECK_TARGET_MS,
         note="per authenticated request; no storage read",

@@ -172,16 +172,12 @@ def main() -> int:
             # 2. throughput: queue a backlog with the worker stopped, then let it drain
             worker.send_signal(signal.SIGTERM)
             worker.wait(30)
-            from chalicelib.config import get_settings
+            from chalicelib import bootstrap
             from chalicelib.services import users
-
-            settings = get_settings()
-            from chalicelib.bootstrap import unit_of_work
 
             for n in range(args.emails):
                 users.register(
-                    unit_of_work(settings),
-                    settings,
+                    bootstrap.context(),
                     email=f"user{n}@example.com",
                     password="correct horse battery",
                     name=f"User {n}",

@@ -65,7 +65,7 @@ def seed(candidates: int) -> tuple[str, list[str], str]:
             uow.commit()
 
     def login(email: str) -> str:
-        return sessions.login(bootstrap.unit_of_work(settings), settings, email=email, password=PASSWORD).access_token
+        return sessions.login(bootstrap.context(), email=email, password=PASSWORD).access_token
 
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:

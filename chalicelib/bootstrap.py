@@ -27,7 +27,9 @@ from .storage.repositories import UnitOfWork
 from .storage.stores import CounterStore, Storage
 
 if TYPE_CHECKING:
+    from .domain.models import Principal
     from .messaging.dispatch import Dispatcher
+    from .services.context import Context
     from .storage.drivers.dynamodb import DynamoItemStore
 
 T = TypeVar("T")
@@ -198,6 +200,14 @@ def unit_of_work(settings: Settings, stored: Storage | None = None) -> UnitOfWor
         dispatcher=lambda: dispatcher(settings),
         sender=lambda: sender(settings),
     )
+
+
+def context(who: "Principal | None" = None) -> "Context":
+    """A use case's context outside a request (the CLI, a script): a new unit of work, the settings."""
+    from .services.context import context_for
+
+    current = settings()
+    return context_for(unit_of_work(current), current, who)
 
 
 def reset() -> None:

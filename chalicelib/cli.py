@@ -24,13 +24,8 @@ def create_admin(args) -> int:
         for item in error.errors():
             print(f"{'.'.join(map(str, item['loc']))}: {item['msg']}", file=sys.stderr)
         return 2
-    settings = bootstrap.settings()
     user = users.create_admin(
-        bootstrap.unit_of_work(settings),
-        settings,
-        email=checked.email,
-        password=checked.password,
-        name=checked.name or checked.email,
+        bootstrap.context(), email=checked.email, password=checked.password, name=checked.name or checked.email
     )
     # Without a broker, this process's delivery thread sends the welcome (with one, it is published
     # already): wait for it, as the thread dies with the process.

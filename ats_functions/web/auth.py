@@ -26,7 +26,7 @@ def authenticate(call: Call, contract: Contract) -> Principal | None:
         note_user(claims.user_id)
         from chalicelib.services import users  # on first use: a public route never needs it
 
-        call.who = users.authenticate(call.uow(), call.settings, claims)  # its account exists; its stored role
+        call.who = users.authenticate(call.context(), claims)  # its account exists; its stored role
     if call.who is None and contract.auth == "required":
         raise AuthenticationFailed("Sign in first: send Authorization: Bearer <token>.", code="not_authenticated")
     if contract.roles and (call.who is None or call.who.role not in contract.roles):

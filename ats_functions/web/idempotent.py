@@ -15,10 +15,8 @@ def run_once(call: Call, operation: str, run: Callable[[], Response]) -> Respons
     caller = call.who.user_id if call.who else f"anonymous@{call.source_ip}"
     scope = f"{caller}:{operation}"
     fingerprint = hashlib.sha256(call.raw_body).hexdigest()
-    uow = call.uow()
-    claim = idempotency.begin(
-        uow, call.settings, scope=scope, key=call.headers["idempotency-key"], fingerprint=fingerprint
-    )
+    ctx = call.context()
+    claim = idempotency.begin(ctx, scope=scope, key=call.headers["idempotency-key"], fingerprint=fingerprint)
     if claim.replay is not None:
         replay = claim.replay
         return Response(
@@ -27,9 +25,7 @@ def run_once(call: Call, operation: str, run: Callable[[], Response]) -> Respons
     try:
         response = run()
     except BaseException:
-        idempotency.abandon(uow, call.settings, claim)
+        idempotency.abandon(ctx, claim)
         raise
-    idempotency.finish(
-        uow, call.settings, claim, status=response.status_code, body=response.body, headers=dict(response.headers)
-    )
+    idempotency.finish(ctx, claim, status=response.status_code, body=response.body, headers=dict(response.headers))
     return response

@@ -15,6 +15,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.models import Principal
+from chalicelib.services.context import Context, context_for
 from chalicelib.storage import UnitOfWork
 
 from .errors import PayloadTooLarge
@@ -51,6 +52,10 @@ class Call:
     @functools.cached_property
     def _unit_of_work(self) -> UnitOfWork:
         return unit_of_work(self.settings)
+
+    def context(self) -> Context:
+        """What the view's use case runs in: this request's unit of work, the settings, who asks."""
+        return context_for(self.uow(), self.settings, self.who)
 
     def body(self, model: type[BaseModel]):
         if len(self.raw_body) > MAX_BODY_BYTES:

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..config import Settings
 from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied, ValidationFailed
 from ..domain.ids import seconds_between, utc_now
 from ..domain.models import (
@@ -21,6 +20,7 @@ from ..domain.models import (
 from ..domain.pipeline import ApplicationStatus, Stage
 from ..domain.team import Action, may
 from ..storage import ApplicationQuery, UnitOfWork
+from .context import Context, SignedIn
 from .outbox import commit
 from .pagination import Page, paginate
 from .users import recent_account
@@ -117,9 +117,8 @@ def _no_open_job() -> NotFound:
     return NotFound("Job not found.", details=[{"field": "job_id", "message": "no open job with this id"}])
 
 
-def apply(
-    uow: UnitOfWork, settings: Settings, who: Principal, *, job_id: str, cover_letter: str | None = None
-) -> ApplicationSeen:
+def apply(ctx: SignedIn, *, job_id: str, cover_letter: str | None = None) -> ApplicationSeen:
+    uow, who = ctx.uow, ctx.who
     if who.role != Role.CANDIDATE:
         raise PermissionDenied("Only candidates apply to jobs.")
 
@@ -132,7 +131,7 @@ def apply(
             # Closed or deleted since it was read: no application lands after the close commits.
             uow.jobs.require(job.id, statuses=(JobStatus.OPEN,), stage_id=application.stage_id, failure=_no_open_job())
             uow.applications.add(application)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
         return application, job
 
     # Concurrent applies all check the job's item: on DynamoDB they may collide, and are tried again.
@@ -159,45 +158,41 @@ def _visible_application(
     return application, job, candidates
 
 
-def get_application(uow: UnitOfWork, application_id: str, who: Principal) -> ApplicationSeen:
-    with uow:
-        application, job, candidates = _visible_application(uow, application_id, who, candidate=True)
+def get_application(ctx: SignedIn, application_id: str) -> ApplicationSeen:
+    with ctx.uow as uow:
+        application, job, candidates = _visible_application(uow, application_id, ctx.who, candidate=True)
         jobs = {job.id: job} if job is not None else None
-        return present(uow, who, [application], jobs=jobs, candidates=candidates)[0]
+        return present(uow, ctx.who, [application], jobs=jobs, candidates=candidates)[0]
 
 
-def get_history(
-    uow: UnitOfWork, settings: Settings, application_id: str, who: Principal, *, limit: int, cursor: str | None = None
-) -> Page[HistoryEntrySeen]:
+def get_history(ctx: SignedIn, application_id: str, *, limit: int, cursor: str | None = None) -> Page[HistoryEntrySeen]:
     """The application's changes, oldest first, a page at a time, each with its actor."""
-    with uow:
-        application, _, _ = _visible_application(uow, application_id, who)
+    with ctx.uow as uow:
+        application, _, _ = _visible_application(uow, application_id, ctx.who)
         page = paginate(
             lambda n, last: uow.applications.history(application_id, limit=n, after=last),
             limit=limit,
             cursor=cursor,
-            secret=settings.jwt_secret,
+            secret=ctx.settings.jwt_secret,
         )
         actors = uow.users.get_many(entry.actor_id for entry in page.items)
-    internal = not application.is_candidate(who)
+    internal = not application.is_candidate(ctx.who)
     return Page(
         [HistoryEntrySeen(entry, actors.get(entry.actor_id), internal) for entry in page.items], page.next_cursor
     )
 
 
-def get_visits(uow: UnitOfWork, application_id: str, who: Principal) -> list[VisitSeen]:
+def get_visits(ctx: SignedIn, application_id: str) -> list[VisitSeen]:
     """Every stage the application was in, oldest first, with how long."""
-    with uow:
-        _visible_application(uow, application_id, who)
+    with ctx.uow as uow:
+        _visible_application(uow, application_id, ctx.who)
         visits = uow.applications.visits(application_id)
     now = utc_now()
     return [VisitSeen(visit, round(seconds_between(visit.entered_at, visit.exited_at or now))) for visit in visits]
 
 
 def _change(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
+    ctx: SignedIn,
     application_id: str,
     decide: Callable[[Application, Job], None],
     *,
@@ -207,9 +202,11 @@ def _change(
     """Read the application and its job, let `decide` change it (the domain's rules), and commit it
     with its history, visits, counters and events; decided again on a conflict unless If-Match."""
 
+    uow = ctx.uow
+
     def write() -> tuple[Application, Job, dict[str, User]]:
         with uow:
-            application, job, candidates = _visible_application(uow, application_id, who, candidate=True)
+            application, job, candidates = _visible_application(uow, application_id, ctx.who, candidate=True)
             if job is None:  # a deleted job is kept (deleted_at): this is a store missing an item
                 raise NotFound("Job not found.")
             check_version(application.version, if_match)
@@ -220,19 +217,17 @@ def _change(
                 changed = ConcurrencyError("The job changed while the application moved; try again.")
                 uow.jobs.require(job.id, stage_id=entered, failure=changed)
             uow.applications.save(application)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
         return application, job, candidates
 
     application, job, candidates = versioned_write(write, if_match=if_match, retry=retry)
-    return present(uow, who, [application], jobs={job.id: job}, candidates=candidates)[0]
+    return present(uow, ctx.who, [application], jobs={job.id: job}, candidates=candidates)[0]
 
 
 def change_status(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
-    *,
+    ctx: SignedIn,
     application_id: str,
+    *,
     status: ApplicationStatus,
     reason: str | None = None,
     expected_version: int | None = None,
@@ -244,15 +239,13 @@ def change_status(
     def decide(application: Application, job: Job) -> None:
         if expected_version is not None and expected_version != application.version:
             raise ConcurrencyError(f"The application is at version {application.version}, not {expected_version}.")
-        application.change_status(to=status, actor=who, reason=reason, job=job)
+        application.change_status(to=status, actor=ctx.who, reason=reason, job=job)
 
-    return _change(uow, settings, who, application_id, decide, if_match=if_match, retry=expected_version is None)
+    return _change(ctx, application_id, decide, if_match=if_match, retry=expected_version is None)
 
 
 def move(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
+    ctx: SignedIn,
     application_id: str,
     *,
     from_stage_id: str,
@@ -264,15 +257,13 @@ def move(
     so of two moves decided on the same read, one lands."""
 
     def decide(application: Application, job: Job) -> None:
-        application.move(job, actor=who, from_stage_id=from_stage_id, to_stage_id=to_stage_id, note=note)
+        application.move(job, actor=ctx.who, from_stage_id=from_stage_id, to_stage_id=to_stage_id, note=note)
 
-    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+    return _change(ctx, application_id, decide, if_match=if_match)
 
 
 def reject(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
+    ctx: SignedIn,
     application_id: str,
     *,
     rejection_reason_id: str,
@@ -281,18 +272,16 @@ def reject(
     if_match: int | None = None,
 ) -> ApplicationSeen:
     def decide(application: Application, job: Job) -> None:
-        application.check_mover(who, job)
-        if uow.rejection_reasons.get(rejection_reason_id) is None:
+        application.check_mover(ctx.who, job)
+        if ctx.uow.rejection_reasons.get(rejection_reason_id) is None:
             raise _no_reason()
-        application.reject(job, actor=who, rejection_reason_id=rejection_reason_id, note=note, email=email)
+        application.reject(job, actor=ctx.who, rejection_reason_id=rejection_reason_id, note=note, email=email)
 
-    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+    return _change(ctx, application_id, decide, if_match=if_match)
 
 
 def unreject(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
+    ctx: SignedIn,
     application_id: str,
     *,
     note: str | None = None,
@@ -301,11 +290,11 @@ def unreject(
     """Back to the stage it was rejected in; a rejection email still waiting is cancelled with it."""
 
     def decide(application: Application, job: Job) -> None:
-        waiting = application.unreject(job, actor=who, note=note)
-        if waiting is not None and uow.scheduled_events.is_scheduled(waiting):
-            uow.scheduled_events.cancel(waiting)
+        waiting = application.unreject(job, actor=ctx.who, note=note)
+        if waiting is not None and ctx.uow.scheduled_events.is_scheduled(waiting):
+            ctx.uow.scheduled_events.cancel(waiting)
 
-    return _change(uow, settings, who, application_id, decide, if_match=if_match)
+    return _change(ctx, application_id, decide, if_match=if_match)
 
 
 def _no_reason() -> ValidationFailed:
@@ -316,9 +305,7 @@ def _no_reason() -> ValidationFailed:
 
 
 def list_applications(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal | None,
+    ctx: Context,
     *,
     limit: int,
     cursor: str | None = None,
@@ -327,9 +314,10 @@ def list_applications(
 ) -> Page[ApplicationSeen]:
     """A candidate's own applications; a team member's: those of every job they see the
     applications of; an admin's: all."""
+    who = ctx.who
     if who is None:
         raise AuthenticationFailed("Sign in to list applications.", code="not_authenticated")
-    with uow:
+    with ctx.uow as uow:
         if who.role == Role.CANDIDATE:
             query = ApplicationQuery(candidate_id=who.user_id, job_id=job_id, status=status)
         elif job_id is not None:
@@ -350,6 +338,6 @@ def list_applications(
             lambda n, before: uow.applications.page(query, limit=n, before=before),
             limit=limit,
             cursor=cursor,
-            secret=settings.jwt_secret,
+            secret=ctx.settings.jwt_secret,
         )
         return Page(present(uow, who, page.items), page.next_cursor)

@@ -36,10 +36,9 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from ..config import Settings
 from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..domain.states import IdempotencyState
-from ..storage import UnitOfWork
+from .context import Context
 
 log = logging.getLogger("ats.idempotency")
 
@@ -83,7 +82,7 @@ def validate_key(key) -> str:
     return key
 
 
-def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerprint: str) -> Claim:
+def begin(ctx: Context, *, scope: str, key: str, fingerprint: str) -> Claim:
     """Claim the key for this request, or find the first response to replay.
 
     Raises ValidationFailed for a malformed key or (code idempotency_key_reused) a key already
@@ -91,7 +90,7 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     request with this key still runs.
     """
     stored, token = record_key(scope, validate_key(key)), secrets.token_hex(16)
-    record = uow.idempotency.claim(stored, fingerprint, token, lease_seconds=LEASE_SECONDS, ttl_seconds=TTL_SECONDS)
+    record = ctx.uow.idempotency.claim(stored, fingerprint, token, lease_seconds=LEASE_SECONDS, ttl_seconds=TTL_SECONDS)
     if record is None:
         return Claim(stored, None, token)
     if record.fingerprint != fingerprint:
@@ -108,7 +107,7 @@ def begin(uow: UnitOfWork, settings: Settings, *, scope: str, key: str, fingerpr
     return Claim(stored, replay, None)
 
 
-def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body, headers) -> None:
+def finish(ctx: Context, claim: Claim, status: int, body, headers) -> None:
     """Store a 2xx response for replay; any other status abandons the claim instead.
 
     Never raises: the request has succeeded by now, and failing its answer would invite the
@@ -116,7 +115,7 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
     """
     assert claim.token is not None  # begin gave this request the claim: it has no replay
     if not 200 <= int(status) < 300:
-        abandon(uow, settings, claim)
+        abandon(ctx, claim)
         return
     if isinstance(body, bytes):
         body = body.decode()
@@ -124,7 +123,9 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
         body = "" if body is None else json.dumps(body)
     kept = {name: str(value) for name, value in dict(headers or {}).items() if name.lower() not in NOT_REPLAYED_HEADERS}
     try:
-        stored = uow.idempotency.complete(claim.record_key, claim.token, status=int(status), body=body, headers=kept)
+        stored = ctx.uow.idempotency.complete(
+            claim.record_key, claim.token, status=int(status), body=body, headers=kept
+        )
     except DomainError as error:
         log.warning("could not store the response for an %s (%s): a retry runs once the lease ends", HEADER, error.code)
         return
@@ -136,13 +137,13 @@ def finish(uow: UnitOfWork, settings: Settings, claim: Claim, status: int, body,
         )
 
 
-def abandon(uow: UnitOfWork, settings: Settings, claim: Claim) -> None:
+def abandon(ctx: Context, claim: Claim) -> None:
     """Forget the claim after a failed request, so a retry with the same key runs afresh.
 
     Never raises: it runs on an error path, whose own error is the one to report.
     """
     assert claim.token is not None  # begin gave this request the claim: it has no replay
     try:
-        uow.idempotency.release(claim.record_key, claim.token)
+        ctx.uow.idempotency.release(claim.record_key, claim.token)
     except DomainError as error:
         log.warning("could not release an %s claim (%s): it is freed when its lease ends", HEADER, error.code)

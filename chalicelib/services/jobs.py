@@ -2,22 +2,22 @@
 
 from collections.abc import Callable
 
-from ..config import Settings
 from ..domain.errors import AuthenticationFailed, NotFound, ValidationFailed
 from ..domain.models import Job, JobStatus, Principal, Role
 from ..domain.pipeline import Stage
 from ..storage import JobQuery, UnitOfWork
+from .context import Context, SignedIn
 from .outbox import commit
 from .pagination import Page, paginate
 from .versions import check_version, versioned_write
 
 
-def create_job(uow: UnitOfWork, settings: Settings, who: Principal, *, template_id: str | None = None, **fields) -> Job:
+def create_job(ctx: SignedIn, *, template_id: str | None = None, **fields) -> Job:
     """A new job, with the default pipeline or a template's (its stages with fresh ids)."""
-    with uow:
-        job = Job.publish(owner=who, stages=template_stages(uow, template_id), **fields)
+    with ctx.uow as uow:
+        job = Job.publish(owner=ctx.who, stages=template_stages(uow, template_id), **fields)
         uow.jobs.add(job)
-        commit(uow, settings)
+        commit(uow, ctx.settings)
     return job
 
 
@@ -41,13 +41,14 @@ def visible_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
     return job
 
 
-def get_job(uow: UnitOfWork, job_id: str, who: Principal | None) -> Job:
+def get_job(ctx: Context, job_id: str) -> Job:
     """A job its reader may see; a candidate also keeps seeing a job they applied to after it closed.
 
     The public (anonymous and candidates) read it eventually consistent: a job page a moment old
     is harmless, and the hiring side, who edit it with If-Match, read what they last wrote."""
+    who = ctx.who
     public = who is None or who.role == Role.CANDIDATE
-    with uow:
+    with ctx.uow as uow:
         job = uow.jobs.get(job_id, consistent=not public)
         if job is not None and (job.is_visible_to(who) or _applied_to(uow, who, job)):
             return job
@@ -63,44 +64,33 @@ def _applied_to(uow: UnitOfWork, who: Principal | None, job: Job) -> bool:
     )
 
 
-def _change_job(
-    uow: UnitOfWork,
-    settings: Settings,
-    job_id: str,
-    who: Principal,
-    if_match: int | None,
-    change: Callable[[Job], None] | None,
-) -> Job:
+def _change_job(ctx: SignedIn, job_id: str, if_match: int | None, change: Callable[[Job], None] | None) -> Job:
     """Read the job, check who asks and If-Match, apply `change` (None: nothing to write) and save it."""
 
     def write() -> Job:
-        with uow:
-            job = visible_job(uow, job_id, who)
-            job.check_managed_by(who)
+        with ctx.uow as uow:
+            job = visible_job(uow, job_id, ctx.who)
+            job.check_managed_by(ctx.who)
             check_version(job.version, if_match)
             if change is not None:
                 change(job)
                 uow.jobs.save(job)
-                commit(uow, settings)
+                commit(uow, ctx.settings)
             return job
 
     return versioned_write(write, if_match=if_match)
 
 
-def update_job(
-    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, changes: dict, if_match: int | None = None
-) -> Job:
-    return _change_job(uow, settings, job_id, who, if_match, (lambda job: job.update(changes)) if changes else None)
+def update_job(ctx: SignedIn, job_id: str, changes: dict, if_match: int | None = None) -> Job:
+    return _change_job(ctx, job_id, if_match, (lambda job: job.update(changes)) if changes else None)
 
 
-def delete_job(uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, if_match: int | None = None) -> None:
-    _change_job(uow, settings, job_id, who, if_match, Job.delete)
+def delete_job(ctx: SignedIn, job_id: str, if_match: int | None = None) -> None:
+    _change_job(ctx, job_id, if_match, Job.delete)
 
 
 def list_jobs(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal | None,
+    ctx: Context,
     *,
     limit: int,
     cursor: str | None = None,
@@ -111,6 +101,7 @@ def list_jobs(
     department: str | None = None,
 ) -> Page[Job]:
     """Open jobs for everyone; a recruiter also sees own drafts and closed jobs; an admin sees all."""
+    who = ctx.who
     filters = dict(q=q, location=location, department=department)
     statuses = (status,) if status else None
     if mine:
@@ -133,7 +124,7 @@ def list_jobs(
         queries = []  # drafts and closed jobs of others are nobody's business
 
     def fetch(n: int, before: str | None) -> list[Job]:
-        return uow.jobs.page(*queries, limit=n, before=before) if queries else []
+        return ctx.uow.jobs.page(*queries, limit=n, before=before) if queries else []
 
-    with uow:
-        return paginate(fetch, limit=limit, cursor=cursor, secret=settings.jwt_secret)
+    with ctx.uow:
+        return paginate(fetch, limit=limit, cursor=cursor, secret=ctx.settings.jwt_secret)

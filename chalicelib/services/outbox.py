@@ -13,10 +13,10 @@ import logging
 from ..config import Settings
 from ..domain.errors import PermissionDenied, ValidationFailed
 from ..domain.events import Event
-from ..domain.models import Principal
 from ..domain.states import OutboxStatus
 from ..storage import UnitOfWork
 from ..storage.records import OutboxRecord
+from .context import SignedIn
 
 log = logging.getLogger("ats.outbox")
 
@@ -37,12 +37,12 @@ def dispatch(uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
     uow.dispatcher.after_commit(uow, settings, event_ids)
 
 
-def list_events(uow: UnitOfWork, who: Principal, *, status: str, limit: int = 100) -> list[OutboxRecord]:
+def list_events(ctx: SignedIn, *, status: str, limit: int = 100) -> list[OutboxRecord]:
     """Outbox events in a status, oldest first: an admin's view of email delivery."""
-    if not who.is_admin:
+    if not ctx.who.is_admin:
         raise PermissionDenied("Only admins see the outbox.")
     if status not in tuple(OutboxStatus):
         raise ValidationFailed(
             "Unknown outbox status.", details=[{"field": "status", "message": f"one of {', '.join(OutboxStatus)}"}]
         )
-    return uow.outbox.list(status=status, limit=limit)
+    return ctx.uow.outbox.list(status=status, limit=limit)

@@ -10,14 +10,14 @@ import time
 
 from ..auth.opaque import derived_token, new_nonce, token_hash, well_formed
 from ..auth.passwords import hash_password, verify_password
-from ..config import Settings
 from ..domain.errors import BadRequest, UnknownActor, ValidationFailed
 from ..domain.events import PasswordResetRequested
 from ..domain.ids import utc_now
-from ..domain.models import Principal, User
+from ..domain.models import User
 from ..domain.sessions import RESET_SECONDS, OneTimeToken, Purpose
 from ..storage import UnitOfWork
 from . import throttle
+from .context import Context, SignedIn
 from .outbox import commit
 from .users import forget_account
 from .versions import versioned_write
@@ -35,9 +35,7 @@ def _invalid_token() -> BadRequest:
 
 
 def change_password(
-    uow: UnitOfWork,
-    settings: Settings,
-    who: Principal,
+    ctx: SignedIn,
     *,
     current_password: str,
     new_password: str,
@@ -48,6 +46,7 @@ def change_password(
     The current password is checked as a login is (throttled alike): a stolen access token alone
     does not take the account over.
     """
+    uow, settings, who = ctx.uow, ctx.settings, ctx.who
     with uow:
         user = uow.users.get(who.user_id)
     if user is None:
@@ -66,7 +65,7 @@ def change_password(
             "The new password is the current one.",
             details=[{"field": "new_password", "message": "must differ from the current password"}],
         )
-    password_hash = hash_password(new_password, settings.password_hash_profile)
+    password_hash = hash_password(new_password, ctx.settings.password_hash_profile)
 
     def write() -> None:
         with uow:
@@ -85,12 +84,13 @@ def change_password(
     forget_account(uow, who.user_id)
 
 
-def forgot_password(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None = None) -> None:
+def forgot_password(ctx: Context, *, email: str, source_ip: str | None = None) -> None:
     """Email a reset link to the account of this email, if there is one (and it is active).
 
     Either way one guard is read and one token and one outbox event are written: the answer and
     its time tell nothing. The deliverer sends the email, or nothing when no account has it.
     """
+    uow, settings = ctx.uow, ctx.settings
     throttle.before_reset_request(uow, settings, email=email, source_ip=source_ip)
     nonce = new_nonce()
     with uow:
@@ -119,12 +119,13 @@ def _usable(uow: UnitOfWork, purpose: Purpose, token: str) -> tuple[OneTimeToken
     return found, user
 
 
-def reset_password(uow: UnitOfWork, settings: Settings, *, token: str, new_password: str) -> None:
+def reset_password(ctx: Context, *, token: str, new_password: str) -> None:
     """Set the password from a reset link; every session of the user is signed out. The link also
     proves the email, so the account counts as verified."""
+    uow = ctx.uow
     with uow:
         _usable(uow, Purpose.RESET, token)  # refuse a bad token before paying for the hash
-    password_hash = hash_password(new_password, settings.password_hash_profile)
+    password_hash = hash_password(new_password, ctx.settings.password_hash_profile)
 
     def write() -> str:
         with uow:
@@ -145,8 +146,9 @@ def reset_password(uow: UnitOfWork, settings: Settings, *, token: str, new_passw
     forget_account(uow, versioned_write(write))
 
 
-def verify_email(uow: UnitOfWork, *, token: str) -> None:
+def verify_email(ctx: Context, *, token: str) -> None:
     """Mark the user's email verified from the link in their welcome email; the token is spent."""
+    uow = ctx.uow
 
     def write() -> str:
         with uow:

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from ..config import Settings
 from ..domain.errors import ConcurrencyError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..domain.funnel import HIRE, STAY, median_seconds
 from ..domain.ids import new_id
@@ -10,7 +9,7 @@ from ..domain.models import Job, Principal, Role
 from ..domain.pipeline import Stage, StageKind
 from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.team import Action
-from ..storage import UnitOfWork
+from .context import SignedIn
 from .jobs import visible_job
 from .outbox import commit
 from .pagination import Page, paginate
@@ -22,10 +21,10 @@ MAX_REMOVED_STAGES = 12  # in one change: each removed stage is checked on every
 # --- Stages ---------------------------------------------------------------------------------------
 
 
-def get_stages(uow: UnitOfWork, job_id: str, who: Principal) -> list[Stage]:
-    with uow:
-        job = visible_job(uow, job_id, who)
-        job.check_team_visible_to(who)
+def get_stages(ctx: SignedIn, job_id: str) -> list[Stage]:
+    with ctx.uow as uow:
+        job = visible_job(uow, job_id, ctx.who)
+        job.check_team_visible_to(ctx.who)
         return job.stages
 
 
@@ -39,17 +38,15 @@ class StageWanted:
     email_template: str | None = None
 
 
-def replace_stages(
-    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, wanted: list[StageWanted], if_match=None
-) -> list[Stage]:
+def replace_stages(ctx: SignedIn, job_id: str, wanted: list[StageWanted], if_match=None) -> list[Stage]:
     """The job's new pipeline. A stage given by id keeps it (its applications stay in it); a stage
     left out is removed, and one whose kind changes is changed, only while no application is in it
     (409 stage_in_use), checked against its counters in the same transaction."""
 
     def write() -> Job:
-        with uow:
-            job = visible_job(uow, job_id, who)
-            job.check_managed_by(who)
+        with ctx.uow as uow:
+            job = visible_job(uow, job_id, ctx.who)
+            job.check_managed_by(ctx.who)
             check_version(job.version, if_match)
             for index, stage in enumerate(wanted):
                 if stage.id is not None and job.stage(stage.id) is None:
@@ -82,7 +79,7 @@ def replace_stages(
                     details=[{"field": "stages", "message": "holds applications", "stage_id": i} for i in occupied],
                 )
             uow.jobs.save(job)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
             return job
 
     return versioned_write(write, if_match=if_match).stages
@@ -96,69 +93,64 @@ def _admin(who: Principal, what: str) -> None:
         raise PermissionDenied(f"Only admins manage {what}.")
 
 
-def _oldest_first(uow: UnitOfWork, settings: Settings, repository, *, limit: int, cursor: str | None) -> Page:
+def _oldest_first(ctx: SignedIn, repository, *, limit: int, cursor: str | None) -> Page:
     """A page of one of the admins' short lists (templates, reasons), oldest first."""
-    with uow:
+    with ctx.uow:
         return paginate(
-            lambda n, last: repository.page(limit=n, after=last), limit=limit, cursor=cursor, secret=settings.jwt_secret
+            lambda n, last: repository.page(limit=n, after=last),
+            limit=limit,
+            cursor=cursor,
+            secret=ctx.settings.jwt_secret,
         )
 
 
-def list_templates(
-    uow: UnitOfWork, settings: Settings, who: Principal, *, limit: int, cursor: str | None = None
-) -> Page[PipelineTemplate]:
-    _admin(who, "pipeline templates")
-    return _oldest_first(uow, settings, uow.pipeline_templates, limit=limit, cursor=cursor)
+def list_templates(ctx: SignedIn, *, limit: int, cursor: str | None = None) -> Page[PipelineTemplate]:
+    _admin(ctx.who, "pipeline templates")
+    return _oldest_first(ctx, ctx.uow.pipeline_templates, limit=limit, cursor=cursor)
 
 
-def create_template(
-    uow: UnitOfWork, settings: Settings, who: Principal, *, name: str, stages: list[StageWanted]
-) -> PipelineTemplate:
-    _admin(who, "pipeline templates")
+def create_template(ctx: SignedIn, *, name: str, stages: list[StageWanted]) -> PipelineTemplate:
+    _admin(ctx.who, "pipeline templates")
     template = PipelineTemplate.create(name=name, stages=[(s.name, s.kind, s.email_template) for s in stages])
-    with uow:
+    with ctx.uow as uow:
         uow.pipeline_templates.add(template)
-        commit(uow, settings)
+        commit(uow, ctx.settings)
     return template
 
 
 # --- Rejection reasons ----------------------------------------------------------------------------
 
 
-def list_reasons(
-    uow: UnitOfWork, settings: Settings, who: Principal, *, limit: int, cursor: str | None = None
-) -> Page[RejectionReason]:
-    if who.role not in (Role.RECRUITER, Role.ADMIN):
+def list_reasons(ctx: SignedIn, *, limit: int, cursor: str | None = None) -> Page[RejectionReason]:
+    if ctx.who.role not in (Role.RECRUITER, Role.ADMIN):
         raise PermissionDenied("Only staff see rejection reasons.")
-    return _oldest_first(uow, settings, uow.rejection_reasons, limit=limit, cursor=cursor)
+    return _oldest_first(ctx, ctx.uow.rejection_reasons, limit=limit, cursor=cursor)
 
 
-def get_reason(uow: UnitOfWork, who: Principal, reason_id: str) -> RejectionReason:
-    if who.role not in (Role.RECRUITER, Role.ADMIN):
+def get_reason(ctx: SignedIn, reason_id: str) -> RejectionReason:
+    if ctx.who.role not in (Role.RECRUITER, Role.ADMIN):
         raise NotFound("Rejection reason not found.")
-    with uow:
+    with ctx.uow as uow:
         reason = uow.rejection_reasons.get(reason_id)
     if reason is None:
         raise NotFound("Rejection reason not found.")
     return reason
 
 
-def create_reason(uow: UnitOfWork, settings: Settings, who: Principal, *, name: str, type: str) -> RejectionReason:
-    _admin(who, "rejection reasons")
+def create_reason(ctx: SignedIn, *, name: str, type: str) -> RejectionReason:
+    _admin(ctx.who, "rejection reasons")
     reason = RejectionReason.create(name=name, type=type)
-    with uow:
+    with ctx.uow as uow:
         uow.rejection_reasons.add(reason)
-        commit(uow, settings)
+        commit(uow, ctx.settings)
     return reason
 
 
-def update_reason(
-    uow: UnitOfWork, settings: Settings, who: Principal, reason_id: str, changes: dict, if_match=None
-) -> RejectionReason:
-    _admin(who, "rejection reasons")
+def update_reason(ctx: SignedIn, reason_id: str, changes: dict, if_match=None) -> RejectionReason:
+    _admin(ctx.who, "rejection reasons")
 
     def write() -> RejectionReason:
-        with uow:
+        with ctx.uow as uow:
             reason = uow.rejection_reasons.get(reason_id)
             if reason is None:
                 raise NotFound("Rejection reason not found.")
@@ -166,7 +158,7 @@ def update_reason(
             if changes:
                 reason.update(changes)
                 uow.rejection_reasons.save(reason)
-                commit(uow, settings)
+                commit(uow, ctx.settings)
             return reason
 
     return versioned_write(write, if_match=if_match)
@@ -194,12 +186,12 @@ class Funnel:
     median_seconds_to_hire: int | None
 
 
-def get_funnel(uow: UnitOfWork, job_id: str, who: Principal) -> Funnel:
+def get_funnel(ctx: SignedIn, job_id: str) -> Funnel:
     """The job's funnel from its counters: a batch read of stages x shards items, whatever the
     number of applications."""
-    with uow:
-        job = visible_job(uow, job_id, who)
-        if not job.may(who, Action.SEE_APPLICATIONS):
+    with ctx.uow as uow:
+        job = visible_job(uow, job_id, ctx.who)
+        if not job.may(ctx.who, Action.SEE_APPLICATIONS):
             raise PermissionDenied("Only the job's hiring team or an admin sees its funnel.")
         by_stage, outcomes = uow.funnels.read(job.id, [stage.id for stage in job.stages])
     return Funnel(

@@ -20,6 +20,7 @@ from ..domain.models import Principal, User
 from ..domain.sessions import RefreshToken, Session
 from ..storage import UnitOfWork
 from . import throttle
+from .context import Context, SignedIn
 from .users import forget_account
 from .versions import versioned_write
 
@@ -46,10 +47,9 @@ def _invalid(message: str = "The refresh token is not valid.") -> Authentication
     return AuthenticationFailed(message, code="invalid_token")
 
 
-def login(
-    uow: UnitOfWork, settings: Settings, *, email: str, password: str, source_ip: str | None = None
-) -> LoginResult:
+def login(ctx: Context, *, email: str, password: str, source_ip: str | None = None) -> LoginResult:
     """A session for the right email and password; RateLimited after too many failures (throttle.py)."""
+    uow, settings = ctx.uow, ctx.settings
     throttle.before_login(uow, settings, email=email, source_ip=source_ip)  # before any hashing
     with uow:
         user = uow.users.get_by_email(email)
@@ -83,13 +83,14 @@ def _signed_in(settings: Settings, user: User, session: Session, refresh_secret:
     )
 
 
-def refresh(uow: UnitOfWork, settings: Settings, *, refresh_token: str) -> LoginResult:
+def refresh(ctx: Context, *, refresh_token: str) -> LoginResult:
     """A new access and refresh pair for an unspent refresh token of a live session; the token is spent.
 
     A spent token (a replay, or the loser of two refreshes at once) revokes its session: 401
     refresh_token_reused. An expired or unknown token, or one whose session or user was revoked
     since: 401 invalid_token.
     """
+    uow, settings = ctx.uow, ctx.settings
     if not well_formed(refresh_token):
         raise _invalid()
     digest = token_hash(refresh_token)
@@ -135,12 +136,12 @@ def _reused(uow: UnitOfWork, settings: Settings, spent: RefreshToken) -> None:
     )
 
 
-def logout(uow: UnitOfWork, settings: Settings, who: Principal, *, refresh_token: str) -> None:
+def logout(ctx: SignedIn, *, refresh_token: str) -> None:
     """Revoke the session of this refresh token (the caller's own): its refresh and access tokens."""
-    found = uow.sessions.token(token_hash(refresh_token)) if well_formed(refresh_token) else None
-    if found is None or found.user_id != who.user_id:
+    found = ctx.uow.sessions.token(token_hash(refresh_token)) if well_formed(refresh_token) else None
+    if found is None or found.user_id != ctx.who.user_id:
         raise _invalid()
-    revoke_session(uow, settings, who.user_id, found.session_id)
+    revoke_session(ctx.uow, ctx.settings, ctx.who.user_id, found.session_id)
 
 
 def revoke_session(uow: UnitOfWork, settings: Settings, user_id: str, session_id: str) -> None:

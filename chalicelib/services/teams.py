@@ -3,11 +3,11 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import Settings
 from ..domain.errors import NotFound, ValidationFailed
-from ..domain.models import Job, Principal, Role, User
+from ..domain.models import Job, Role, User
 from ..domain.team import TeamMember, check_team
 from ..storage import UnitOfWork
+from .context import SignedIn
 from .jobs import visible_job
 from .outbox import commit
 from .versions import check_version, versioned_write
@@ -44,18 +44,16 @@ def _seen(uow: UnitOfWork, members: list[TeamMember]) -> list[MemberSeen]:
     return [MemberSeen(member, users.get(member.user_id)) for member in members]
 
 
-def get_team(uow: UnitOfWork, job_id: str, who: Principal) -> list[MemberSeen]:
-    with uow:
-        job = visible_job(uow, job_id, who)
-        job.check_team_visible_to(who)
+def get_team(ctx: SignedIn, job_id: str) -> list[MemberSeen]:
+    with ctx.uow as uow:
+        job = visible_job(uow, job_id, ctx.who)
+        job.check_team_visible_to(ctx.who)
         return _seen(uow, job.team)
 
 
 def _change_team(
-    uow: UnitOfWork,
-    settings: Settings,
+    ctx: SignedIn,
     job_id: str,
-    who: Principal,
     change: Callable[[list[TeamMember]], list[TeamMember]],
     if_match: int | None,
     field: Callable[[int], str] = lambda index: f"members.{index}.user_id",
@@ -63,10 +61,12 @@ def _change_team(
     """Read the job, check who asks and If-Match, let `change` make the new team, and save it with
     its member items; every new member must be an active staff account, checked again at commit."""
 
+    uow = ctx.uow
+
     def write() -> Job:
         with uow:
-            job = visible_job(uow, job_id, who)
-            job.check_managed_by(who)
+            job = visible_job(uow, job_id, ctx.who)
+            job.check_managed_by(ctx.who)
             check_version(job.version, if_match)
             before = list(job.team)
             members = change(before)
@@ -74,7 +74,7 @@ def _change_team(
             _check_staff(uow, [member for member in members if member not in before], members, field)
             job.replace_team(members)
             uow.jobs.save(job, team_before=before)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
             return job
 
     job = versioned_write(write, if_match=if_match)
@@ -97,15 +97,11 @@ def _check_staff(
         uow.users.require_staff(member.user_id)
 
 
-def replace_team(
-    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, members: list[TeamMember], if_match=None
-) -> list[MemberSeen]:
-    return _change_team(uow, settings, job_id, who, lambda _: list(members), if_match)
+def replace_team(ctx: SignedIn, job_id: str, members: list[TeamMember], if_match=None) -> list[MemberSeen]:
+    return _change_team(ctx, job_id, lambda _: list(members), if_match)
 
 
-def add_member(
-    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, member: TeamMember, if_match=None
-) -> MemberSeen:
+def add_member(ctx: SignedIn, job_id: str, member: TeamMember, if_match=None) -> MemberSeen:
     """Add the member, or give a member their new role."""
 
     def change(team: list[TeamMember]) -> list[TeamMember]:
@@ -116,16 +112,14 @@ def add_member(
             else [member if m.user_id == member.user_id else m for m in team]
         )
 
-    seen = _change_team(uow, settings, job_id, who, change, if_match, field=lambda _: "user_id")
+    seen = _change_team(ctx, job_id, change, if_match, field=lambda _: "user_id")
     return next(m for m in seen if m.user_id == member.user_id)
 
 
-def remove_member(
-    uow: UnitOfWork, settings: Settings, job_id: str, who: Principal, user_id: str, if_match=None
-) -> None:
+def remove_member(ctx: SignedIn, job_id: str, user_id: str, if_match=None) -> None:
     def change(team: list[TeamMember]) -> list[TeamMember]:
         if all(member.user_id != user_id for member in team):
             raise NotFound("No such member of this job's team.")
         return [member for member in team if member.user_id != user_id]
 
-    _change_team(uow, settings, job_id, who, change, if_match)
+    _change_team(ctx, job_id, change, if_match)

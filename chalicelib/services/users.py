@@ -6,20 +6,19 @@ import time
 
 from ..auth.opaque import derived_token, new_nonce, token_hash
 from ..auth.passwords import hash_password
-from ..config import Settings
 from ..domain.errors import Conflict, NotFound, PermissionDenied, UnknownActor
 from ..domain.models import USER_EDITABLE_FIELDS, Principal, Role, User
 from ..domain.sessions import VERIFY_SECONDS, OneTimeToken, Purpose
 from ..storage import UnitOfWork
 from ..storage.records import UserQuery
+from .context import Context, SignedIn
 from .outbox import commit
 from .pagination import Page, paginate
 from .versions import versioned_write
 
 
 def register(
-    uow: UnitOfWork,
-    settings: Settings,
+    ctx: Context,
     *,
     email: str,
     password: str,
@@ -28,18 +27,18 @@ def register(
 ) -> User:
     if role == Role.ADMIN:
         raise PermissionDenied("Admins are created with the create-admin command.")
-    if role == Role.RECRUITER and not settings.allow_recruiter_signup:
+    if role == Role.RECRUITER and not ctx.settings.allow_recruiter_signup:
         raise PermissionDenied("Recruiter sign-up is switched off; ask an admin.", code="signup_closed")
-    return _create_user(uow, settings, email=email, password=password, name=name, role=role)
+    return _create_user(ctx, email=email, password=password, name=name, role=role)
 
 
-def create_admin(uow: UnitOfWork, settings: Settings, *, email: str, password: str, name: str) -> User:
-    return _create_user(uow, settings, email=email, password=password, name=name, role=Role.ADMIN)
+def create_admin(ctx: Context, *, email: str, password: str, name: str) -> User:
+    return _create_user(ctx, email=email, password=password, name=name, role=Role.ADMIN)
 
 
-def _create_user(uow, settings, *, email, password, name, role) -> User:
+def _create_user(ctx: Context, *, email: str, password: str, name: str | None, role: Role) -> User:
     """The account, and the verification token its welcome email links to, in one transaction."""
-    nonce = new_nonce()
+    settings, nonce = ctx.settings, new_nonce()
     user = User.register(
         email=email,
         name=name or email.split("@")[0],
@@ -54,57 +53,56 @@ def _create_user(uow, settings, *, email, password, name, role) -> User:
         expires_at=int(time.time()) + VERIFY_SECONDS,
         user_id=user.id,
     )
-    with uow:
+    with ctx.uow as uow:
         uow.users.add(user)
         uow.one_time_tokens.add(verify)
         commit(uow, settings)
     return user
 
 
-def get_me(uow: UnitOfWork, who: Principal) -> User:
-    with uow:
-        user = uow.users.get(who.user_id)
+def get_me(ctx: SignedIn) -> User:
+    with ctx.uow as uow:
+        user = uow.users.get(ctx.who.user_id)
     if user is None:
         raise UnknownActor()
     return user
 
 
-def update_me(uow: UnitOfWork, settings: Settings, who: Principal, changes: dict) -> User:
+def update_me(ctx: SignedIn, changes: dict) -> User:
     """Change the caller's own name, phone or timezone (schemas/auth.py has validated them)."""
     unknown = set(changes) - set(USER_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not a field a user changes: {', '.join(sorted(unknown))}")
-    with uow:
-        user = uow.users.get(who.user_id)
+    with ctx.uow as uow:
+        user = uow.users.get(ctx.who.user_id)
         if user is None:
             raise UnknownActor()
         if changes:
             user = dataclasses.replace(user, **changes)
             uow.users.change(user, changes)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
     return user
 
 
 # --- The admins' view -------------------------------------------------------------------------------
 
 
-def list_users(
-    uow: UnitOfWork, settings: Settings, who: Principal, query: UserQuery, *, limit: int, cursor: str | None
-) -> Page[User]:
-    if not who.is_admin:
+def list_users(ctx: SignedIn, query: UserQuery, *, limit: int, cursor: str | None) -> Page[User]:
+    if not ctx.who.is_admin:
         raise PermissionDenied("Only admins list users.")
-    with uow:
+    with ctx.uow as uow:
         return paginate(
             lambda n, last: uow.users.page(query, limit=n, before=last),
             limit=limit,
             cursor=cursor,
-            secret=settings.jwt_secret,
+            secret=ctx.settings.jwt_secret,
         )
 
 
-def get_user(uow: UnitOfWork, who: Principal, user_id: str) -> User:
+def get_user(ctx: SignedIn, user_id: str) -> User:
     """A user as an admin sees them; staff see other staff (the views show them less)."""
-    with uow:
+    who = ctx.who
+    with ctx.uow as uow:
         user = uow.users.get(user_id)
     if user is None or not (who.is_admin or (_is_staff(who.role) and _is_staff(user.role) and user.active)):
         raise NotFound("User not found.")
@@ -115,14 +113,14 @@ def _is_staff(role: str) -> bool:
     return role in (Role.RECRUITER, Role.ADMIN)
 
 
-def update_user(uow: UnitOfWork, settings: Settings, who: Principal, user_id: str, changes: dict) -> User:
+def update_user(ctx: SignedIn, user_id: str, changes: dict) -> User:
     """An admin changes a user's role or active state. Deactivating revokes every session of the
     user at once; the last active admin is neither demoted nor deactivated (409 last_admin)."""
-    if not who.is_admin:
+    if not ctx.who.is_admin:
         raise PermissionDenied("Only admins change users.")
 
     def write() -> User:
-        with uow:
+        with ctx.uow as uow:
             user = uow.users.get(user_id)
             if user is None:
                 raise NotFound("User not found.")
@@ -133,11 +131,11 @@ def update_user(uow: UnitOfWork, settings: Settings, who: Principal, user_id: st
             if read.is_active_admin and not user.is_active_admin:
                 _keep_another_admin(uow, user.id)
             uow.users.change(user, fields, as_read=read)
-            commit(uow, settings)
+            commit(uow, ctx.settings)
             return user
 
     changed = versioned_write(write)
-    forget_account(uow, user_id)
+    forget_account(ctx.uow, user_id)
     return changed
 
 
@@ -156,7 +154,7 @@ def _keep_another_admin(uow: UnitOfWork, leaving: str) -> None:
 KNOWN_FOR_SECONDS = 5.0  # how long an account read is trusted without reading it again
 
 
-def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Principal:
+def authenticate(ctx: Context, claims: Principal) -> Principal:
     """Who a verified token speaks for, as the accounts say now: the one place a token meets them.
 
     A token may outlive what it stood for: its account gone (a deleted user, a reset database) or
@@ -165,6 +163,7 @@ def authenticate(uow: UnitOfWork, settings: Settings, claims: Principal) -> Prin
     read is trusted for a few seconds without reading it again (a change made on this process
     forgets it at once: forget_account); every write checks its actor in its own transaction.
     """
+    uow = ctx.uow
     recent = uow.storage.recent_accounts
     now = time.monotonic()
     user = recent_account(uow, claims.user_id, now)

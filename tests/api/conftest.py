@@ -2,6 +2,8 @@
 
 import pytest
 
+from chalicelib.services.context import context_for
+
 from .helpers import Actor
 
 PASSWORD = "correct horse battery"
@@ -33,7 +35,7 @@ def admin(api, uow_factory, settings):
     from chalicelib.services.users import create_admin
     from tests.conftest import settle_email
 
-    user = create_admin(uow_factory(), settings, email="ada@example.com", password=PASSWORD, name="Ada")
+    user = create_admin(context_for(uow_factory(), settings), email="ada@example.com", password=PASSWORD, name="Ada")
     settle_email()  # its welcome email, sent by a thread, before the test's own calls (moto is not thread-safe)
     token = api.login("ada@example.com", PASSWORD)
     return Actor({"id": user.id, "email": user.email, "role": "admin"}, token)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from chalicelib.services.context import context_for
 from tests.conftest import BACKENDS, ROOT, STAGES, Api, _dynamodb_table, drop_dynamodb_table, settle_email
 
 from .conftest import PASSWORD
@@ -101,7 +102,9 @@ class World:
 
         settings = bootstrap.settings()
         email_address = f"{name}.{next(_serial)}@example.com"
-        user = create_admin(unit_of_work(settings), settings, email=email_address, password=PASSWORD, name=name)
+        user = create_admin(
+            context_for(unit_of_work(settings), settings), email=email_address, password=PASSWORD, name=name
+        )
         settle_email()  # its welcome email first: moto is not thread-safe
         actor = Actor({"id": user.id, "email": user.email, "role": "admin"}, self.api.login(email_address, PASSWORD))
         self.people[name] = actor

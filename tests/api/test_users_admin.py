@@ -9,6 +9,7 @@ from functools import partial
 
 import pytest
 
+from chalicelib.services.context import context_for
 from tests.conftest import settle_email
 
 from .conftest import PASSWORD
@@ -23,7 +24,7 @@ def make_admin(api, uow_factory, settings, email: str, name: str = "Admin") -> A
     moto's tables are not thread-safe, and the delivery thread writes the outbox as a login commits."""
     from chalicelib.services.users import create_admin
 
-    user = create_admin(uow_factory(), settings, email=email, password=PASSWORD, name=name)
+    user = create_admin(context_for(uow_factory(), settings), email=email, password=PASSWORD, name=name)
     settle_email()
     return Actor({"id": user.id, "email": user.email, "role": "admin"}, api.login(email, PASSWORD))
 

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.domain.errors import ConcurrencyError, Conflict
 from chalicelib.domain.models import Principal
 from chalicelib.services import applications, jobs, users
+from chalicelib.services.context import context_for
 from chalicelib.storage import ApplicationQuery
 
 pytestmark = pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True)
@@ -32,20 +33,24 @@ def race(function, arguments):
 
 
 def signup(uow_factory, settings, email, role="candidate") -> Principal:
-    user = users.register(uow_factory(), settings, email=email, password="correct horse battery", role=role)
+    user = users.register(
+        context_for(uow_factory(), settings), email=email, password="correct horse battery", role=role
+    )
     return Principal(user.id, user.role)
 
 
 @pytest.fixture
 def job(uow_factory, settings):
     recruiter = signup(uow_factory, settings, "rita@example.com", "recruiter")
-    return recruiter, jobs.create_job(uow_factory(), settings, recruiter, title="Platform Engineer")
+    return recruiter, jobs.create_job(context_for(uow_factory(), settings, recruiter), title="Platform Engineer")
 
 
 def test_twenty_candidates_apply_at_once_and_all_succeed(uow_factory, settings, job):
     _, posted = job
     candidates = [signup(uow_factory, settings, f"c{i}@example.com") for i in range(THREADS)]
-    outcomes = race(lambda who: applications.apply(uow_factory(), settings, who, job_id=posted.id), candidates)
+    outcomes = race(
+        lambda who: applications.apply(context_for(uow_factory(), settings, who), job_id=posted.id), candidates
+    )
     assert outcomes == ["ok"] * THREADS
     with uow_factory() as uow:
         listed = uow.applications.page(ApplicationQuery(job_id=posted.id), limit=100)
@@ -56,7 +61,8 @@ def test_one_candidate_applying_twenty_times_at_once_gets_one_application(uow_fa
     _, posted = job
     candidate = signup(uow_factory, settings, "carl@example.com")
     outcomes = race(
-        lambda _: applications.apply(uow_factory(), settings, candidate, job_id=posted.id), list(range(THREADS))
+        lambda _: applications.apply(context_for(uow_factory(), settings, candidate), job_id=posted.id),
+        list(range(THREADS)),
     )
     assert outcomes.count("ok") == 1
     assert sorted(set(outcomes) - {"ok"}) == ["already_applied"]
@@ -71,7 +77,7 @@ def test_one_candidate_applying_twenty_times_at_once_gets_one_application(uow_fa
 def test_twenty_changes_from_the_same_version_one_wins(uow_factory, settings, job):
     recruiter, posted = job
     candidate = signup(uow_factory, settings, "carl@example.com")
-    application = applications.apply(uow_factory(), settings, candidate, job_id=posted.id)
+    application = applications.apply(context_for(uow_factory(), settings, candidate), job_id=posted.id)
     with uow_factory() as uow:
         loaded = uow.applications.get(application.id)
     targets = ["screening", "rejected"] * (THREADS // 2)
@@ -96,10 +102,13 @@ def test_twenty_changes_from_the_same_version_one_wins(uow_factory, settings, jo
 def test_twenty_status_changes_through_the_service_one_wins(uow_factory, settings, job):
     recruiter, posted = job
     candidate = signup(uow_factory, settings, "carl@example.com")
-    application = applications.apply(uow_factory(), settings, candidate, job_id=posted.id)
+    application = applications.apply(context_for(uow_factory(), settings, candidate), job_id=posted.id)
     outcomes = race(
         lambda _: applications.change_status(
-            uow_factory(), settings, recruiter, application_id=application.id, status="screening", expected_version=1
+            context_for(uow_factory(), settings, recruiter),
+            application_id=application.id,
+            status="screening",
+            expected_version=1,
         ),
         list(range(THREADS)),
     )

@@ -14,6 +14,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
+from chalicelib.services.context import context_for
 from tests.conftest import settle_email
 
 from .conftest import ROOT, Catcher, all_sent, outbox_counts, relay_once, start_smtp
@@ -158,7 +159,10 @@ def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypa
 
     settings = bootstrap.settings()
     users.create_admin(
-        unit_of_work(settings), settings, email="ada@example.com", password="correct horse battery", name="Ada"
+        context_for(unit_of_work(settings), settings),
+        email="ada@example.com",
+        password="correct horse battery",
+        name="Ada",
     )
     admin = api_client.login("ada@example.com")
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")

@@ -7,6 +7,7 @@ from chalicelib.bootstrap import forget_storage, unit_of_work
 from chalicelib.config import get_settings
 from chalicelib.domain.models import Principal
 from chalicelib.services import jobs, users
+from chalicelib.services.context import context_for
 
 pytestmark = pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True)
 
@@ -27,10 +28,15 @@ def test_localstack_host_resolves_to_the_emulator_endpoint(via_localstack, dynam
 def test_the_backend_works_through_localstack_client(via_localstack):
     settings = via_localstack
     user = users.register(
-        unit_of_work(settings), settings, email="rita@example.com", password="correct horse battery", role="recruiter"
+        context_for(unit_of_work(settings), settings),
+        email="rita@example.com",
+        password="correct horse battery",
+        role="recruiter",
     )
-    job = jobs.create_job(unit_of_work(settings), settings, Principal(user.id, user.role), title="Via LocalStack")
-    listed = jobs.list_jobs(unit_of_work(settings), settings, None, limit=10)
+    job = jobs.create_job(
+        context_for(unit_of_work(settings), settings, Principal(user.id, user.role)), title="Via LocalStack"
+    )
+    listed = jobs.list_jobs(context_for(unit_of_work(settings), settings, None), limit=10)
     assert [item.id for item in listed.items] == [job.id]
     with unit_of_work(settings) as uow:
         assert uow.users.get_by_email("RITA@example.com").id == user.id

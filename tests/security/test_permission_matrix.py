@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from chalicelib.services.context import context_for
 from tests.api.helpers import Actor, assert_error, ids
 
 PASSWORD = "correct horse battery"
@@ -45,7 +46,7 @@ def world(api, uow_factory, settings) -> World:
     candidate = Actor(*api.signup("applicant@example.com"))
     other_candidate = Actor(*api.signup("mallory@example.com"))
     other_recruiter = Actor(*api.signup("trudy@example.com", "recruiter"))
-    user = create_admin(uow_factory(), settings, email="root@example.com", password=PASSWORD, name="Root")
+    user = create_admin(context_for(uow_factory(), settings), email="root@example.com", password=PASSWORD, name="Root")
     admin = Actor({"id": user.id, "email": user.email, "role": "admin"}, api.login("root@example.com"))
     job = api.create_job(owner.token, title="Open Role", description="Public")
     draft = api.create_job(owner.token, title="Secret Role", description="Not yet public", status="draft")

@@ -32,6 +32,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from chalicelib.services.context import context_for
 from tests.conftest import ROOT, Api
 
 from .conftest import FIGURES
@@ -100,7 +101,10 @@ def fuzzed(tmp_path_factory):
                 tokens[role] = api.login(f"fuzz-{role}@example.com", PASSWORD)
             settings_ = bootstrap.settings()  # as the create-admin command takes them: the secret found
             create_admin(
-                unit_of_work(settings_), settings_, email="fuzz-admin@example.com", password=PASSWORD, name="Admin"
+                context_for(unit_of_work(settings_), settings_),
+                email="fuzz-admin@example.com",
+                password=PASSWORD,
+                name="Admin",
             )
             tokens["admin"] = api.login("fuzz-admin@example.com", PASSWORD)
             wsgi = ChaliceWSGI(client)

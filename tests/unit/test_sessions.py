@@ -7,6 +7,7 @@ from chalicelib.auth.tokens import verify_token
 from chalicelib.domain.errors import UnknownActor
 from chalicelib.domain.models import Principal, Role, User
 from chalicelib.services import sessions, users
+from chalicelib.services.context import context_for
 from chalicelib.storage.repositories import UnitOfWork
 from chalicelib.storage.stores import Storage
 
@@ -74,20 +75,24 @@ def test_another_process_trusts_what_it_read_for_a_few_seconds_at_most(monkeypat
     store = MemoryStorage()
     here = store.unit_of_work
     there = Storage.over(store.items)
-    users.register(here(), settings, email="carl@example.com", password=PASSWORD)
-    login = sessions.login(here(), settings, email="carl@example.com", password=PASSWORD)
+    users.register(context_for(here(), settings), email="carl@example.com", password=PASSWORD)
+    login = sessions.login(context_for(here(), settings), email="carl@example.com", password=PASSWORD)
     claims = verify_token(login.access_token, secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     clock = [1000.0]
     monkeypatch.setattr(users.time, "monotonic", lambda: clock[0])
-    assert users.authenticate(UnitOfWork(there), settings, claims).user_id == claims.user_id  # read, and kept
-    sessions.logout(here(), settings, claims, refresh_token=login.refresh_token)
+    assert (
+        users.authenticate(context_for(UnitOfWork(there), settings), claims).user_id == claims.user_id
+    )  # read, and kept
+    sessions.logout(context_for(here(), settings, claims), refresh_token=login.refresh_token)
     with pytest.raises(UnknownActor):  # the process that made the change: at once
-        users.authenticate(here(), settings, claims)
+        users.authenticate(context_for(here(), settings), claims)
     clock[0] += users.KNOWN_FOR_SECONDS - 0.1
-    assert users.authenticate(UnitOfWork(there), settings, claims).user_id == claims.user_id  # its copy still
+    assert (
+        users.authenticate(context_for(UnitOfWork(there), settings), claims).user_id == claims.user_id
+    )  # its copy still
     clock[0] += 0.2
     with pytest.raises(UnknownActor):  # read again: refused
-        users.authenticate(UnitOfWork(there), settings, claims)
+        users.authenticate(context_for(UnitOfWork(there), settings), claims)
 
 
 def test_deactivating_revokes_every_session_and_reactivating_none_back():

@@ -10,6 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.errors import AuthenticationFailed, RateLimited
 from chalicelib.domain.models import Role
 from chalicelib.services import sessions, throttle, users
+from chalicelib.services.context import context_for
 from chalicelib.storage.drivers.redis_counters import RedisCounters
 from chalicelib.storage.stores import Counters
 from tests.conftest import ROOT, Clock
@@ -42,7 +43,9 @@ def settings():
 
 @pytest.fixture
 def carl(uow, settings):
-    return users.register(uow(), settings, email="carl@example.com", password=PASSWORD, role=Role.CANDIDATE)
+    return users.register(
+        context_for(uow(), settings), email="carl@example.com", password=PASSWORD, role=Role.CANDIDATE
+    )
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ HOME, ELSEWHERE = "203.0.113.7", "198.51.100.1"
 
 
 def login(uow, settings, email="carl@example.com", password=PASSWORD, source_ip=HOME):
-    return sessions.login(uow(), settings, email=email, password=password, source_ip=source_ip)
+    return sessions.login(context_for(uow(), settings), email=email, password=password, source_ip=source_ip)
 
 
 def fail(uow, settings, times, **kw):
@@ -133,7 +136,7 @@ def test_locked_answers_do_not_extend_the_window(uow, settings, carl, clock):
 
 
 def test_behind_one_shared_address_one_users_guesses_lock_only_their_pair(uow, settings, carl):
-    users.register(uow(), settings, email="dana@example.com", password=PASSWORD, role=Role.CANDIDATE)
+    users.register(context_for(uow(), settings), email="dana@example.com", password=PASSWORD, role=Role.CANDIDATE)
     fail(uow, settings, 5)
     refused(uow, settings)
     assert login(uow, settings, email="dana@example.com").user.email == "dana@example.com"

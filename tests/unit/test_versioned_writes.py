@@ -5,6 +5,7 @@ import pytest
 from chalicelib.domain.errors import ConcurrencyError, NotFound, PreconditionFailed
 from chalicelib.domain.models import Principal, Role
 from chalicelib.services import applications, jobs, users, versions
+from chalicelib.services.context import context_for
 from chalicelib.services.versions import WRITE_ATTEMPTS, versioned_write
 
 
@@ -63,7 +64,7 @@ def test_without_retry_a_conflict_stays_409():
 
 
 def signup(uow, settings, email, role) -> Principal:
-    user = users.register(uow(), settings, email=email, password="correct horse battery", role=role)
+    user = users.register(context_for(uow(), settings), email=email, password="correct horse battery", role=role)
     return Principal(user.id, user.role)
 
 
@@ -82,11 +83,13 @@ def someone_else_first(monkeypatch, repository, change):
 
 def test_an_update_that_lost_a_race_is_decided_again_on_the_winners_version(uow, settings, store, monkeypatch):
     rita = signup(uow, settings, "rita@example.com", Role.RECRUITER)
-    job = jobs.create_job(uow(), settings, rita, title="Engineer")
+    job = jobs.create_job(context_for(uow(), settings, rita), title="Engineer")
     someone_else_first(
-        monkeypatch, type(uow().jobs), lambda: jobs.update_job(uow(), settings, job.id, rita, {"location": "Berlin"})
+        monkeypatch,
+        type(uow().jobs),
+        lambda: jobs.update_job(context_for(uow(), settings, rita), job.id, {"location": "Berlin"}),
     )
-    updated = jobs.update_job(uow(), settings, job.id, rita, {"title": "Lead"})
+    updated = jobs.update_job(context_for(uow(), settings, rita), job.id, {"title": "Lead"})
     assert (updated.version, updated.title, updated.location) == (3, "Lead", "Berlin")
     assert (store.jobs[job.id].version, store.jobs[job.id].title) == (3, "Lead")
 
@@ -97,23 +100,27 @@ def test_a_move_that_lost_a_race_is_tried_again_only_when_held_to_no_version(
 ):
     rita = signup(uow, settings, "rita@example.com", Role.RECRUITER)
     carl = signup(uow, settings, "carl@example.com", Role.CANDIDATE)
-    job = jobs.create_job(uow(), settings, rita, title="Engineer")
-    application = applications.apply(uow(), settings, carl, job_id=job.id)
+    job = jobs.create_job(context_for(uow(), settings, rita), title="Engineer")
+    application = applications.apply(context_for(uow(), settings, carl), job_id=job.id)
     someone_else_first(
         monkeypatch,
         type(uow().applications),
-        lambda: applications.change_status(uow(), settings, rita, application_id=application.id, status="screening"),
+        lambda: applications.change_status(
+            context_for(uow(), settings, rita), application_id=application.id, status="screening"
+        ),
     )
     version = {held_to: 1} if held_to else {}
     if held_to is None:
-        moved = applications.change_status(uow(), settings, rita, application_id=application.id, status="rejected")
+        moved = applications.change_status(
+            context_for(uow(), settings, rita), application_id=application.id, status="rejected"
+        )
         assert (moved.status, moved.version) == ("rejected", 3)  # decided again from 'screening'
         history = sorted((e for e in store.history.values() if e.application_id == application.id), key=lambda e: e.id)
         assert [entry.to_status for entry in history] == ["applied", "screening", "rejected"]
     else:
         with pytest.raises(PreconditionFailed if held_to == "if_match" else ConcurrencyError):
             applications.change_status(
-                uow(), settings, rita, application_id=application.id, status="rejected", **version
+                context_for(uow(), settings, rita), application_id=application.id, status="rejected", **version
             )
         assert (store.applications[application.id].status, store.applications[application.id].version) == (
             "screening",
