@@ -199,8 +199,10 @@ class CounterStore(Protocol):
 class Counters:
     """Counters in fixed time windows (login throttling when no Redis is configured), one item a key.
 
-    A hit adds one to the running window, on the condition it still runs; when none runs, a put
-    starts one on the condition none does (one racer wins, the others add).
+    A hit starts a window, on the condition none runs (a put); when one runs, it adds one to it,
+    on the condition it still runs (one racer starts it, the others add). The put comes first: a
+    login's counters are cleared when it succeeds, so its next hits find none running, and start
+    one in a single call instead of a refused add and a put.
     """
 
     clock = staticmethod(time.time)  # tests move time by replacing it
@@ -212,16 +214,16 @@ class Counters:
         """Add one to the key's current window (a new window when none is running) and return it."""
         for _ in range(2 * CONFLICT_RETRIES):
             now = self.clock()
-            try:
-                running = self._items.write(Update(counter_key(key), add={"hits": 1}, condition=above("ends_at", now)))
-            except ConditionFailed:
-                running = None  # no window runs: start one
-            if running is not None:
-                return Window(int(running["hits"]), float(running["ends_at"]))
             ends_at = now + window_seconds
             fresh = counter_item(key, hits=1, ends_at=ends_at)
             if _written(self._items, Put(fresh, any_of(missing(), at_most("ends_at", now)))):
                 return Window(1, ends_at)
+            try:  # a window runs: add to it, unless it ended meanwhile
+                running = self._items.write(Update(counter_key(key), add={"hits": 1}, condition=above("ends_at", now)))
+            except ConditionFailed:
+                continue
+            if running is not None:
+                return Window(int(running["hits"]), float(running["ends_at"]))
         raise Unavailable("The counter is too contended; try again.")
 
     def peek(self, key: str) -> Window:
