@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings, environment, get_settings
 from .domain.errors import ConfigurationError
+from .domain.models import Principal
 from .secrets import SecretStore
+from .services.context import Context, context_for
 from .storage.items import ItemStore
 from .storage.repositories import UnitOfWork
 from .storage.stores import CounterStore, Storage
 
 if TYPE_CHECKING:
-    from .domain.models import Principal
     from .messaging.dispatch import Dispatcher
-    from .services.context import Context
     from .storage.drivers.dynamodb import DynamoItemStore
 
 T = TypeVar("T")
@@ -202,10 +202,8 @@ def unit_of_work(settings: Settings, stored: Storage | None = None) -> UnitOfWor
     )
 
 
-def context(who: "Principal | None" = None) -> "Context":
+def context(who: Principal | None = None) -> Context:
     """A use case's context outside a request (the CLI, a script): a new unit of work, the settings."""
-    from .services.context import context_for
-
     current = settings()
     return context_for(unit_of_work(current), current, who)
 

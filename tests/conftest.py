@@ -235,6 +235,9 @@ def backend(request, tmp_path, monkeypatch, state_dir):
 
     server = request.getfixturevalue("dynamodb_local")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint)
+    # A latency bound is a benchmark's, not a test's: one DynamoDB Local per worker, four on two
+    # cores, queues a burst of 20 racing transactions past the default 5 s under the full suite.
+    monkeypatch.setenv("ATS_DYNAMODB_READ_TIMEOUT", "30")
     settings = get_settings()  # as set here: a test may point the environment elsewhere
     yield request.param
     drop_dynamodb_table(settings)  # keep the in-memory server small

@@ -42,6 +42,24 @@ def test_hits_count_up_within_a_window_and_a_new_window_starts_after_it_ends(uow
     assert uow.counters.hit("login:a", window_seconds=60) == Window(2, T0 + 120)
 
 
+def test_a_hit_writes_once_where_no_window_runs_and_twice_where_one_does(uow, clock, monkeypatch):
+    """A login's counters are cleared on success: its next hits start a window in one write (a put),
+    not a refused add and then a put; only a running window costs the refused put and the add."""
+    store = uow.counters._items
+    writes = []
+    real = store.write
+    monkeypatch.setattr(store, "write", lambda operation: writes.append(type(operation).__name__) or real(operation))
+    uow.counters.hit("login:a", window_seconds=60)
+    assert writes == ["Put"]
+    writes.clear()
+    assert uow.counters.hit("login:a", window_seconds=60) == Window(2, T0 + 60)
+    assert writes == ["Put", "Update"]
+    writes.clear()
+    uow.counters.clear("login:a")
+    uow.counters.hit("login:a", window_seconds=60)
+    assert writes == ["Delete", "Put"]
+
+
 def test_counters_of_different_keys_are_independent(uow, clock):
     uow.counters.hit("login:a", window_seconds=60)
     uow.counters.hit("login:a", window_seconds=60)
