@@ -73,6 +73,7 @@ def outbox(args) -> int:
                     "created_at": record.created_at,
                     "updated_at": record.updated_at,
                     "deliver_after": record.deliver_after,
+                    "retry_at": record.retry_at,
                 }
             )
         )
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     admin.set_defaults(run=create_admin)
 
     relay_cmd = commands.add_parser(
-        "relay", help="publish the outbox's pending events and its due scheduled ones (deliver them without a broker)"
+        "relay", help="publish the outbox's pending events and its due waiting ones (deliver them without a broker)"
     )
     relay_cmd.add_argument("--once", action="store_true", help="one pass, then exit (1 if some were left)")
     relay_cmd.add_argument("--interval", type=float, default=5.0, help="seconds between passes")

@@ -5,11 +5,13 @@ from enum import StrEnum
 
 
 class OutboxStatus(StrEnum):
-    """Where an event's delivery stands: waiting for its deliver_after, written (due), handed to
-    the broker, done, given up, or called off before it was due."""
+    """Where an event's delivery stands: waiting for its deliver_after, written (due), waiting for
+    its retry_at after a failed attempt, handed to the broker, done, given up, or called off before
+    it was due."""
 
     SCHEDULED = "scheduled"
     PENDING = "pending"
+    RETRYING = "retrying"
     PUBLISHED = "published"
     SENT = "sent"
     FAILED = "failed"
@@ -17,6 +19,8 @@ class OutboxStatus(StrEnum):
 
 
 FINISHED = frozenset({OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED})  # nothing more will be tried
+# Handed on by no one until due (OutboxRecord.due_at): the relay promotes them then.
+WAITING = frozenset({OutboxStatus.SCHEDULED, OutboxStatus.RETRYING})
 
 
 class DeliveryState(StrEnum):

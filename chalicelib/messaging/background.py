@@ -8,7 +8,8 @@ a crash leaves undelivered is still pending in the outbox, for the relay.
 
 Scheduled events fall due with no request to submit them, so once a process has scheduled one
 (or a long-running server started: bootstrap.deliver_when_due), the thread also sweeps the
-outbox every settings.scheduled_poll_seconds while it waits, and delivers what it promotes.
+outbox every settings.scheduled_poll_seconds while it waits, and delivers what it promotes:
+the retrying events too, whose last attempt failed, once their backoff is over.
 """
 
 import contextvars

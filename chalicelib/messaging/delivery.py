@@ -11,8 +11,9 @@ from datetime import datetime
 from ..backoff import jittered
 from ..config import Settings
 from ..domain.ids import utc_at
-from ..domain.states import FINISHED, DeliveryState, OutboxStatus
+from ..domain.states import FINISHED, WAITING, DeliveryState, OutboxStatus
 from ..storage import UnitOfWork
+from ..storage.records import OutboxRecord
 from .emails import emails_for, links
 from .senders import PermanentSendError
 
@@ -57,10 +58,11 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     if record.status in FINISHED:
         return 0
     # Only what the relay promoted is sent, and never before its time: a cancel is decided against
-    # the promotion alone.
+    # the promotion alone, and a retry waits its turn.
     now = uow.outbox.clock()
-    if record.status == OutboxStatus.SCHEDULED or (record.deliver_after or "") > utc_at(now):
-        due_at = datetime.fromisoformat(record.deliver_after).timestamp() if record.deliver_after else now
+    if record.status in WAITING or (record.deliver_after or "") > utc_at(now):
+        due = record.due_at or record.deliver_after
+        due_at = datetime.fromisoformat(due).timestamp() if due else now
         raise NotDue(event_id, retry_after=max(1.0, due_at - now))
     with uow:
         emails = emails_for(record, uow.users.get, links(settings.jwt_secret, settings.public_url))
@@ -82,18 +84,32 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     return sent
 
 
-def record_attempt(
-    uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool, status: str = OutboxStatus.PUBLISHED
-) -> None:
-    """Note a failed attempt on the event; the final one marks it failed, for an operator to see."""
-    message = f"{type(error).__name__}: {error}"[:1000]
+def describe(error: BaseException) -> str:
+    """A failure as last_error keeps it."""
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def record_attempt(uow: UnitOfWork, event_id: str, error: BaseException, *, final: bool) -> None:
+    """Note a failed attempt of a task the broker retries (the event stays published); the final one
+    marks it failed, for an operator to see."""
+    message = describe(error)
     if uow.outbox.get(event_id) is None:
         return
-    uow.outbox.mark(event_id, status=OutboxStatus.FAILED if final else status, error=message, attempted=True)
+    status = OutboxStatus.FAILED if final else OutboxStatus.PUBLISHED
+    uow.outbox.mark(event_id, status=status, error=message, attempted=True)
     if final:
         log.error("event %s failed for good: %s", event_id, message)
     else:
         log.warning("event %s: attempt failed, will retry: %s", event_id, message)
+
+
+def retry_later(uow: UnitOfWork, settings: Settings, record: OutboxRecord, error: str) -> None:
+    """Note a failed attempt that no broker retries (a delivery in-process, a relay's publish):
+    the event waits, retrying, until the backoff of its attempts so far is over, so an outage of a
+    few seconds costs a few attempts, not one per relay pass."""
+    at = uow.outbox.clock() + backoff(record.attempts, settings)
+    if uow.outbox.retry_later(record.id, at=utc_at(at), error=error):
+        log.warning("event %s: attempt %d failed, next at %s: %s", record.id, record.attempts + 1, utc_at(at), error)
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -106,11 +122,13 @@ def backoff(retries: int, settings: Settings) -> float:
 
 
 def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bool:
-    """The embedded default's delivery, right after commit: never raises into the request.
+    """The embedded default's delivery, right after commit, and the relay's without a broker:
+    never raises into its caller.
 
-    A failure leaves the event pending (with its attempt counted) for the relay to try again.
-    A claim another sender holds, or an event not due, is no failure: the event stays as it is,
-    its attempts unchanged.
+    A failure counts an attempt and leaves the event retrying after its backoff (retry_later),
+    for the relay (or a server's delivery thread) to try again then; the last allowed attempt, or
+    a permanent refusal, marks it failed. A claim another sender holds, or an event not due, is no
+    failure: the event stays as it is, its attempts unchanged.
     """
     try:
         deliver(uow, settings, event_id)
@@ -120,8 +138,12 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bo
     except Exception as error:
         try:
             record = uow.outbox.get(event_id)
-            final = is_permanent(error) or (record is not None and record.attempts + 1 >= settings.email_max_retries)
-            record_attempt(uow, event_id, error, final=final, status=OutboxStatus.PENDING)
+            if record is None:
+                return False
+            if is_permanent(error) or record.attempts + 1 >= settings.email_max_retries:
+                record_attempt(uow, event_id, error, final=True)
+            else:
+                retry_later(uow, settings, record, describe(error))
         except Exception:
             log.exception("event %s: could not record the failed attempt", event_id)
         return False

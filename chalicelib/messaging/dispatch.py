@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
 from ..storage import UnitOfWork
+from ..storage.records import OutboxRecord
 
 if TYPE_CHECKING:  # the broker's modules load only where one is configured
     from .publisher import Publisher
@@ -17,7 +18,13 @@ class Dispatcher(Protocol):
         """Hand on the events a request just committed, due now (none, when it only scheduled some:
         uow.scheduled); never waits long, may leave them pending."""
 
-    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+    def relay(
+        self,
+        uow: UnitOfWork,
+        settings: Settings,
+        pending: list[OutboxRecord],
+        stale: list[OutboxRecord],
+    ) -> tuple[int, int]:
         """Hand on what the relay found (pending, and published long ago but not sent):
         (published, delivered in-process)."""
 
@@ -34,14 +41,25 @@ class BrokerDispatcher:
     def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
         uow.outbox.mark_published(self.publisher.publish(settings, event_ids))
 
-    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+    def relay(
+        self,
+        uow: UnitOfWork,
+        settings: Settings,
+        pending: list[OutboxRecord],
+        stale: list[OutboxRecord],
+    ) -> tuple[int, int]:
         from ..domain.states import OutboxStatus
+        from .delivery import retry_later
 
-        published = set(self.publisher.publish(settings, pending + stale, force=True))
-        uow.outbox.mark_published([event_id for event_id in pending if event_id in published])
-        for event_id in stale:  # a republished event starts a fresh wait
-            if event_id in published:
-                uow.outbox.mark(event_id, status=OutboxStatus.PUBLISHED)
+        found = pending + stale
+        published = set(self.publisher.publish(settings, [record.id for record in found], force=True))
+        uow.outbox.mark_published([record.id for record in pending if record.id in published])
+        for record in stale:  # a republished event starts a fresh wait
+            if record.id in published:
+                uow.outbox.mark(record.id, status=OutboxStatus.PUBLISHED)
+        for record in found:  # the broker is down: the next pass waits for the backoff, not the next minute
+            if record.id not in published:
+                retry_later(uow, settings, record, "not published: the broker was unreachable")
         return len(published), 0
 
     def checks(self, settings: Settings) -> dict[str, str]:
@@ -61,10 +79,16 @@ class InProcessDispatcher:
 
         background.submit(uow.fresh, settings, event_ids, scheduled=bool(uow.scheduled))
 
-    def relay(self, uow: UnitOfWork, settings: Settings, pending: list[str], stale: list[str]) -> tuple[int, int]:
+    def relay(
+        self,
+        uow: UnitOfWork,
+        settings: Settings,
+        pending: list[OutboxRecord],
+        stale: list[OutboxRecord],
+    ) -> tuple[int, int]:
         from .delivery import deliver_in_process
 
-        return 0, sum(deliver_in_process(uow, settings, event_id) for event_id in pending + stale)
+        return 0, sum(deliver_in_process(uow, settings, record.id) for record in pending + stale)
 
     def checks(self, settings: Settings) -> dict[str, str]:
         return {}

@@ -8,8 +8,9 @@ bound would queue a copy of every event waiting in a backlog, again at every bou
 runs. With no broker configured it delivers them in-process instead. Run by
 `python -m chalicelib.cli relay`, by a scheduled function and by a DynamoDB-stream function.
 
-First it promotes the scheduled events that are due (by the outbox's clock) to pending, each by
-a conditional write, so a cancel racing it either comes first (the event is never sent) or fails.
+First it promotes the waiting events that are due (by the outbox's clock) to pending, each by a
+conditional write: the scheduled ones, so a cancel racing it either comes first (the event is
+never sent) or fails; and the retrying ones, whose last attempt failed, once their backoff is over.
 """
 
 import logging
@@ -32,7 +33,7 @@ class RelayReport:
     found: int = 0
     published: int = 0
     delivered: int = 0
-    promoted: int = 0  # scheduled events found due, and so among those found
+    promoted: int = 0  # waiting events found due, and so among those found
 
     @property
     def left(self) -> int:
@@ -40,20 +41,22 @@ class RelayReport:
 
 
 def promote_due(uow: UnitOfWork, *, limit: int = 100) -> list[str]:
-    """Move up to `limit` scheduled events that are due now to pending; the ids this call moved
-    (another relay, or a cancel, may have taken one first)."""
+    """Move up to `limit` waiting events that are due now to pending, the scheduled ones first; the
+    ids this call moved (another relay, or a cancel, may have taken one first)."""
     now = utc_at(uow.outbox.clock())
-    return [record.id for record in uow.outbox.due(now=now, limit=limit) if uow.outbox.promote(record.id, now=now)]
+    due = uow.outbox.due(now=now, status=OutboxStatus.SCHEDULED, limit=limit)
+    due += uow.outbox.due(now=now, status=OutboxStatus.RETRYING, limit=limit - len(due))
+    return [record.id for record in due if uow.outbox.promote(record.id, now=now)]
 
 
 def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> RelayReport:
-    """One pass: the scheduled events due now promoted, then up to `limit` pending events (and as
+    """One pass: the waiting events due now promoted, then up to `limit` pending events (and as
     many stale published ones) handed on."""
     promoted = promote_due(uow, limit=limit)
     stale_before = utc_at(uow.outbox.clock() - settings.relay_republish_seconds)
-    pending = [record.id for record in uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)]
+    pending = uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)
     stale = [
-        record.id
+        record
         for record in uow.outbox.list(status=OutboxStatus.PUBLISHED, limit=limit)
         if record.updated_at < stale_before
     ]
@@ -62,7 +65,7 @@ def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> Rela
         return report
     report.published, report.delivered = uow.dispatcher.relay(uow, settings, pending, stale)
     log.info(
-        "relay: %d found (%d promoted from scheduled), %d published, %d delivered in-process",
+        "relay: %d found (%d promoted from waiting), %d published, %d delivered in-process",
         report.found,
         report.promoted,
         report.published,

@@ -22,6 +22,7 @@ class OutboxEventOut(Out):
     status: OutboxStatusName
     attempts: int
     last_error: str | None
+    retry_at: str | None  # retrying: when the next attempt is due
     created_at: str
     updated_at: str
 

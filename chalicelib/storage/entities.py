@@ -43,6 +43,8 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
 | GSI1  | outbox event | OUTBOX#scheduled                | scheduled events by deliver_after (SK =        |
 |       |              |                                 | <deliver_after>#<id>): the due ones, a range   |
+| GSI1  | outbox event | OUTBOX#retrying                 | events to try again by retry_at (SK =          |
+|       |              |                                 | <retry_at>#<id>): the due ones, a range        |
 | GSI1  | team member  | MEMBEROF#<user_id> (SK job id)  | the jobs a user is on the team of              |
 | GSI1  | reason       | REASONS                         | rejection reasons, oldest first                |
 | GSI1  | template     | TEMPLATES                       | pipeline templates, oldest first               |
@@ -67,7 +69,7 @@ from ..domain.models import Application, HistoryEntry, Job, StageVisit, User
 from ..domain.pipeline import Stage
 from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, RefreshToken, Session
-from ..domain.states import OutboxStatus
+from ..domain.states import WAITING
 from ..domain.team import TeamMember
 from .items import NOTHING, Item, Key, Value, new_item
 from .records import OutboxRecord
@@ -293,11 +295,12 @@ def outcome_counter_key(job_id: str, shard: int) -> Key:
     return f"FUNNEL#{job_id}#{shard}", "OUTCOMES"
 
 
-def outbox_index_key(status: str, event_id: str, deliver_after: str | None = None) -> tuple[str, str]:
-    """An outbox event's GSI1 key: by status, oldest first; a scheduled event sorts by when it is due,
-    so the events due by a moment are one range of its partition (`due_by`), read without the rest."""
-    if status == OutboxStatus.SCHEDULED:
-        return f"OUTBOX#{status}", f"{deliver_after}#{event_id}"
+def outbox_index_key(status: str, event_id: str, due_at: str | None = None) -> tuple[str, str]:
+    """An outbox event's GSI1 key: by status, oldest first; a waiting event (scheduled, retrying) sorts
+    by when it is due, so the events due by a moment are one range of its partition (`due_by`), read
+    without the rest."""
+    if status in WAITING:
+        return f"OUTBOX#{status}", f"{due_at}#{event_id}"
     return f"OUTBOX#{status}", event_id
 
 
@@ -391,7 +394,7 @@ EVENT: Entity[OutboxRecord] = Entity(
     "Event",
     OutboxRecord,
     key=lambda e: event_key(e.id),
-    indexes={"GSI1": lambda e: outbox_index_key(e.status, e.id, e.deliver_after)},
+    indexes={"GSI1": lambda e: outbox_index_key(e.status, e.id, e.due_at)},
     renamed={"type": "event_type"},  # "type" is every item's discriminator
     codecs={"payload": JSON},
 )

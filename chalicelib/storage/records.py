@@ -2,6 +2,8 @@
 
 from typing import NamedTuple
 
+from ..domain.states import OutboxStatus
+
 # NamedTuples where nothing needs a dataclass: a cold start makes one in a tenth of the time.
 
 
@@ -44,6 +46,15 @@ class OutboxRecord(NamedTuple):
     created_at: str
     updated_at: str
     deliver_after: str | None = None  # not to be delivered before (the event's); items stored before it have none
+    retry_at: str | None = None  # while retrying: the next attempt, not before (the outbox's)
+
+    @property
+    def due_at(self) -> str | None:
+        """When a waiting event may be handed on: its deliver_after while scheduled, its retry_at while
+        retrying; None in the statuses that wait for nothing."""
+        if self.status == OutboxStatus.SCHEDULED:
+            return self.deliver_after
+        return self.retry_at if self.status == OutboxStatus.RETRYING else None
 
 
 class Window:

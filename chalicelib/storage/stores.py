@@ -31,6 +31,7 @@ from .items import (
     exists,
     missing,
     new_item,
+    one_of,
 )
 from .records import IdempotencyRecord, OutboxRecord, Window
 
@@ -77,7 +78,9 @@ class Outbox:
     is ahead: the relay promotes those to pending once due (`due`, `promote`), unless a change
     cancelled them first (ScheduledEvents, in storage/repositories.py). The publisher marks them
     published once handed to the broker; the deliverer marks them sent when every email of the
-    event went out, or failed (with last_error) when retries ran out.
+    event went out, or failed (with last_error) when retries ran out. An attempt that failed short
+    of that, where no broker holds the retry, leaves the event retrying until its retry_at
+    (`retry_later`), and the relay promotes it as it does a scheduled one.
 
     The ledger makes sending idempotent per (event, recipient): a sender claims a delivery before
     sending, completes it after. A claim is refused when the delivery is complete or another
@@ -90,30 +93,50 @@ class Outbox:
     def __init__(self, items: ItemStore):
         self._items = items
 
-    def due(self, *, now: str, limit: int = 100) -> list[OutboxRecord]:
-        """Scheduled events whose deliver_after is at or before `now`, soonest first: one range of
-        the index, so the events not yet due are never read."""
+    def due(self, *, now: str, status: str = OutboxStatus.SCHEDULED, limit: int = 100) -> list[OutboxRecord]:
+        """Waiting events (scheduled, or retrying) due at or before `now`, soonest first: one range
+        of the index, so the events not yet due are never read."""
         if limit <= 0:
             return []
-        partition = outbox_index_key(OutboxStatus.SCHEDULED, "")[0]
+        partition = outbox_index_key(status, "")[0]
         items = self._items.query(partition, index="GSI1", before=due_by(now), limit=limit)
         return [EVENT.load(item) for item in items]
 
     def promote(self, event_id: str, *, now: str) -> bool:
-        """Move a scheduled event that is due by `now` to pending; False if it is not scheduled any
-        more (promoted by another relay, or cancelled: the condition decides which came first)."""
+        """Move a waiting event that is due by `now` to pending; False if it is not waiting any more
+        (promoted by another relay, or cancelled: the condition decides which came first)."""
         pending = outbox_index_key(OutboxStatus.PENDING, event_id)
-        changes = {
+        changes: dict[str, Value | None] = {
             "status": str(OutboxStatus.PENDING),
             "GSI1PK": pending[0],
             "GSI1SK": pending[1],
             "updated_at": utc_now(),
+            "retry_at": None,
         }
-        condition = all_of(equals("status", str(OutboxStatus.SCHEDULED)), at_most("deliver_after", now))
+        condition = any_of(
+            all_of(equals("status", str(OutboxStatus.SCHEDULED)), at_most("deliver_after", now)),
+            all_of(equals("status", str(OutboxStatus.RETRYING)), at_most("retry_at", now)),
+        )
         return _written(self._items, Update(event_key(event_id), set=changes, condition=condition))
 
+    def retry_later(self, event_id: str, *, at: str, error: str) -> bool:
+        """Count a failed attempt and hold the event back until `at`: retrying, for the relay to
+        promote then. False (nothing written) if it is no longer pending or published: another
+        deliverer finished it meanwhile."""
+        retrying = outbox_index_key(OutboxStatus.RETRYING, event_id, at)
+        changes: dict[str, Value | None] = {
+            "status": str(OutboxStatus.RETRYING),
+            "GSI1PK": retrying[0],
+            "GSI1SK": retrying[1],
+            "retry_at": at,
+            "updated_at": utc_now(),
+            "last_error": error,
+        }
+        condition = one_of("status", (str(OutboxStatus.PENDING), str(OutboxStatus.PUBLISHED)))
+        return _written(self._items, Update(event_key(event_id), set=changes, add={"attempts": 1}, condition=condition))
+
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
-        """Events in that status, oldest first (scheduled ones: soonest due first)."""
+        """Events in that status, oldest first (waiting ones, scheduled or retrying: soonest due first)."""
         if limit <= 0:
             return []
         return [EVENT.load(item) for item in self._items.query(f"OUTBOX#{status}", index="GSI1", limit=limit)]
@@ -123,11 +146,13 @@ class Outbox:
         return None if item is None else EVENT.load(item)
 
     def mark(self, event_id: str, *, status: str, error: str | None = None, attempted: bool = False) -> None:
-        """Set the event's status (and last_error); `attempted` adds one to its attempts. An
-        unknown event is left alone."""
+        """Set the event's status, one that waits for nothing (and last_error); `attempted` adds one
+        to its attempts. An unknown event is left alone."""
+        index_pk, index_sk = outbox_index_key(status, event_id)  # sorted by id again, if it waited
         changes: dict[str, Value | None] = {
             "status": str(status),
-            "GSI1PK": f"OUTBOX#{status}",
+            "GSI1PK": index_pk,
+            "GSI1SK": index_sk,
             "updated_at": utc_now(),
             "last_error": error,
         }

@@ -338,11 +338,11 @@ def outbox_counts() -> Counter:
 
     counts = Counter()
     with unit_of_work(get_settings()) as uow:
-        for status in ("pending", "published", "sent", "failed"):
+        for status in ("pending", "retrying", "published", "sent", "failed"):
             counts[status] = len(uow.outbox.list(status=status, limit=100000))
     return counts
 
 
 def all_sent() -> bool:
     counts = outbox_counts()
-    return counts["pending"] == counts["published"] == counts["failed"] == 0
+    return counts["pending"] == counts["retrying"] == counts["published"] == counts["failed"] == 0

@@ -8,14 +8,17 @@ import os
 import smtplib
 import subprocess
 import sys
+import time
 
 import pytest
 
 from chalicelib import bootstrap
 from chalicelib.bootstrap import sender, unit_of_work
 from chalicelib.config import get_settings
+from chalicelib.messaging.relay import promote_due
 from chalicelib.services.context import context_for
-from tests.conftest import settle_email
+from chalicelib.storage.stores import Outbox
+from tests.conftest import Clock, settle_email
 
 from .conftest import ROOT, Catcher, all_sent, outbox_counts, relay_once, start_smtp
 
@@ -123,15 +126,18 @@ def _no_smtp_server(monkeypatch) -> None:
 
 
 def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_client, mail_env, monkeypatch):
-    # An SMTP server that is not there: the registration still answers 201, its event stays pending.
+    # An SMTP server that is not there: the registration still answers 201, its event waits to be retried.
     _no_smtp_server(monkeypatch)
     api_client.register("carl@example.com")
     with unit_of_work(get_settings()) as uow:
-        (pending,) = uow.outbox.list(status="pending")
-    assert pending.attempts == 1 and "Connection refused" in pending.last_error
+        (retrying,) = uow.outbox.list(status="retrying")
+    assert retrying.attempts == 1 and "Connection refused" in retrying.last_error
+    wait = datetime.datetime.fromisoformat(retrying.retry_at).timestamp() - time.time()
+    assert wait <= 0.5  # the first backoff: ATS_EMAIL_RETRY_BASE (0.5 s here), half of it at random
 
+    time.sleep(max(0.0, wait))
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
-    assert relay_once(dict(os.environ)) == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
+    assert relay_once(dict(os.environ)) == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 1}
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
 
 
@@ -142,9 +148,14 @@ def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monke
 
     _no_smtp_server(monkeypatch)
     api_client.register("carl@example.com")
+    clock = Clock()
+    clock.now = time.time() + 60  # past the failed attempt's backoff
+    monkeypatch.setattr(Outbox, "clock", staticmethod(clock))
     settings = bootstrap.settings()  # as the deliverers take them: with the secret its links need
     with unit_of_work(settings) as uow:
-        (pending,) = uow.outbox.list(status="pending")
+        (waiting,) = uow.outbox.list(status="retrying")
+        assert promote_due(uow) == [waiting.id]
+        pending = uow.outbox.get(waiting.id)
         (mail,) = emails_for(pending, uow.users.get)
         assert uow.outbox.claim_delivery(pending.id, mail.recipient, lease_seconds=600)  # held elsewhere
 
@@ -196,12 +207,15 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
 
     from app import app
 
-    monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")  # nowhere to send: the event stays pending
+    monkeypatch.setenv("ATS_EMAIL_BACKEND", "smtp")  # nowhere to send: the event waits to be retried
     monkeypatch.setenv("ATS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("ATS_SMTP_PORT", "1")
     api_client.register("carl@example.com")
-    assert outbox_counts()["pending"] == 1
+    assert outbox_counts()["retrying"] == 1
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
+    clock = Clock()
+    clock.now = time.time() + 60  # past the failed attempt's backoff
+    monkeypatch.setattr(Outbox, "clock", staticmethod(clock))
     with Client(app, stage_name="dev", project_dir=ROOT) as client:
         scheduled = client.lambda_.invoke(
             "outbox_relay",
@@ -209,7 +223,7 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
                 source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
             ),
         )
-        assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
+        assert scheduled.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 1}
         stream = client.lambda_.invoke("outbox_stream", {"Records": []})
         assert stream.payload["found"] == 0
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
