@@ -4,7 +4,8 @@ port, and that keeps what a process builds once.
 - storage: SQLite or DynamoDB (ATS_STORAGE), one per file or table, shared by the threads;
 - counters: in Redis when ATS_REDIS_URL is set (falling back on storage while it is down), else
   the storage's;
-- dispatcher: the broker (Celery on Redis) when ATS_REDIS_URL is set, else a thread of this process;
+- dispatcher: the broker (Celery on Redis) when ATS_REDIS_URL is set, else a thread of this process
+  (in a Lambda: none, the relay functions deliver);
 - sender: file, console, SMTP or SES (ATS_EMAIL_BACKEND);
 - secrets: the JWT secret from ATS_JWT_SECRET, an SSM parameter, or (dev) a generated file.
 
@@ -163,10 +164,13 @@ def counters(settings: Settings, stored: Storage) -> CounterStore:
 
 
 def dispatcher(settings: Settings) -> "Dispatcher":
-    """How committed events are handed on: the broker when one is configured, else this process."""
-    from .messaging.dispatch import BrokerDispatcher, InProcessDispatcher
+    """How committed events are handed on: the broker when one is configured, else this process;
+    in a Lambda, whose threads freeze once it answered, the relay functions alone."""
+    from .messaging.dispatch import BrokerDispatcher, InProcessDispatcher, RelayDispatcher
 
     if not settings.redis_url:
+        if settings.in_lambda:
+            return _once("dispatcher", "lambda", RelayDispatcher)
         return _once("dispatcher", None, InProcessDispatcher)
     from .messaging.publisher import Publisher
 

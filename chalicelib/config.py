@@ -81,10 +81,17 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # Browser origins allowed to call the API (CORS); "*" for any; empty for none.
     cors_allow_origins: tuple[str, ...] = ()
+    # The function this process serves, set by Lambda itself (AWS_LAMBDA_FUNCTION_NAME); None elsewhere.
+    lambda_function: str | None = None
 
     @property
     def is_dev(self) -> bool:
         return self.stage == "dev"
+
+    @property
+    def in_lambda(self) -> bool:
+        """Whether this process is a Lambda's, which is frozen between invocations."""
+        return self.lambda_function is not None
 
     @property
     def jwt_secret(self) -> str:
@@ -152,6 +159,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         forgot_max_per_address=int(env.get("ATS_FORGOT_MAX_PER_ADDRESS", "50")),
         public_url=env.get("ATS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         cors_allow_origins=tuple(o.strip() for o in env.get("ATS_CORS_ALLOW_ORIGINS", "").split(",") if o.strip()),
+        lambda_function=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
     )
 
 

@@ -10,6 +10,8 @@ Scheduled events fall due with no request to submit them, so once a process has 
 (or a long-running server started: bootstrap.deliver_when_due), the thread also sweeps the
 outbox every settings.scheduled_poll_seconds while it waits, and delivers what it promotes:
 the retrying events too, whose last attempt failed, once their backoff is over.
+
+Never in a Lambda (bootstrap.dispatcher): the function freezes once it answered, thread and all.
 """
 
 import contextvars

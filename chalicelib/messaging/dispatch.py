@@ -1,6 +1,7 @@
-"""How committed events are handed on for delivery: to the broker (Celery on Redis), or to a
-thread of this process when no broker is configured (the embedded default). The composition
-root picks one per process; the services and the relay only call it.
+"""How committed events are handed on for delivery: to the broker (Celery on Redis), or, when no
+broker is configured, to a thread of this process (the embedded default), or in a Lambda to the
+relay functions alone. The composition root picks one per process; the services and the relay
+only call it.
 """
 
 from typing import TYPE_CHECKING, Protocol
@@ -92,3 +93,12 @@ class InProcessDispatcher:
 
     def checks(self, settings: Settings) -> dict[str, str]:
         return {}
+
+
+class RelayDispatcher(InProcessDispatcher):
+    """No broker, in a Lambda: nothing after commit, as a thread would freeze with the function once
+    it answered; the events stay pending, and the relay functions (on the table's stream, and every
+    minute) deliver them in-process."""
+
+    def after_commit(self, uow: UnitOfWork, settings: Settings, event_ids: list[str]) -> None:
+        return None

@@ -229,6 +229,56 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1
 
 
+def stream_insert(event_id: str = "1") -> dict:
+    """The table stream's record of a new outbox event, as the deployed mapping's filter passes it."""
+    return {
+        "Records": [
+            {
+                "eventID": "1",
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/ats/stream/2026",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1767225600,
+                    "SequenceNumber": "1",
+                    "Keys": {"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "EVENT"}},
+                    "SizeBytes": 10,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            }
+        ]
+    }
+
+
+def test_in_a_lambda_without_a_broker_no_thread_starts_and_the_stream_function_delivers(
+    api_client, mail_env, monkeypatch
+):
+    """Lambda freezes a function once it answered, threads and all: there the events wait for the
+    relay functions, which deliver them in-process."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.messaging import background
+
+    settle_email()
+    started, queued = [], []
+    monkeypatch.setattr(background, "_start", lambda: started.append(True))
+    monkeypatch.setattr(background._queue, "put", queued.append)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ats-dev")  # as Lambda sets it in every function
+
+    api_client.register("carl@example.com")
+    assert (started, queued) == ([], [])  # no thread, nothing handed to one
+    with unit_of_work(get_settings()) as uow:
+        (pending,) = uow.outbox.list(status="pending")
+    assert (pending.attempts, pending.last_error) == (0, None) and _eml_files(mail_env["ATS_STATE_DIR"]) == []
+
+    with Client(app, stage_name="dev", project_dir=ROOT) as client:
+        stream = client.lambda_.invoke("outbox_stream", stream_insert(pending.id))
+    assert stream.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
+    assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1 and started == []
+
+
 # -- the SMTP sender against a real server: TLS modes, login, one connection for many emails --
 
 
