@@ -6,6 +6,7 @@ no-op: a redelivered task finds its emails complete and sends nothing.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from ..backoff import jittered
@@ -18,6 +19,10 @@ from .emails import emails_for, links
 from .senders import PermanentSendError
 
 log = logging.getLogger("ats.email")
+
+# Seconds left in the function that delivers (a Lambda's remaining time); None: no deadline.
+Remaining = Callable[[], float] | None
+SAFETY_SECONDS = 1.0  # beyond the longest SMTP exchange: to record the send and return
 
 
 class TryLater(Exception):
@@ -42,15 +47,30 @@ class NotDue(TryLater):
         super().__init__(f"event {event_id} is not due yet", retry_after)
 
 
+class OutOfTime(TryLater):
+    """The function delivering is near its end: what is left waits, untried, for its next run."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"no time left to deliver {event_id} in this run", retry_after=0.0)
+
+
 class EventMissing(LookupError):
     """The task names an event the outbox does not hold (yet): retried, then given up."""
 
 
-def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) -> int:
+def out_of_time(remaining: Remaining, settings: Settings) -> bool:
+    """Whether too little time is left to start a send: one SMTP exchange may take the whole SMTP
+    timeout, so a send starts only while that and a second are left (and so never with a timeout
+    beyond the time left)."""
+    return remaining is not None and remaining() < settings.smtp_timeout + SAFETY_SECONDS
+
+
+def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None, remaining: Remaining = None) -> int:
     """Send what the event still owes and mark it sent; returns the number of emails sent now.
 
     Raises on a failed send (after releasing its claim), so the caller can retry the whole
-    event: the emails already sent are skipped by the ledger.
+    event: the emails already sent are skipped by the ledger. With `remaining`, starts no send
+    once out_of_time (OutOfTime: the rest is for the next run).
     """
     record = uow.outbox.get(event_id)
     if record is None:
@@ -69,6 +89,8 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None) 
     sender = sender or uow.sender
     outbox, sent = uow.outbox, 0
     for mail in emails:
+        if out_of_time(remaining, settings):
+            raise OutOfTime(event_id)
         if not outbox.claim_delivery(event_id, mail.recipient, lease_seconds=settings.email_lease_seconds):
             if outbox.delivery_state(event_id, mail.recipient) == DeliveryState.SENT:
                 continue  # a repeat of a delivery already made
@@ -121,17 +143,17 @@ def backoff(retries: int, settings: Settings) -> float:
     return jittered(retries, base=settings.email_retry_base, cap=settings.email_retry_max, fixed=0.5)
 
 
-def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str) -> bool:
+def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str, *, remaining: Remaining = None) -> bool:
     """The embedded default's delivery, right after commit, and the relay's without a broker:
     never raises into its caller.
 
     A failure counts an attempt and leaves the event retrying after its backoff (retry_later),
     for the relay (or a server's delivery thread) to try again then; the last allowed attempt, or
-    a permanent refusal, marks it failed. A claim another sender holds, or an event not due, is no
-    failure: the event stays as it is, its attempts unchanged.
+    a permanent refusal, marks it failed. A claim another sender holds, an event not due, or no
+    time left is no failure: the event stays as it is, its attempts unchanged.
     """
     try:
-        deliver(uow, settings, event_id)
+        deliver(uow, settings, event_id, remaining=remaining)
         return True
     except TryLater:
         return False

@@ -10,7 +10,8 @@ from ..config import Settings
 from ..storage import UnitOfWork
 from ..storage.records import OutboxRecord
 
-if TYPE_CHECKING:  # the broker's modules load only where one is configured
+if TYPE_CHECKING:  # the broker's modules load only where one is configured; delivery's at first use
+    from .delivery import Remaining
     from .publisher import Publisher
 
 
@@ -25,9 +26,10 @@ class Dispatcher(Protocol):
         settings: Settings,
         pending: list[OutboxRecord],
         stale: list[OutboxRecord],
+        remaining: "Remaining" = None,
     ) -> tuple[int, int]:
-        """Hand on what the relay found (pending, and published long ago but not sent):
-        (published, delivered in-process)."""
+        """Hand on what the relay found (pending, and published long ago but not sent), starting no
+        send once out of time (delivery.out_of_time): (published, delivered in-process)."""
 
     def checks(self, settings: Settings) -> dict[str, str]:
         """Readiness of what it depends on, by name ('ok' or why not)."""
@@ -48,7 +50,9 @@ class BrokerDispatcher:
         settings: Settings,
         pending: list[OutboxRecord],
         stale: list[OutboxRecord],
+        remaining: "Remaining" = None,
     ) -> tuple[int, int]:
+        # Publishing is bounded by the publish timeout, not a send: `remaining` was checked before.
         from ..domain.states import OutboxStatus
         from .delivery import retry_later
 
@@ -86,10 +90,16 @@ class InProcessDispatcher:
         settings: Settings,
         pending: list[OutboxRecord],
         stale: list[OutboxRecord],
+        remaining: "Remaining" = None,
     ) -> tuple[int, int]:
-        from .delivery import deliver_in_process
+        from .delivery import deliver_in_process, out_of_time
 
-        return 0, sum(deliver_in_process(uow, settings, record.id) for record in pending + stale)
+        delivered = 0
+        for record in pending + stale:
+            if out_of_time(remaining, settings):
+                break  # the rest stays as it is, for the next run
+            delivered += deliver_in_process(uow, settings, record.id, remaining=remaining)
+        return 0, delivered
 
     def checks(self, settings: Settings) -> dict[str, str]:
         return {}

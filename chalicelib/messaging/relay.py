@@ -11,6 +11,10 @@ runs. With no broker configured it delivers them in-process instead. Run by
 First it promotes the waiting events that are due (by the outbox's clock) to pending, each by a
 conditional write: the scheduled ones, so a cancel racing it either comes first (the event is
 never sent) or fails; and the retrying ones, whose last attempt failed, once their backoff is over.
+
+The relay functions pass `remaining`, the seconds their Lambda has left: no pass and no send
+starts once too little is left for one (delivery.out_of_time); the rest is for the next run. The
+local relay daemon and `cli relay` have no deadline.
 """
 
 import logging
@@ -22,6 +26,7 @@ from ..config import Settings
 from ..domain.ids import utc_at
 from ..domain.states import OutboxStatus
 from ..storage import UnitOfWork
+from .delivery import Remaining, out_of_time
 
 log = logging.getLogger("ats.outbox")
 
@@ -49,9 +54,11 @@ def promote_due(uow: UnitOfWork, *, limit: int = 100) -> list[str]:
     return [record.id for record in due if uow.outbox.promote(record.id, now=now)]
 
 
-def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> RelayReport:
+def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100, remaining: Remaining = None) -> RelayReport:
     """One pass: the waiting events due now promoted, then up to `limit` pending events (and as
-    many stale published ones) handed on."""
+    many stale published ones) handed on; nothing at all once out of time."""
+    if out_of_time(remaining, settings):
+        return RelayReport()
     promoted = promote_due(uow, limit=limit)
     stale_before = utc_at(uow.outbox.clock() - settings.relay_republish_seconds)
     pending = uow.outbox.list(status=OutboxStatus.PENDING, limit=limit)
@@ -63,7 +70,7 @@ def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> Rela
     report = RelayReport(found=len(pending) + len(stale), promoted=len(promoted))
     if not report.found:
         return report
-    report.published, report.delivered = uow.dispatcher.relay(uow, settings, pending, stale)
+    report.published, report.delivered = uow.dispatcher.relay(uow, settings, pending, stale, remaining)
     log.info(
         "relay: %d found (%d promoted from waiting), %d published, %d delivered in-process",
         report.found,
@@ -74,11 +81,15 @@ def relay_once(uow: UnitOfWork, settings: Settings, *, limit: int = 100) -> Rela
     return report
 
 
-def relay_all(uow: UnitOfWork, settings: Settings, *, limit: int = 100, max_passes: int = 1000) -> RelayReport:
-    """Passes until nothing is left that can be moved now."""
+def relay_all(
+    uow: UnitOfWork, settings: Settings, *, limit: int = 100, max_passes: int = 1000, remaining: Remaining = None
+) -> RelayReport:
+    """Passes until nothing is left that can be moved now, or no time is left for another."""
     total = RelayReport()
     for _ in range(max_passes):
-        report = relay_once(uow, settings, limit=limit)
+        if out_of_time(remaining, settings):
+            break
+        report = relay_once(uow, settings, limit=limit, remaining=remaining)
         total.found += report.found
         total.published += report.published
         total.delivered += report.delivered

@@ -213,6 +213,8 @@ def test_the_relay_functions_run_under_the_chalice_test_client(mail_env, api_cli
     api_client.register("carl@example.com")
     assert outbox_counts()["retrying"] == 1
     monkeypatch.setenv("ATS_EMAIL_BACKEND", "file")
+    # The test client gives a function 3 s, and a send starts only with the SMTP timeout and a second left.
+    monkeypatch.setenv("ATS_SMTP_TIMEOUT", "1")
     clock = Clock()
     clock.now = time.time() + 60  # past the failed attempt's backoff
     monkeypatch.setattr(Outbox, "clock", staticmethod(clock))
@@ -266,6 +268,8 @@ def test_in_a_lambda_without_a_broker_no_thread_starts_and_the_stream_function_d
     monkeypatch.setattr(background, "_start", lambda: started.append(True))
     monkeypatch.setattr(background._queue, "put", queued.append)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ats-dev")  # as Lambda sets it in every function
+    # The test client gives a function 3 s, and a send starts only with the SMTP timeout and a second left.
+    monkeypatch.setenv("ATS_SMTP_TIMEOUT", "1")
 
     api_client.register("carl@example.com")
     assert (started, queued) == ([], [])  # no thread, nothing handed to one
@@ -277,6 +281,49 @@ def test_in_a_lambda_without_a_broker_no_thread_starts_and_the_stream_function_d
         stream = client.lambda_.invoke("outbox_stream", stream_insert(pending.id))
     assert stream.payload == {"found": 1, "published": 0, "delivered": 1, "left": 0, "promoted": 0}
     assert all_sent() and len(_eml_files(mail_env["ATS_STATE_DIR"])) == 1 and started == []
+
+
+def test_a_relay_function_starts_no_send_its_remaining_time_cannot_hold(api_client, mail_env, monkeypatch):
+    """The relay functions read the time left from their Lambda context: a slow mail server leaves
+    the rest pending for the next invocation, untried."""
+    from app import app
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ats-dev")
+    for n in range(5):
+        api_client.register(f"user{n}@example.com")
+    assert outbox_counts()["pending"] == 5
+
+    class Context:  # a Lambda context whose time only the sends spend
+        left_ms = 20_000.0
+
+        def get_remaining_time_in_millis(self) -> float:
+            return self.left_ms
+
+    context, started_with = Context(), []
+
+    class SlowServer:
+        def send(self, mail) -> None:
+            started_with.append(context.left_ms / 1000)
+            context.left_ms -= 5_000  # five seconds a send
+
+    monkeypatch.setattr(bootstrap, "sender", lambda settings: SlowServer())
+    smtp_timeout = get_settings().smtp_timeout  # 3 s here (FAST_EMAIL): a send starts with 4 s left
+    tick = {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    report = app.handler_map["outbox_relay"](tick, context)
+    assert started_with == [20.0, 15.0, 10.0, 5.0] and min(started_with) >= smtp_timeout + 1
+    assert report == {"found": 5, "published": 0, "delivered": 4, "left": 1, "promoted": 0}
+    counts = outbox_counts()
+    assert (counts["sent"], counts["pending"], counts["retrying"]) == (4, 1, 0)
 
 
 # -- the SMTP sender against a real server: TLS modes, login, one connection for many emails --
