@@ -143,6 +143,15 @@ def backoff(retries: int, settings: Settings) -> float:
     return jittered(retries, base=settings.email_retry_base, cap=settings.email_retry_max, fixed=0.5)
 
 
+def wait_again(later: TryLater, settings: Settings) -> float:
+    """How long a task held back by `later` waits before it looks again: the wait it was given, at
+    most the retry cap, three quarters of it fixed and the rest at random, so the tasks one claim
+    or one moment held back do not all come back at once (never later: the cap keeps a waiting task
+    under the visibility timeout)."""
+    wait = min(later.retry_after, settings.email_retry_max)
+    return jittered(0, base=wait, cap=wait, fixed=0.75)
+
+
 def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str, *, remaining: Remaining = None) -> bool:
     """The embedded default's delivery, right after commit, and the relay's without a broker:
     never raises into its caller.

@@ -4,7 +4,7 @@ import logging
 
 from .. import bootstrap
 from .celery_app import TASK_DELIVER, app
-from .delivery import EventMissing, TryLater, backoff, deliver, is_permanent, record_attempt
+from .delivery import EventMissing, TryLater, backoff, deliver, is_permanent, record_attempt, wait_again
 
 log = logging.getLogger("ats.email")
 
@@ -20,7 +20,7 @@ def deliver_event(self, event_id: str) -> int:
         # the event is not due yet.
         if self.request.retries >= settings.email_max_retries * 4:
             raise
-        raise self.retry(countdown=min(later.retry_after, settings.email_retry_max)) from later
+        raise self.retry(countdown=wait_again(later, settings)) from later
     except Exception as error:
         final = is_permanent(error) or self.request.retries >= settings.email_max_retries
         if isinstance(error, EventMissing):
