@@ -203,9 +203,18 @@ class SesSender:
 
     def __init__(self, settings: Settings):
         import boto3
+        from botocore.config import Config
 
         self.sender = settings.email_from
-        self.client = boto3.client("sesv2", region_name=settings.aws_region)
+        # One attempt, each wait bounded by the SMTP timeout: a relay pass starts a send only with
+        # that timeout and a second left (delivery.out_of_time), and botocore's defaults (60 s
+        # reads, retried) would overrun it. A failed send is retried by the outbox, with backoff.
+        bound = Config(
+            connect_timeout=settings.smtp_timeout,
+            read_timeout=settings.smtp_timeout,
+            retries={"total_max_attempts": 1},
+        )
+        self.client = boto3.client("sesv2", region_name=settings.aws_region, config=bound)
 
     def send(self, mail: Email) -> None:
         from botocore.exceptions import ClientError

@@ -448,22 +448,11 @@ def test_a_rotated_smtp_password_is_read_again_after_a_refused_login(monkeypatch
     import boto3
     from moto import mock_aws
 
-    from chalicelib.messaging.emails import Email
-
     catcher, logins = Catcher(), []
     controller = start_smtp(
         catcher, authenticator=_authenticator(logins), auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]
     )  # one mechanism: one login try per connection
-    mail = Email(
-        event_id="e1",
-        recipient="u1",
-        to="carl@example.com",
-        to_name="Carl",
-        template="welcome",
-        subject="Hello",
-        text="Hello",
-        html="<p>Hello</p>",
-    )
+    mail = _hello_carl()
     try:
         with mock_aws():
             ssm = boto3.client("ssm", region_name="us-east-1")
@@ -506,3 +495,60 @@ def test_ses_sends_through_the_v2_api(api_client, mail_env, monkeypatch):
         assert sent[0].subject == "Welcome to ATS, Carl"
         assert "Welcome to ATS" in sent[0].body
     assert all_sent()
+
+
+@pytest.mark.network  # a TCP server of its own that never answers
+def test_an_ses_send_to_a_silent_endpoint_gives_up_after_one_attempt_of_the_smtp_timeout(monkeypatch):
+    """A relay pass starts a send only with ATS_SMTP_TIMEOUT + 1 s left: an SES call must not wait
+    longer than that timeout, nor be retried by botocore inside the pass (the outbox retries it)."""
+    import socket
+    import threading
+
+    from botocore.exceptions import ReadTimeoutError
+
+    from chalicelib.messaging.senders import SesSender
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with server:
+            while True:
+                try:
+                    accepted.append(server.accept()[0])  # read nothing, answer nothing
+                except OSError:
+                    return
+
+    threading.Thread(target=accept, daemon=True).start()
+    for name, value in {
+        "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{server.getsockname()[1]}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "ATS_EMAIL_BACKEND": "ses",
+        "ATS_SMTP_TIMEOUT": "0.5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    mail = _hello_carl()
+    try:
+        with pytest.raises(ReadTimeoutError):
+            SesSender(get_settings()).send(mail)
+        assert len(accepted) == 1  # botocore's default retries would have connected again
+    finally:
+        server.close()
+        for connection in accepted:
+            connection.close()
+
+
+def _hello_carl():
+    from chalicelib.messaging.emails import Email
+
+    return Email(
+        event_id="e1",
+        recipient="u1",
+        to="carl@example.com",
+        to_name="Carl",
+        template="welcome",
+        subject="Hello",
+        text="Hello",
+        html="<p>Hello</p>",
+    )
