@@ -60,6 +60,7 @@ The ledger, counters and idempotency records are declared by the stores that own
 import dataclasses
 import functools
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -158,6 +159,7 @@ class Entity(Generic[T]):
         derived: Mapping[str, Callable[[T], Value | None]] = NOTHING,  # lookup attributes
         renamed: Mapping[str, str] = NOTHING,  # field -> attribute, where they differ
         codecs: Mapping[str, Codec] = NOTHING,
+        apart: tuple[str, ...] = (),  # fields kept in items of their own, out of this one (still read from it)
     ):
         self.kind, self.record, self.key = kind, record, key
         self.indexes, self.derived, self.renamed, self.codecs = indexes, derived, renamed, codecs
@@ -165,7 +167,9 @@ class Entity(Generic[T]):
         self.attributes = tuple((name, renamed.get(name, name)) for name in stored_fields(record))
         # (field, attribute, its codec's encode or None) of every stored field
         self._encoders = tuple(
-            (name, attribute, codecs[name].encode if name in codecs else None) for name, attribute in self.attributes
+            (name, attribute, codecs[name].encode if name in codecs else None)
+            for name, attribute in self.attributes
+            if name not in apart
         )
         # (GSI<n>PK, GSI<n>SK, its key function) of every index
         self._index_attributes = tuple((f"{index}PK", f"{index}SK", key) for index, key in indexes.items())
@@ -295,13 +299,44 @@ def outcome_counter_key(job_id: str, shard: int) -> Key:
     return f"FUNNEL#{job_id}#{shard}", "OUTCOMES"
 
 
+# The "all X by status" partitions (GSI6 APPS#<status>, GSI1 OUTBOX#<status>) take the writes of
+# the whole system: each is spread over INDEX_SHARDS partitions, and read by a query of each, merged
+# (storage/fanout.py). A fixed count, the same on every driver: an item's keys are a function of its
+# record alone, so one declaration serves every store (SQLite reads 8 small ranges instead of one).
+INDEX_SHARDS = 8
+
+
+def index_shard(item_id: str) -> int:
+    """The shard of an item in a sharded index, from its id alone: a change of status moves the item
+    to the same shard of another status, never to another shard."""
+    return zlib.crc32(item_id.encode()) % INDEX_SHARDS
+
+
+def sharded(partition: str, item_id: str) -> str:
+    return f"{partition}#{index_shard(item_id)}"
+
+
+def shards_of(partition: str) -> list[str]:
+    """Every shard's partition of a sharded index partition: what one list of it queries."""
+    return [f"{partition}#{shard}" for shard in range(INDEX_SHARDS)]
+
+
+def outbox_partition(status: str) -> str:
+    return f"OUTBOX#{status}"
+
+
+def applications_partition(status: str) -> str:
+    return f"APPS#{status}"
+
+
 def outbox_index_key(status: str, event_id: str, due_at: str | None = None) -> tuple[str, str]:
-    """An outbox event's GSI1 key: by status, oldest first; a waiting event (scheduled, retrying) sorts
-    by when it is due, so the events due by a moment are one range of its partition (`due_by`), read
-    without the rest."""
+    """An outbox event's GSI1 key: by status (on the event's shard), oldest first; a waiting event
+    (scheduled, retrying) sorts by when it is due, so the events due by a moment are one range of
+    each shard (`due_by`), read without the rest."""
+    partition = sharded(outbox_partition(status), event_id)
     if status in WAITING:
-        return f"OUTBOX#{status}", f"{due_at}#{event_id}"
-    return f"OUTBOX#{status}", event_id
+        return partition, f"{due_at}#{event_id}"
+    return partition, event_id
 
 
 def due_by(moment: str) -> str:
@@ -366,10 +401,39 @@ APPLICATION: Entity[Application] = Entity(
         "GSI1": lambda a: (f"JOBAPPS#{a.job_id}", a.id),
         "GSI2": lambda a: (f"JOBAPPS#{a.job_id}#{a.status}", a.id),
         "GSI3": lambda a: (f"CANDAPPS#{a.candidate_id}", a.id),
-        "GSI6": lambda a: (f"APPS#{a.status}", a.id),
+        "GSI6": lambda a: (sharded(applications_partition(a.status), a.id), a.id),
     },
     codecs={"entered_stages": JSON},
+    # The cover letter (up to 10 000 characters) in an item of its own (COVER_LETTER): out of the
+    # five index copies every status change rewrites. Items of older releases hold it inline, and
+    # read so until their next save (or `cli reindex`) moves it.
+    apart=("cover_letter",),
 )
+
+
+class CoverLetter(NamedTuple):
+    application_id: str
+    text: str
+
+
+# SK "LETTER" sorts after "HIST#~": a read of an application with its history (SK "APP".."HIST#~")
+# does not read the letter.
+LETTER_SK = "LETTER"
+
+
+def letter_key(application_id: str) -> Key:
+    return application_key(application_id)[0], LETTER_SK
+
+
+COVER_LETTER: Entity[CoverLetter] = Entity("CoverLetter", CoverLetter, key=lambda c: letter_key(c.application_id))
+
+
+def letter_item(application: Application) -> Item | None:
+    """The item of the application's cover letter; None if it has none."""
+    if application.cover_letter is None:
+        return None
+    return COVER_LETTER.item(CoverLetter(application.id, application.cover_letter))
+
 
 HISTORY: Entity[HistoryEntry] = Entity("History", HistoryEntry, key=lambda h: history_key(h.application_id, h.id))
 
