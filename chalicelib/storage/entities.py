@@ -39,10 +39,12 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
 | GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
 | GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
-| GSI4  | -            | (none since teams: RECAPPS#<recruiter_id>, a job owner's applications) |
+| GSI4  | application  | ALLAPPS#<shard>                 | every application newest first (admin): 8      |
+|       |              |                                 | shards merged (RECAPPS#<recruiter_id> before   |
+|       |              |                                 | teams: `cli reindex` rewrites it)              |
 | GSI5  | -            | (none since teams: RECAPPS#<recruiter_id>#<status>)                    |
 | GSI6  | application  | APPS#<status>#<shard>           | applications by status (admin): 8 shards       |
-|       |              |                                 | merged; all statuses = 7 x 8 merged            |
+|       |              |                                 | merged                                         |
 | GSI1  | outbox event | OUTBOX#<status>#<shard>         | events by status, oldest first (8 shards       |
 |       |              |                                 | merged)                                        |
 | GSI1  | outbox event | OUTBOX#scheduled#<shard>        | scheduled events by deliver_after (SK =        |
@@ -89,6 +91,7 @@ broker and delivered. Transactions count twice, ConditionChecks included. Every 
 | GSI2  | JOBAPPS#<id>#applied     | 187 (18.7 %)    | 4 (0.4 %)                   |
 | GSI2  | JOBAPPS#<id>#screening   | 20 (2.0 %)      | 3 (0.3 %)                   |
 | GSI3  | CANDAPPS#<id>            | 1 (0.1 %)       | 1 (0.1 %)                   |
+| GSI4  | ALLAPPS#<shard>          | 27 (2.7 %)      | 80 (8.0 %)                  |
 | GSI6  | APPS#applied#<shard>     | 27 (2.7 %)      | 80 (8.0 %)                  |
 | GSI6  | APPS#screening#<shard>   | 10 (1.0 %)      | 46 (4.6 %)                  |
 """
@@ -361,8 +364,9 @@ def outbox_partition(status: str) -> str:
     return f"OUTBOX#{status}"
 
 
-def applications_partition(status: str) -> str:
-    return f"APPS#{status}"
+def applications_partition(status: str | None = None) -> str:
+    """GSI6's partition of the applications of a status; None: GSI4's, of every status."""
+    return "ALLAPPS" if status is None else f"APPS#{status}"
 
 
 def outbox_index_key(status: str, event_id: str, due_at: str | None = None) -> tuple[str, str]:
@@ -437,6 +441,8 @@ APPLICATION: Entity[Application] = Entity(
         "GSI1": lambda a: (f"JOBAPPS#{a.job_id}", a.id),
         "GSI2": lambda a: (f"JOBAPPS#{a.job_id}#{a.status}", a.id),
         "GSI3": lambda a: (f"CANDAPPS#{a.candidate_id}", a.id),
+        # Every application, whatever its status: the admin's list of all reads 8 shards, not 7 x 8.
+        "GSI4": lambda a: (sharded(applications_partition(), a.id), a.id),
         "GSI6": lambda a: (sharded(applications_partition(a.status), a.id), a.id),
     },
     codecs={"entered_stages": JSON},

@@ -1,7 +1,7 @@
 """One list over the shards of a sharded index partition (entities.INDEX_SHARDS), merged in order.
 
 A page of `limit` from n partitions would read n x limit items if each were asked for a whole
-page (an admin's list of every status: 7 statuses x 8 shards x 21). Each is first asked for its
+page (8 shards x 21 for an admin's page). Each is first asked for its
 share (limit / n, and one more), side by side; a partition is asked again, from where it stopped,
 only while what it may still hold could be in the page (its last item sorts inside the page, or
 the page is short). The page is the one a single partition holding every item would give; the

@@ -90,6 +90,7 @@ def test_every_item_carries_its_type_in_shared_partitions(uow_factory, client, s
     pending = [kind for shard in shards_of("OUTBOX#pending") for kind in types(shard, "GSI1")]
     assert pending == ["Event"] * 4  # two sign-ups, the application, the move
     assert types(f"APPS#screening#{index_shard(application.id)}", "GSI6") == ["Application"]
+    assert types(f"ALLAPPS#{index_shard(application.id)}", "GSI4") == ["Application"]
     assert types("OUTBOX#pending", "GSI1") == [] and types("APPS#screening", "GSI6") == []
     assert types(f"JOBAPPS#{job.id}", "GSI1") == ["Application"]
     # The cover letter is apart: no index copy of the application holds it.

@@ -128,6 +128,7 @@ def test_reindex_moves_items_onto_their_shards_and_letters_out_of_their_applicat
     assert "1 Application" in out and "1 Event" in out and "1 CoverLetter" in out
     uow = uow_factory()
     assert [a.id for a in uow.applications.page(ApplicationQuery(status="screening"), limit=5)] == [application_id]
+    assert application_id in [a.id for a in uow.applications.page(ApplicationQuery(), limit=5)]
     assert event_id in [record.id for record in uow.outbox.list(status="pending")]
     assert "cover_letter" not in items.get((f"APP#{application_id}", "APP"))
     assert items.get(letter_key(application_id))["text"] == "Dear team"

@@ -363,7 +363,9 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "GSI2SK": a.id,
         "GSI3PK": f"CANDAPPS#{candidate.id}",
         "GSI3SK": a.id,
-        "GSI6PK": f"APPS#screening#{index_shard(a.id)}",  # on its id's shard
+        "GSI4PK": f"ALLAPPS#{index_shard(a.id)}",  # on its id's shard
+        "GSI4SK": a.id,
+        "GSI6PK": f"APPS#screening#{index_shard(a.id)}",
         "GSI6SK": a.id,
     }
     # Its cover letter in an item of its own, out of the indexes.
