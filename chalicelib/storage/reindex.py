@@ -32,8 +32,8 @@ def reindex(items: ItemStore) -> dict[str, int]:
             fresh = entity.item(entity.load(item))
             stale = {name: fresh.get(name) for name in names if item.get(name) != fresh.get(name)}
             if entity is APPLICATION and "cover_letter" in item:
-                letters += _move_letter(items, item, stale)
-                count += 1
+                moved = _move_letter(items, item, stale)
+                letters, count = letters + moved, count + moved
             elif stale:
                 try:
                     items.write(Update((str(item["PK"]), str(item["SK"])), set=stale, condition=exists()))
