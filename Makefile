@@ -17,7 +17,7 @@ DYNAMODB_PORT ?= 8001
 # Chalice's local server without auto-reload (deploy/serve.py): nothing written restarts it.
 SERVE := $(PY) -m deploy.serve --host $(HOST) --port $(PORT)
 
-.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load
+.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load bench-capacity
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -98,6 +98,9 @@ bench-funnel: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## GET /jobs/{id}/funnel at 10
 
 bench-load: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## 20 clients applying to one job for 60 s over HTTP on DynamoDB Local: errors, p50, p99 (BENCH_ARGS)
 	$(PY) -m bench.load $(BENCH_ARGS)
+
+bench-capacity: $(DEV_INSTALLED)  ## busiest DynamoDB partition's WCU/s per index under the viral-job and 1M-application-tenant loads (target < 50 %)
+	$(PY) -m bench.capacity $(BENCH_ARGS)
 
 openapi: $(SERVE_INSTALLED)  ## write openapi.json and ats_functions/route_table.py from the views (tests keep them equal)
 	$(PY) -m ats_functions

@@ -7,6 +7,7 @@ from chalicelib.schemas.applications import (
     ApplicationListQuery,
     ApplicationOut,
     ApplicationPage,
+    ApplicationSummaryOut,
     ChangeStatusRequest,
     HistoryEntryOut,
     HistoryPage,
@@ -118,7 +119,7 @@ def get_history(call, application_id, params: HistoryQuery):
 
 def _applications_page(call, params, **scope) -> dict:
     page = applications.list_applications(call.context(), **params.model_dump(), **scope)
-    return render_page(ApplicationOut, page)
+    return render_page(ApplicationSummaryOut, page)
 
 
 @routes.get("/applications", **LIST)

@@ -140,14 +140,15 @@ class ApplicationStageOut(Out):
     kind: StageKindName
 
 
-class ApplicationOut(Out):
+class ApplicationSummaryOut(Out):
+    """An application in a list: all but its cover letter (GET /applications/{id} has it)."""
+
     id: str
     job_id: str
     candidate_id: str
     status: ApplicationStatusName
     stage: ApplicationStageOut | None = Field(description="the stage it is in (or was rejected or withdrew in)")
     rejection_reason_id: str | None = Field(description="the team's only; null for the candidate")
-    cover_letter: str | None
     version: int
     created_at: str
     updated_at: str
@@ -156,6 +157,10 @@ class ApplicationOut(Out):
     )
     candidate: PersonOut | None
     job: JobSummaryOut | None
+
+
+class ApplicationOut(ApplicationSummaryOut):
+    cover_letter: str | None
 
 
 class HistoryEntryOut(Out):
@@ -178,7 +183,7 @@ class ApplicationEnvelope(Out):
 
 
 class ApplicationPage(Out):
-    items: list[ApplicationOut]
+    items: list[ApplicationSummaryOut]
     next_cursor: str | None
 
 

@@ -16,6 +16,8 @@ every list. This is the layout stored on DynamoDB since the first release.
 | verification token | VERIFY#<sha256>           | VERIFY         | an email verification token by its hash; TTL   |
 | job                | JOB#<id>                  | JOB            | job by id                                      |
 | application        | APP#<id>                  | APP            | application by id                              |
+| cover letter       | APP#<application_id>      | LETTER         | an application's letter, read with it (after   |
+|                    |                           |                | HIST#~: out of a read of APP..HIST#~)          |
 | application guard  | APPLIED#<candidate>#<job> | APPLIED        | one application per candidate per job          |
 | history entry      | APP#<application_id>      | HIST#<id>      | an application's history, oldest first         |
 | stage visit        | APP#<application_id>      | VISIT#<id>     | an application's time in each stage            |
@@ -37,17 +39,26 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
 | GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
 | GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
-| GSI4  | -            | (none since teams: RECAPPS#<recruiter_id>, a job owner's applications) |
+| GSI4  | application  | ALLAPPS#<shard>                 | every application newest first (admin): 8      |
+|       |              |                                 | shards merged (RECAPPS#<recruiter_id> before   |
+|       |              |                                 | teams: `cli reindex` rewrites it)              |
 | GSI5  | -            | (none since teams: RECAPPS#<recruiter_id>#<status>)                    |
-| GSI6  | application  | APPS#<status>                   | applications by status (admin; all = 7 merged) |
-| GSI1  | outbox event | OUTBOX#<status>                 | events by status, oldest first                 |
-| GSI1  | outbox event | OUTBOX#scheduled                | scheduled events by deliver_after (SK =        |
+| GSI6  | application  | APPS#<status>#<shard>           | applications by status (admin): 8 shards       |
+|       |              |                                 | merged                                         |
+| GSI1  | outbox event | OUTBOX#<status>#<shard>         | events by status, oldest first (8 shards       |
+|       |              |                                 | merged)                                        |
+| GSI1  | outbox event | OUTBOX#scheduled#<shard>        | scheduled events by deliver_after (SK =        |
 |       |              |                                 | <deliver_after>#<id>): the due ones, a range   |
-| GSI1  | outbox event | OUTBOX#retrying                 | events to try again by retry_at (SK =          |
+| GSI1  | outbox event | OUTBOX#retrying#<shard>         | events to try again by retry_at (SK =          |
 |       |              |                                 | <retry_at>#<id>): the due ones, a range        |
 | GSI1  | team member  | MEMBEROF#<user_id> (SK job id)  | the jobs a user is on the team of              |
 | GSI1  | reason       | REASONS                         | rejection reasons, oldest first                |
 | GSI1  | template     | TEMPLATES                       | pipeline templates, oldest first               |
+
+<shard> is crc32(id) % 8 (INDEX_SHARDS, on every driver): a partition that would take the writes
+of the whole system is spread over 8, and its lists query each shard (fanout.py: a share of the
+page each, more only where the page needs it). Every index projects ALL: the long text (cover
+letters) is kept out of the indexed items instead, as a deployed GSI's projection cannot change.
 
 A job's funnel is read by one batch get of its counter items, stages x shards plus shards (the
 item store's write_shards: 1 on SQLite, 8 on DynamoDB), whatever its number of applications;
@@ -55,11 +66,40 @@ each change adds to the counters of one shard, picked at random, in its own tran
 
 The ledger, counters and idempotency records are declared by the stores that own them
 (storage/stores.py); they write at once, outside any unit of work.
+
+Write capacity (`make bench-capacity`, bench/capacity.py): the busiest partition of each index
+and partition pattern, in WCU/s and as a share of DynamoDB's 1 000 WCU/s partition limit, over a
+second of each load played through the services: a viral job (167 applies/s to one job, 20
+status changes/s) and a million-application tenant (278 applies/s and 278 status changes/s over
+1 000 jobs of 100 recruiters), every cover letter 10 000 characters; events published to the
+broker and delivered. Transactions count twice, ConditionChecks included. Every row is under 50 %
+(tests/unit/test_capacity.py measures it again):
+
+| index | partition                | viral job WCU/s | 1M-application tenant WCU/s |
+|-------|--------------------------|-----------------|-----------------------------|
+| table | APP#<id>                 | 26 (2.6 %)      | 26 (2.6 %)                  |
+| table | APPLIED#<id>#<id>        | 2 (0.2 %)       | 2 (0.2 %)                   |
+| table | DELIVERY#<id>            | 4 (0.4 %)       | 4 (0.4 %)                   |
+| table | EVENT#<id>               | 4 (0.4 %)       | 4 (0.4 %)                   |
+| table | FUNNEL#<id>#<shard>      | 70 (7.0 %)      | 8 (0.8 %)                   |
+| table | JOB#<id>                 | 374 (37.4 %)    | 8 (0.8 %)                   |
+| table | USER#<id>                | 40 (4.0 %)      | 22 (2.2 %)                  |
+| GSI1  | JOBAPPS#<id>             | 187 (18.7 %)    | 4 (0.4 %)                   |
+| GSI1  | OUTBOX#pending#<shard>   | 58 (5.8 %)      | 174 (17.4 %)                |
+| GSI1  | OUTBOX#published#<shard> | 58 (5.8 %)      | 174 (17.4 %)                |
+| GSI1  | OUTBOX#sent#<shard>      | 29 (2.9 %)      | 87 (8.7 %)                  |
+| GSI2  | JOBAPPS#<id>#applied     | 187 (18.7 %)    | 4 (0.4 %)                   |
+| GSI2  | JOBAPPS#<id>#screening   | 20 (2.0 %)      | 3 (0.3 %)                   |
+| GSI3  | CANDAPPS#<id>            | 1 (0.1 %)       | 1 (0.1 %)                   |
+| GSI4  | ALLAPPS#<shard>          | 27 (2.7 %)      | 80 (8.0 %)                  |
+| GSI6  | APPS#applied#<shard>     | 27 (2.7 %)      | 80 (8.0 %)                  |
+| GSI6  | APPS#screening#<shard>   | 10 (1.0 %)      | 46 (4.6 %)                  |
 """
 
 import dataclasses
 import functools
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -158,6 +198,7 @@ class Entity(Generic[T]):
         derived: Mapping[str, Callable[[T], Value | None]] = NOTHING,  # lookup attributes
         renamed: Mapping[str, str] = NOTHING,  # field -> attribute, where they differ
         codecs: Mapping[str, Codec] = NOTHING,
+        apart: tuple[str, ...] = (),  # fields kept in items of their own, out of this one (still read from it)
     ):
         self.kind, self.record, self.key = kind, record, key
         self.indexes, self.derived, self.renamed, self.codecs = indexes, derived, renamed, codecs
@@ -165,7 +206,9 @@ class Entity(Generic[T]):
         self.attributes = tuple((name, renamed.get(name, name)) for name in stored_fields(record))
         # (field, attribute, its codec's encode or None) of every stored field
         self._encoders = tuple(
-            (name, attribute, codecs[name].encode if name in codecs else None) for name, attribute in self.attributes
+            (name, attribute, codecs[name].encode if name in codecs else None)
+            for name, attribute in self.attributes
+            if name not in apart
         )
         # (GSI<n>PK, GSI<n>SK, its key function) of every index
         self._index_attributes = tuple((f"{index}PK", f"{index}SK", key) for index, key in indexes.items())
@@ -295,13 +338,45 @@ def outcome_counter_key(job_id: str, shard: int) -> Key:
     return f"FUNNEL#{job_id}#{shard}", "OUTCOMES"
 
 
+# The "all X by status" partitions (GSI6 APPS#<status>, GSI1 OUTBOX#<status>) take the writes of
+# the whole system: each is spread over INDEX_SHARDS partitions, and read by a query of each, merged
+# (storage/fanout.py). A fixed count, the same on every driver: an item's keys are a function of its
+# record alone, so one declaration serves every store (SQLite reads 8 small ranges instead of one).
+INDEX_SHARDS = 8
+
+
+def index_shard(item_id: str) -> int:
+    """The shard of an item in a sharded index, from its id alone: a change of status moves the item
+    to the same shard of another status, never to another shard."""
+    return zlib.crc32(item_id.encode()) % INDEX_SHARDS
+
+
+def sharded(partition: str, item_id: str) -> str:
+    return f"{partition}#{index_shard(item_id)}"
+
+
+def shards_of(partition: str) -> list[str]:
+    """Every shard's partition of a sharded index partition: what one list of it queries."""
+    return [f"{partition}#{shard}" for shard in range(INDEX_SHARDS)]
+
+
+def outbox_partition(status: str) -> str:
+    return f"OUTBOX#{status}"
+
+
+def applications_partition(status: str | None = None) -> str:
+    """GSI6's partition of the applications of a status; None: GSI4's, of every status."""
+    return "ALLAPPS" if status is None else f"APPS#{status}"
+
+
 def outbox_index_key(status: str, event_id: str, due_at: str | None = None) -> tuple[str, str]:
-    """An outbox event's GSI1 key: by status, oldest first; a waiting event (scheduled, retrying) sorts
-    by when it is due, so the events due by a moment are one range of its partition (`due_by`), read
-    without the rest."""
+    """An outbox event's GSI1 key: by status (on the event's shard), oldest first; a waiting event
+    (scheduled, retrying) sorts by when it is due, so the events due by a moment are one range of
+    each shard (`due_by`), read without the rest."""
+    partition = sharded(outbox_partition(status), event_id)
     if status in WAITING:
-        return f"OUTBOX#{status}", f"{due_at}#{event_id}"
-    return f"OUTBOX#{status}", event_id
+        return partition, f"{due_at}#{event_id}"
+    return partition, event_id
 
 
 def due_by(moment: str) -> str:
@@ -366,10 +441,41 @@ APPLICATION: Entity[Application] = Entity(
         "GSI1": lambda a: (f"JOBAPPS#{a.job_id}", a.id),
         "GSI2": lambda a: (f"JOBAPPS#{a.job_id}#{a.status}", a.id),
         "GSI3": lambda a: (f"CANDAPPS#{a.candidate_id}", a.id),
-        "GSI6": lambda a: (f"APPS#{a.status}", a.id),
+        # Every application, whatever its status: the admin's list of all reads 8 shards, not 7 x 8.
+        "GSI4": lambda a: (sharded(applications_partition(), a.id), a.id),
+        "GSI6": lambda a: (sharded(applications_partition(a.status), a.id), a.id),
     },
     codecs={"entered_stages": JSON},
+    # The cover letter (up to 10 000 characters) in an item of its own (COVER_LETTER): out of the
+    # five index copies every status change rewrites. Items of older releases hold it inline, and
+    # read so until their next save (or `cli reindex`) moves it.
+    apart=("cover_letter",),
 )
+
+
+class CoverLetter(NamedTuple):
+    application_id: str
+    text: str
+
+
+# SK "LETTER" sorts after "HIST#~": a read of an application with its history (SK "APP".."HIST#~")
+# does not read the letter.
+LETTER_SK = "LETTER"
+
+
+def letter_key(application_id: str) -> Key:
+    return application_key(application_id)[0], LETTER_SK
+
+
+COVER_LETTER: Entity[CoverLetter] = Entity("CoverLetter", CoverLetter, key=lambda c: letter_key(c.application_id))
+
+
+def letter_item(application: Application) -> Item | None:
+    """The item of the application's cover letter; None if it has none."""
+    if application.cover_letter is None:
+        return None
+    return COVER_LETTER.item(CoverLetter(application.id, application.cover_letter))
+
 
 HISTORY: Entity[HistoryEntry] = Entity("History", HistoryEntry, key=lambda h: history_key(h.application_id, h.id))
 

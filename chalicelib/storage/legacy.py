@@ -10,7 +10,17 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
-from .entities import APPLICATION, EVENT, HISTORY, JOB, USER, application_guard, email_guard, stored_fields
+from .entities import (
+    APPLICATION,
+    EVENT,
+    HISTORY,
+    JOB,
+    USER,
+    application_guard,
+    email_guard,
+    letter_item,
+    stored_fields,
+)
 from .items import Item
 from .records import OutboxRecord
 from .stores import counter_item, delivery_item, idempotency_item
@@ -165,6 +175,9 @@ def legacy_items(conn: sqlite3.Connection) -> Iterator[Item]:
         yield JOB.item(job)
     for application in _records(conn, "applications", Application):
         yield from (APPLICATION.item(application), application_guard(application))
+        letter = letter_item(application)
+        if letter is not None:
+            yield letter
     for entry in _records(conn, "application_history", HistoryEntry):
         yield HISTORY.item(entry)
     for row in _rows(conn, "outbox"):

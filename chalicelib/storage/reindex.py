@@ -5,11 +5,14 @@ An entity that gains an index (users gained GSI1 for GET /users) finds its items
 without its keys: they are in no list until rewritten. Reading an old item needs nothing (new
 fields read as their defaults); listing it needs this, once, after the upgrade. Jobs stored before
 hiring teams also get their team's member items (their creator, as recruiter), which put their
-applications in the recruiter's list.
+applications in the recruiter's list. Sharded index partitions (APPS#<status>#<shard>,
+OUTBOX#<status>#<shard>) are index keys like any other: items keyed by the unsharded partition of
+an older release are rewritten onto their shard. Cover letters stored inline in their application
+move to their own item (COVER_LETTER), in one transaction with the application's rewrite.
 """
 
-from .entities import ENTITIES, JOB, Entity, member_item, member_key
-from .items import ConditionFailed, ItemStore, Put, Update, exists, missing
+from .entities import APPLICATION, COVER_LETTER, ENTITIES, JOB, Entity, letter_item, member_item, member_key
+from .items import ConditionFailed, Item, ItemStore, Put, Update, equals, exists, missing
 
 
 def derived_attributes(entity: Entity) -> tuple[str, ...]:
@@ -21,21 +24,40 @@ def derived_attributes(entity: Entity) -> tuple[str, ...]:
 def reindex(items: ItemStore) -> dict[str, int]:
     """Rewrite what is stale of every item of every entity; the number of items updated, by kind."""
     updated: dict[str, int] = {}
+    letters = 0
     for entity in ENTITIES:
         names = derived_attributes(entity)
         count = 0
         for item in items.scan(entity.kind):
             fresh = entity.item(entity.load(item))
             stale = {name: fresh.get(name) for name in names if item.get(name) != fresh.get(name)}
-            if stale:
+            if entity is APPLICATION and "cover_letter" in item:
+                moved = _move_letter(items, item, stale)
+                letters, count = letters + moved, count + moved
+            elif stale:
                 try:
                     items.write(Update((str(item["PK"]), str(item["SK"])), set=stale, condition=exists()))
                 except ConditionFailed:
                     continue  # deleted since the scan
                 count += 1
         updated[entity.kind] = count
+    updated[COVER_LETTER.kind] = letters
     updated["TeamMember"] = _team_members(items)
     return updated
+
+
+def _move_letter(items: ItemStore, item: Item, stale: dict) -> int:
+    """Move an application's inline cover letter to its own item, with its stale keys; 1 if moved
+    (0: saved meanwhile, which moved it)."""
+    letter = letter_item(APPLICATION.load(item))
+    assert letter is not None
+    key = (str(item["PK"]), str(item["SK"]))
+    still_inline = equals("cover_letter", item["cover_letter"])
+    try:
+        items.transact([Update(key, set={**stale, "cover_letter": None}, condition=still_inline), Put(letter)])
+    except ConditionFailed:
+        return 0
+    return 1
 
 
 def _team_members(items: ItemStore) -> int:

@@ -21,7 +21,6 @@ from ..domain.events import Event
 from ..domain.funnel import Tally
 from ..domain.ids import utc_at, utc_now
 from ..domain.models import Application, HistoryEntry, Job, JobStatus, Role, StageVisit, User, email_key
-from ..domain.pipeline import ApplicationStatus
 from ..domain.rejection import DEFAULT_REASONS, PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, Purpose, RefreshToken, Session
 from ..domain.states import OutboxStatus
@@ -44,10 +43,13 @@ from .entities import (
     application_guard,
     application_guard_key,
     application_key,
+    applications_partition,
     email_guard,
     email_guard_key,
     event_key,
     job_key,
+    letter_item,
+    letter_key,
     member_item,
     member_key,
     member_of_partition,
@@ -57,12 +59,14 @@ from .entities import (
     reason_key,
     refresh_key,
     session_key,
+    shards_of,
     stage_counter_key,
     template_key,
     user_key,
     users_partition,
     visit_key,
 )
+from .fanout import merged
 from .items import (
     Check,
     Condition,
@@ -397,6 +401,10 @@ def _job_ranges(query: JobQuery) -> list[tuple[str, str, Condition | None]]:
 class Applications(_Repository):
     entity = APPLICATION
 
+    def __init__(self, uow: "UnitOfWork"):
+        super().__init__(uow)
+        self._inline: set[str] = set()  # ids read from items that hold their cover letter
+
     def add(self, application: Application) -> None:
         self._require_actors(application, application.candidate_id)
         applied = Conflict("You have already applied to this job.", code="already_applied")
@@ -408,15 +416,31 @@ class Applications(_Repository):
                 ConcurrencyError("An application with this id already exists."),
             )
         )
+        self._write_letter(application)
         self._write_history(application)
 
     def get(self, application_id: str) -> Application | None:
-        return self._get(application_key(application_id))
+        """The application with its cover letter: both items in one (consistent) batch read."""
+        key = application_key(application_id)
+        found = {str(item["SK"]): item for item in self._items.get_many([key, letter_key(application_id)])}
+        item, letter = found.get(key[1]), found.get(letter_key(application_id)[1])
+        if item is None:
+            return None
+        if "cover_letter" in item:  # stored inline by an older release: its next save moves it out
+            self._inline.add(application_id)
+        return APPLICATION.load(item if letter is None else {**item, "cover_letter": letter["text"]})
 
     def save(self, application: Application) -> None:
         self._require_actors(application)
         self._uow.stage(self._versioned(application, "application"))
+        if application.id in self._inline:  # the item written holds no letter: keep it apart from now on
+            self._write_letter(application)
         self._write_history(application)
+
+    def _write_letter(self, application: Application) -> None:
+        letter = letter_item(application)
+        if letter is not None:
+            self._uow.stage(Put(letter))
 
     def _require_actors(self, application: Application, *also: str) -> None:
         """Whoever made the new history entries (and `also`) has an account."""
@@ -451,9 +475,11 @@ class Applications(_Repository):
             index, partitions, served = "GSI2", [f"JOBAPPS#{q.job_id}#{q.status}"], {"job_id", "status"}
         elif q.job_id is not None:
             index, partitions, served = "GSI1", [f"JOBAPPS#{q.job_id}"], {"job_id"}
-        else:
-            statuses = [q.status] if q.status is not None else list(ApplicationStatus)
-            index, partitions, served = "GSI6", [f"APPS#{status}" for status in statuses], {"status"}
+        else:  # every shard of the status (or of all) asked for: a page is merged from reads near its size
+            index = "GSI4" if q.status is None else "GSI6"
+            partitions = shards_of(applications_partition(q.status))
+            queries = [Query(partition, index, before=before, descending=True) for partition in partitions]
+            return [APPLICATION.load(item) for item in merged(self._items, queries, limit=limit)]
         filter = all_of(
             *(
                 equals(name, str(getattr(q, name)))

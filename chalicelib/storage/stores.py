@@ -12,7 +12,8 @@ from typing import Any, Protocol, Required, TypedDict, Unpack
 from ..domain.errors import Unavailable
 from ..domain.ids import utc_now
 from ..domain.states import DeliveryState, IdempotencyState, OutboxStatus
-from .entities import EVENT, JSON, due_by, event_key, outbox_index_key
+from .entities import EVENT, JSON, due_by, event_key, outbox_index_key, outbox_partition, shards_of
+from .fanout import merged
 from .items import (
     ConditionFailed,
     Delete,
@@ -20,6 +21,7 @@ from .items import (
     ItemStore,
     Key,
     Put,
+    Query,
     Update,
     Value,
     above,
@@ -93,14 +95,15 @@ class Outbox:
     def __init__(self, items: ItemStore):
         self._items = items
 
+    def _merged(self, status: str, *, limit: int, before: str | None = None) -> list[OutboxRecord]:
+        """The status's events over every shard of its partition, merged oldest (or soonest due) first."""
+        queries = [Query(partition, "GSI1", before=before) for partition in shards_of(outbox_partition(status))]
+        return [EVENT.load(item) for item in merged(self._items, queries, limit=limit)]
+
     def due(self, *, now: str, status: str = OutboxStatus.SCHEDULED, limit: int = 100) -> list[OutboxRecord]:
         """Waiting events (scheduled, or retrying) due at or before `now`, soonest first: one range
-        of the index, so the events not yet due are never read."""
-        if limit <= 0:
-            return []
-        partition = outbox_index_key(status, "")[0]
-        items = self._items.query(partition, index="GSI1", before=due_by(now), limit=limit)
-        return [EVENT.load(item) for item in items]
+        of each shard of the index, so the events not yet due are never read."""
+        return self._merged(status, limit=limit, before=due_by(now))
 
     def promote(self, event_id: str, *, now: str) -> bool:
         """Move a waiting event that is due by `now` to pending; False if it is not waiting any more
@@ -137,9 +140,7 @@ class Outbox:
 
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
         """Events in that status, oldest first (waiting ones, scheduled or retrying: soonest due first)."""
-        if limit <= 0:
-            return []
-        return [EVENT.load(item) for item in self._items.query(f"OUTBOX#{status}", index="GSI1", limit=limit)]
+        return self._merged(status, limit=limit)
 
     def get(self, event_id: str) -> OutboxRecord | None:
         item = self._items.get(event_key(event_id))
@@ -164,12 +165,11 @@ class Outbox:
     def mark_published(self, event_ids: Sequence[str]) -> None:
         """Move those of these events still pending to published (a fast worker may have sent one already)."""
         now = utc_now()
-        published = {"status": str(OutboxStatus.PUBLISHED), "GSI1PK": f"OUTBOX#{OutboxStatus.PUBLISHED}"}
         for event_id in event_ids:
+            pk, sk = outbox_index_key(OutboxStatus.PUBLISHED, event_id)
+            published = {"status": str(OutboxStatus.PUBLISHED), "GSI1PK": pk, "GSI1SK": sk, "updated_at": now}
             condition = equals("status", str(OutboxStatus.PENDING))
-            _written(
-                self._items, Update(event_key(event_id), set={**published, "updated_at": now}, condition=condition)
-            )
+            _written(self._items, Update(event_key(event_id), set=published, condition=condition))
 
     def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
         """Take the right to send this event's email to this recipient; False if not to send."""

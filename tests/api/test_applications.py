@@ -123,6 +123,27 @@ def test_candidate_job_owner_and_admin_read_an_application(api, request, applica
     assert reply.body["application"] == {**application, "allowed_transitions": allowed}
 
 
+@pytest.mark.parametrize("who", ["candidate", "recruiter", "admin"])
+def test_lists_render_applications_without_their_cover_letter(api, request, job, candidate, who):
+    """A list renders the summary (the letter stays out of the list indexes); a GET the letter too,
+    after a change of status as before it."""
+    letter = "\n".join(["I run platforms."] * 500)
+    applied = api.apply(candidate.token, job["id"], cover_letter=letter)
+    token = request.getfixturevalue(who).token
+    for path in ("/applications", f"/jobs/{job['id']}/applications"):
+        if who == "candidate" and path != "/applications":
+            continue
+        (listed,) = api.get(path, token=token).body["items"]
+        assert set(listed) == APPLICATION_KEYS - {"cover_letter"}
+        assert listed["id"] == applied["id"]
+    if who != "candidate":
+        moved = api.post(
+            "/applications/change-status", {"application_id": applied["id"], "status": "screening"}, token=token
+        )
+        assert moved.body["application"]["cover_letter"] == letter
+    assert api.get(f"/applications/{applied['id']}", token=token).body["application"]["cover_letter"] == letter
+
+
 @pytest.mark.parametrize("who", ["other_candidate", "other_recruiter"])
 @pytest.mark.parametrize("suffix", ["", "/history"])
 def test_someone_elses_application_is_404(api, request, application, who, suffix):

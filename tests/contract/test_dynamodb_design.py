@@ -11,6 +11,7 @@ from chalicelib.domain.models import Application, Job, User
 from chalicelib.services.health import check_health
 from chalicelib.storage import ApplicationQuery, JobQuery
 from chalicelib.storage.dynamodb_local import free_port
+from chalicelib.storage.entities import index_shard, shards_of
 
 from .test_repositories import make_application, make_job, make_user, move, who
 
@@ -74,12 +75,28 @@ def test_every_item_carries_its_type_in_shared_partitions(uow_factory, client, s
 
     # An application, its history and its stage visits share its partition; each item says which
     # entity it is; so do a job and its team's member items.
-    assert types(f"APP#{application.id}") == ["Application", "History", "History", "StageVisit", "StageVisit"]
+    assert types(f"APP#{application.id}") == [
+        "Application",
+        "CoverLetter",
+        "History",
+        "History",
+        "StageVisit",
+        "StageVisit",
+    ]
     assert types(f"JOB#{job.id}") == ["Job", "TeamMember"]
     assert types("JOBS#open", "GSI1") == ["Job"]
     assert types(f"MEMBEROF#{recruiter.id}", "GSI1") == ["TeamMember"]
-    assert types("OUTBOX#pending", "GSI1") == ["Event"] * 4  # two sign-ups, the application, the move
+    # The system-wide partitions are sharded: an event on its id's shard, an application too.
+    pending = [kind for shard in shards_of("OUTBOX#pending") for kind in types(shard, "GSI1")]
+    assert pending == ["Event"] * 4  # two sign-ups, the application, the move
+    assert types(f"APPS#screening#{index_shard(application.id)}", "GSI6") == ["Application"]
+    assert types(f"ALLAPPS#{index_shard(application.id)}", "GSI4") == ["Application"]
+    assert types("OUTBOX#pending", "GSI1") == [] and types("APPS#screening", "GSI6") == []
     assert types(f"JOBAPPS#{job.id}", "GSI1") == ["Application"]
+    # The cover letter is apart: no index copy of the application holds it.
+    (listed,) = raw_query(client, settings, f"JOBAPPS#{job.id}", "GSI1")
+    assert "cover_letter" not in listed
+    assert raw_get(client, settings, f"APP#{application.id}", "LETTER")["text"] == {"S": "Hello"}
     # Guards are items of their own, never listed.
     assert raw_get(client, settings, "EMAIL#carl@example.com", "EMAIL")["user_id"] == {"S": candidate.id}
     guard = raw_get(client, settings, f"APPLIED#{candidate.id}#{job.id}", "APPLIED")

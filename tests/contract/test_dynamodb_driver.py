@@ -22,9 +22,12 @@ from chalicelib.storage import items
 from chalicelib.storage.drivers import dynamodb as driver
 from chalicelib.storage.drivers.dynamodb import DynamoItemStore
 from chalicelib.storage.dynamodb_local import free_port
+from chalicelib.storage.entities import index_shard
 from chalicelib.storage.items import Check, ConditionFailed, Delete, Put, Update
+from chalicelib.storage.reindex import reindex
+from chalicelib.storage.stores import Outbox
 
-from ..conftest import DYNAMODB_ENDPOINT_VARIABLES
+from ..conftest import DYNAMODB_CALLS, DYNAMODB_ENDPOINT_VARIABLES
 
 REGION = "us-east-1"
 
@@ -491,6 +494,27 @@ def test_items_the_old_code_wrote_read_back_exactly(where, store):
     assert [item["id"] for item in store.query("OUTBOX#failed", index="GSI1")] == [EV1]
     submitted = store.get((f"EVENT#{EV2}", "EVENT"))
     assert submitted is not None and json.loads(str(submitted["payload"]))["job_title"] == "Straße Engineer"
+
+
+def test_reindex_moves_what_the_old_code_wrote_onto_the_sharded_partitions(where, store):
+    """The unsharded OUTBOX#pending / OUTBOX#failed / APPS#applied keys and the inline letter of
+    the old items: after `reindex`, on their shards, listed by the outbox and the repositories,
+    the letter in its own item."""
+    raw = client(where)
+    for typed in OLD_ITEMS:
+        raw.put_item(TableName=where.table, Item=typed)
+    outbox = Outbox(store)
+    assert outbox.list(status="pending") == [] and outbox.list(status="failed") == []
+
+    reindex(store)
+    DYNAMODB_CALLS.clear()  # a maintenance command's Scans, not a list's
+    assert [record.id for record in outbox.list(status="pending")] == [EV2]
+    assert [record.id for record in outbox.list(status="failed")] == [EV1]
+    assert store.query("OUTBOX#pending", index="GSI1") == [] and store.query("APPS#applied", index="GSI6") == []
+    assert [item["id"] for item in store.query(f"APPS#applied#{index_shard(APP)}", index="GSI6")] == [APP]
+    assert [item["id"] for item in store.query(f"ALLAPPS#{index_shard(APP)}", index="GSI4")] == [APP]
+    assert "cover_letter" not in store.get((f"APP#{APP}", "APP"))
+    assert store.get((f"APP#{APP}", "LETTER"))["text"] == "Hello"
 
 
 def test_items_this_driver_writes_are_the_items_the_old_code_wrote(where, store):

@@ -89,3 +89,52 @@ def test_jobs_and_applications_stored_before_pipelines_read_in_the_stage_of_thei
         uow.commit()
     moved = uow_factory().applications.get(application_id)
     assert (moved.status, moved.stage_id) == ("shortlisted", job.stages[2].id)
+
+
+def test_reindex_moves_items_onto_their_shards_and_letters_out_of_their_applications(
+    uow_factory, recruiter, candidate, capsys
+):
+    """An application and an event an older release keyed by the unsharded partitions (APPS#<status>,
+    OUTBOX#<status>), the application with its cover letter inline: read as they are, listed once
+    `reindex` has put them on their shards, the letter in its own item."""
+    from chalicelib.storage import ApplicationQuery
+    from chalicelib.storage.entities import letter_key
+
+    job_id, application_id, event_id = (
+        "01HZZZZZZZZZZZZZZZZZZZZZJ2",
+        "01HZZZZZZZZZZZZZZZZZZZZZA2",
+        "01HZZZZZZZZZZZZZZZZZZZZZE2",
+    )
+    old_application = {"PK": f"APP#{application_id}", "SK": "APP", "type": "Application", "id": application_id,
+                       "job_id": job_id, "candidate_id": candidate.id, "recruiter_id": recruiter.id,
+                       "status": "screening", "cover_letter": "Dear team", "version": 2,
+                       "created_at": "2024-01-02T00:00:00.000Z", "updated_at": "2024-01-03T00:00:00.000Z",
+                       "GSI1PK": f"JOBAPPS#{job_id}", "GSI1SK": application_id,
+                       "GSI6PK": "APPS#screening", "GSI6SK": application_id}  # fmt: skip
+    old_event = {"PK": f"EVENT#{event_id}", "SK": "EVENT", "type": "Event", "id": event_id, "event_type": "Ping",
+                 "payload": "{}", "status": "pending", "attempts": 0, "created_at": "2024-01-02T00:00:00.000Z",
+                 "updated_at": "2024-01-02T00:00:00.000Z", "GSI1PK": "OUTBOX#pending", "GSI1SK": event_id}  # fmt: skip
+    items = uow_factory().storage.items
+    items.write(Put(dict(old_application)))
+    items.write(Put(dict(old_event)))
+    uow = uow_factory()
+    assert uow.applications.get(application_id).cover_letter == "Dear team"  # read as stored
+    assert uow.applications.page(ApplicationQuery(status="screening"), limit=5) == []  # on no shard yet
+    assert event_id not in [record.id for record in uow.outbox.list(status="pending")]
+
+    assert cli.main(["reindex"]) == 0
+    DYNAMODB_CALLS.clear()
+    out = capsys.readouterr().out
+    assert "1 Application" in out and "1 Event" in out and "1 CoverLetter" in out
+    uow = uow_factory()
+    assert [a.id for a in uow.applications.page(ApplicationQuery(status="screening"), limit=5)] == [application_id]
+    assert application_id in [a.id for a in uow.applications.page(ApplicationQuery(), limit=5)]
+    assert event_id in [record.id for record in uow.outbox.list(status="pending")]
+    assert "cover_letter" not in items.get((f"APP#{application_id}", "APP"))
+    assert items.get(letter_key(application_id))["text"] == "Dear team"
+    assert uow.applications.get(application_id).cover_letter == "Dear team"
+
+    assert cli.main(["reindex"]) == 0
+    DYNAMODB_CALLS.clear()
+    out = capsys.readouterr().out
+    assert "0 Application" in out and "0 Event" in out and "0 CoverLetter" in out

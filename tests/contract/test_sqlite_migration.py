@@ -22,7 +22,9 @@ from chalicelib.domain.models import Application, Job, JobStatus, Principal, Rol
 from chalicelib.domain.pipeline import ApplicationStatus, legacy_stage_id, legacy_stages
 from chalicelib.storage import items
 from chalicelib.storage.drivers.sqlite import SCHEMA_VERSION, SqliteItemStore
+from chalicelib.storage.entities import index_shard
 from chalicelib.storage.legacy import LEGACY_MIGRATIONS
+from chalicelib.storage.stores import Outbox
 
 NOW = 2_000_000_000.25  # the counters' and idempotency records' clock: in the future, so nothing has expired
 
@@ -352,7 +354,6 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "candidate_id": candidate.id,
         "recruiter_id": recruiter.id,
         "status": "screening",
-        "cover_letter": "Hello",
         "version": 2,
         "created_at": a.created_at,
         "updated_at": a.updated_at,
@@ -362,8 +363,18 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "GSI2SK": a.id,
         "GSI3PK": f"CANDAPPS#{candidate.id}",
         "GSI3SK": a.id,
-        "GSI6PK": "APPS#screening",
+        "GSI4PK": f"ALLAPPS#{index_shard(a.id)}",  # on its id's shard
+        "GSI4SK": a.id,
+        "GSI6PK": f"APPS#screening#{index_shard(a.id)}",
         "GSI6SK": a.id,
+    }
+    # Its cover letter in an item of its own, out of the indexes.
+    assert store.get((f"APP#{a.id}", "LETTER")) == {
+        "PK": f"APP#{a.id}",
+        "SK": "LETTER",
+        "type": "CoverLetter",
+        "application_id": a.id,
+        "text": "Hello",
     }
     assert store.get((f"APPLIED#{candidate.id}#{full.id}", "APPLIED")) == {
         "PK": f"APPLIED#{candidate.id}#{full.id}",
@@ -415,7 +426,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "last_error": "boom",
         "created_at": failed["created_at"],
         "updated_at": failed["updated_at"],
-        "GSI1PK": "OUTBOX#failed",
+        "GSI1PK": f"OUTBOX#failed#{index_shard(failed['id'])}",
         "GSI1SK": failed["id"],
     }
     for event in events[1:]:
@@ -430,10 +441,10 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
             "attempts": 0,
             "created_at": event["created_at"],
             "updated_at": event["updated_at"],
-            "GSI1PK": "OUTBOX#pending",
+            "GSI1PK": f"OUTBOX#pending#{index_shard(event['id'])}",
             "GSI1SK": event["id"],
         }
-    assert [item["id"] for item in store.query("OUTBOX#pending", index="GSI1")] == [e["id"] for e in events[1:]]
+    assert [record.id for record in Outbox(store).list(status="pending")] == [e["id"] for e in events[1:]]
 
     # The delivery ledger.
     for delivery in db["old"]["deliveries"]:
@@ -487,9 +498,9 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "ttl": 2_000_086_401,
     }
 
-    # Nothing else: 2 users + 2 email guards, 3 jobs, an application + its guard + 2 history
-    # entries, 4 events, 2 deliveries, 1 counter, 2 idempotency records.
-    assert len(_dump(db["path"])) == 4 + 3 + 4 + 4 + 2 + 1 + 2
+    # Nothing else: 2 users + 2 email guards, 3 jobs, an application + its letter + its guard + 2
+    # history entries, 4 events, 2 deliveries, 1 counter, 2 idempotency records.
+    assert len(_dump(db["path"])) == 4 + 3 + 5 + 4 + 2 + 1 + 2
     assert _tables(db["path"]) == ["items"]
     assert _user_version(db["path"]) == SCHEMA_VERSION
 
