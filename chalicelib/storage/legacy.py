@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from ..domain.models import Application, HistoryEntry, Job, User
-from .entities import APPLICATION, EVENT, HISTORY, JOB, USER, application_guard, email_guard, stored_fields
+from .entities import APPLICATION, EVENT, HISTORY, JOB, USER, application_guard, email_guard, stored_fields, word_items
 from .items import Item
 from .records import OutboxRecord
 from .stores import counter_item, delivery_item, idempotency_item
@@ -162,7 +162,7 @@ def legacy_items(conn: sqlite3.Connection) -> Iterator[Item]:
     for user in _records(conn, "users", User):
         yield from (USER.item(user), email_guard(user))
     for job in _records(conn, "jobs", Job):
-        yield JOB.item(job)
+        yield from (JOB.item(job), *word_items(job).values())
     for application in _records(conn, "applications", Application):
         yield from (APPLICATION.item(application), application_guard(application))
     for entry in _records(conn, "application_history", HistoryEntry):
