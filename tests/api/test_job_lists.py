@@ -280,14 +280,6 @@ def test_the_search_indexes_follow_a_job_changed_closed_and_deleted(api, recruit
     assert not found(admin.token, q="balloon") and not found(admin.token, location="augsburg")
 
 
-@pytest.fixture
-def small_bound(monkeypatch):
-    from chalicelib.storage import repositories
-
-    monkeypatch.setattr(repositories, "READ_BOUND", 5)
-    return 5
-
-
 @pytest.mark.parametrize(
     "params",
     [
