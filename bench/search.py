@@ -193,11 +193,13 @@ def measure_search(bench, counter, path: str, calls: int) -> dict:
 
 def _cost(costs: list, *, total: bool = False) -> dict:
     """DynamoDB: (calls, capacity) per request; SQLite: rows read per request. Median, or sum."""
+    from bench.api import _counted
+
     pick = sum if total else statistics.median
     if costs and isinstance(costs[0], tuple):
         return {
             "queries": pick([mix.split().count("Query") for mix, _ in costs]),
-            "calls": costs[-1][0] if not total else f"{sum(len(mix.split()) for mix, _ in costs)} calls",
+            "calls": _counted(costs[-1][0]) if not total else f"{sum(len(mix.split()) for mix, _ in costs)} calls",
             "rcu": round(pick([units for _, units in costs]), 1),
         }
     return {"rows": pick(costs)}
