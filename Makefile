@@ -17,7 +17,7 @@ DYNAMODB_PORT ?= 8001
 # Chalice's local server without auto-reload (deploy/serve.py): nothing written restarts it.
 SERVE := $(PY) -m deploy.serve --host $(HOST) --port $(PORT)
 
-.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load bench-capacity
+.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load bench-capacity bench-search
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -95,6 +95,9 @@ bench-email: $(DEV_INSTALLED)  ## status change -> SMTP accepted (median, p99) a
 
 bench-funnel: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## GET /jobs/{id}/funnel at 100 vs 100 000 applications, and 50 concurrent moves on DynamoDB Local (BENCH_ARGS)
 	$(PY) -m bench.funnel $(BENCH_ARGS)
+
+bench-search: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## job searches before (BENCH_ARGS="--before <ref>", default main) and after: DynamoDB calls, RCU, rows read; create-job WCU
+	$(PY) -m bench.search $(BENCH_ARGS)
 
 bench-load: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## 20 clients applying to one job for 60 s over HTTP on DynamoDB Local: errors, p50, p99 (BENCH_ARGS)
 	$(PY) -m bench.load $(BENCH_ARGS)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BeforeValidator, Field, field_validator, model_validator
 
-from . import FROM_VALUE, ApplicationStatusName, Body, Id, JobStatusName, Out, Query, Text, check_id
+from . import FROM_VALUE, ApplicationStatusName, Body, Id, JobStatusName, NextCursor, Out, Query, Text, check_id
 from .pipelines import StageKindName
 
 Note = Annotated[str, Text(5000, multiline=True)]
@@ -184,7 +184,7 @@ class ApplicationEnvelope(Out):
 
 class ApplicationPage(Out):
     items: list[ApplicationSummaryOut]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 class HistoryPage(Out):

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from ..domain.models import JobStatus
-from . import AbsentOr, Body, Changes, Id, JobStatusName, Out, Query, Text, check_optional_id
+from . import AbsentOr, Body, Changes, Id, JobStatusName, NextCursor, Out, Query, Text, check_optional_id
 
 
 class JobCreateRequest(Body):
@@ -33,9 +33,17 @@ class JobUpdateRequest(Changes):
 
 class JobListQuery(Query):
     status: JobStatusName | None = None
-    q: Annotated[str, Text(200)] | None = Field(None, description="a part of the title, in any case")
-    location: Annotated[str, Text(200)] | None = Field(None, description="the whole location, in any case")
-    department: Annotated[str, Text(200)] | None = Field(None, description="the whole department, in any case")
+    q: Annotated[str, Text(200)] | None = Field(
+        None,
+        description="words each of which begins a word of the title (NFKC, any case; `pyth eng` finds "
+        "'Python Engineer'; no longer any part of the title)",
+    )
+    location: Annotated[str, Text(200)] | None = Field(
+        None, description="the whole location, trimmed, NFKC, in any case"
+    )
+    department: Annotated[str, Text(200)] | None = Field(
+        None, description="the whole department, trimmed, NFKC, in any case"
+    )
     mine: bool = False
 
 
@@ -59,4 +67,4 @@ class JobEnvelope(Out):
 
 class JobPage(Out):
     items: list[JobOut]
-    next_cursor: str | None
+    next_cursor: NextCursor

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from . import AbsentOr, Changes, Out, Query, Text
+from . import AbsentOr, Changes, NextCursor, Out, Query, Text
 from .auth import RoleName, UserOut
 
 
@@ -14,7 +14,7 @@ class UserListQuery(Query):
 
 class UserPage(Out):
     items: list[UserOut]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 class StaffUserOut(Out):

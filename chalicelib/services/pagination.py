@@ -1,4 +1,5 @@
-"""Cursor pages, newest first (a history: oldest first). A cursor is the last id served, signed against forgery."""
+"""Cursor pages, newest first (a history: oldest first). A cursor is the last id served (or, on a page
+a read bound cut short, the last id read), signed against forgery."""
 
 import base64
 import hashlib
@@ -9,6 +10,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ..domain.errors import BadRequest
 from ..domain.ids import is_id
+from ..storage.items import Found
 
 
 class Identified(Protocol):
@@ -52,10 +54,12 @@ def decode_cursor(secret: str, cursor: str) -> str:
 
 def paginate(fetch: Callable[[int, str | None], list[T]], *, limit: int, cursor: str | None, secret: str) -> Page[T]:
     """fetch(n, last_id): up to n items following the last one served. One more than asked tells
-    whether a next page exists."""
+    whether a next page exists. A fetch that a read bound ended early says where (Found.stopped_at):
+    the page is what it found, maybe nothing, and the next goes on from there."""
     last_id = decode_cursor(secret, cursor) if cursor else None
     items = fetch(limit + 1, last_id)
     if len(items) > limit:
         items = items[:limit]
         return Page(items, encode_cursor(secret, items[-1].id))
-    return Page(items, None)
+    stopped_at = items.stopped_at if isinstance(items, Found) else None
+    return Page(items, None if stopped_at is None else encode_cursor(secret, stopped_at))

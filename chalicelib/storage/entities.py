@@ -22,6 +22,7 @@ every list. This is the layout stored on DynamoDB since the first release.
 | history entry      | APP#<application_id>      | HIST#<id>      | an application's history, oldest first         |
 | stage visit        | APP#<application_id>      | VISIT#<id>     | an application's time in each stage            |
 | team member        | JOB#<job_id>              | MEMBER#<user>  | a job's team, one item a member (and GSI1)     |
+| job word           | JOB#<job_id>              | WORD#<prefix>  | a title word's prefix, for q (GSI3)            |
 | stage counter      | FUNNEL#<job_id>#<shard>   | STAGE#<stage>  | a stage's funnel counters, on one shard        |
 | outcome counter    | FUNNEL#<job_id>#<shard>   | OUTCOMES       | a job's outcomes and time to hire, one shard   |
 | rejection reason   | REASON#<id>               | REASON         | an admin's reason (or a changed default)       |
@@ -39,10 +40,13 @@ every list. This is the layout stored on DynamoDB since the first release.
 | GSI1  | application  | JOBAPPS#<job_id>                | applications of a job                          |
 | GSI2  | application  | JOBAPPS#<job_id>#<status>       | applications of a job by status                |
 | GSI3  | application  | CANDAPPS#<candidate_id>         | a candidate's applications                     |
+| GSI3  | job word     | WORDS#<status>#<word prefix>    | open (or any status) jobs by a title word      |
+| GSI4  | job          | LOCATION#<status>#<location key>| jobs by location                               |
 | GSI4  | application  | ALLAPPS#<shard>                 | every application newest first (admin): 8      |
 |       |              |                                 | shards merged (RECAPPS#<recruiter_id> before   |
 |       |              |                                 | teams: `cli reindex` rewrites it)              |
-| GSI5  | -            | (none since teams: RECAPPS#<recruiter_id>#<status>)                    |
+| GSI5  | job          | DEPARTMENT#<status>#<dept. key> | jobs by department (before teams, applications |
+|       |              |                                 | had RECAPPS#<recruiter_id>#<status> here)      |
 | GSI6  | application  | APPS#<status>#<shard>           | applications by status (admin): 8 shards       |
 |       |              |                                 | merged                                         |
 | GSI1  | outbox event | OUTBOX#<status>#<shard>         | events by status, oldest first (8 shards       |
@@ -59,6 +63,14 @@ every list. This is the layout stored on DynamoDB since the first release.
 of the whole system is spread over 8, and its lists query each shard (fanout.py: a share of the
 page each, more only where the page needs it). Every index projects ALL: the long text (cover
 letters) is kept out of the indexed items instead, as a deployed GSI's projection cannot change.
+
+Searches. A location or department key is the value normalised (lookup_key: NFKC, casefolded,
+trimmed; a hash past LOOKUP_KEY_BYTES, far below the 2 KB partition-key limit). A job has a small
+word item per distinct prefix (WORD_PREFIX characters) of its title's words (the first
+MAX_TITLE_WORDS), carrying the title's words and the job's location and department keys: q reads
+one word partition and checks the rest of q on the item itself. Word items are written, moved
+and removed with their job, in its transaction (a title, status, location or department change,
+a delete).
 
 A job's funnel is read by one batch get of its counter items, stages x shards plus shards (the
 item store's write_shards: 1 on SQLite, 8 on DynamoDB), whatever its number of applications;
@@ -98,7 +110,10 @@ broker and delivered. Transactions count twice, ConditionChecks included. Every 
 
 import dataclasses
 import functools
+import hashlib
 import json
+import re
+import unicodedata
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -111,7 +126,7 @@ from ..domain.rejection import PipelineTemplate, RejectionReason
 from ..domain.sessions import OneTimeToken, RefreshToken, Session
 from ..domain.states import WAITING
 from ..domain.team import TeamMember
-from .items import NOTHING, Item, Key, Value, new_item
+from .items import NOTHING, Item, Key, Value, key_of, new_item
 from .records import OutboxRecord
 
 T = TypeVar("T")
@@ -283,8 +298,42 @@ def _plain(value: Any) -> Value:
     return value if type(value) in _PLAIN_TYPES else value.value if hasattr(value, "value") else value
 
 
-def casefolded(value: str | None) -> str | None:
-    return None if value is None else value.casefold()
+LOOKUP_KEY_BYTES = 512  # a longer normalised value is keyed by its hash
+WORD_PREFIX = 3  # characters of a title word its index partition is named by
+MAX_TITLE_WORDS = 10  # word prefixes indexed per title: a bounded write (a title holds up to 200 characters)
+_WORD = re.compile(r"\w+")
+
+
+def normalised(value: str) -> str:
+    """The text as searches compare it: NFKC (full-width, ligatures), casefolded, trimmed."""
+    return unicodedata.normalize("NFKC", value).casefold().strip()
+
+
+def lookup_key(value: str | None) -> str | None:
+    """The key a whole-value filter (location, department) looks a value up by."""
+    if value is None:
+        return None
+    key = normalised(value)
+    if len(key.encode()) > LOOKUP_KEY_BYTES:
+        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def words(text: str) -> list[str]:
+    """The words of a text (runs of letters, digits and _), normalised, in order."""
+    return _WORD.findall(normalised(text))
+
+
+def title_words(title: str) -> str:
+    """The title's words, each after a space: ` w` is in it where a word begins with w."""
+    return "".join(f" {word}" for word in words(title))
+
+
+def word_prefixes(title: str) -> list[str]:
+    """The index prefixes of the title's words: those of WORD_PREFIX characters or more, cut to
+    it, each once, the first MAX_TITLE_WORDS."""
+    found = dict.fromkeys(word[:WORD_PREFIX] for word in words(title) if len(word) >= WORD_PREFIX)
+    return list(found)[:MAX_TITLE_WORDS]
 
 
 # --- Keys -----------------------------------------------------------------------------------------
@@ -312,6 +361,7 @@ def application_guard_key(candidate_id: str, job_id: str) -> Key:
 HISTORY_PREFIX = "HIST#"
 VISIT_PREFIX = "VISIT#"
 MEMBER_PREFIX = "MEMBER#"
+WORD_ITEM_PREFIX = "WORD#"
 
 
 def history_key(application_id: str, entry_id: str) -> Key:
@@ -324,6 +374,10 @@ def visit_key(application_id: str, visit_id: str) -> Key:
 
 def member_key(job_id: str, user_id: str) -> Key:
     return job_key(job_id)[0], MEMBER_PREFIX + user_id
+
+
+def word_key(job_id: str, prefix: str) -> Key:
+    return job_key(job_id)[0], WORD_ITEM_PREFIX + prefix
 
 
 def member_of_partition(user_id: str) -> str:
@@ -405,6 +459,24 @@ def _live(job: Job, pk: str) -> IndexKey:
     return None if job.deleted_at is not None else (pk, job.id)
 
 
+def _by_value(job: Job, name: str, value: str | None) -> IndexKey:
+    """A job's key in the index of a whole-value filter; none without a value."""
+    key = lookup_key(value)
+    return None if key is None else _live(job, f"{name}#{job.status}#{key}")
+
+
+def words_partition(status: str, prefix: str) -> str:
+    return f"WORDS#{status}#{prefix}"
+
+
+def location_partition(status: str, location: str) -> str:
+    return f"LOCATION#{status}#{lookup_key(location)}"
+
+
+def department_partition(status: str, department: str) -> str:
+    return f"DEPARTMENT#{status}#{lookup_key(department)}"
+
+
 USER: Entity[User] = Entity(
     "User",
     User,
@@ -421,13 +493,16 @@ JOB: Entity[Job] = Entity(
     indexes={
         "GSI1": lambda j: _live(j, f"JOBS#{j.status}"),
         "GSI2": lambda j: _live(j, f"OWNER#{j.owner_id}#{j.status}"),
+        "GSI4": lambda j: _by_value(j, "LOCATION", j.location),
+        "GSI5": lambda j: _by_value(j, "DEPARTMENT", j.department),
     },
-    # Casefolded copies the filters compare with: q is a substring of title_key. stage_ids: what
-    # a move's transaction checks its stage is still in (`contains`), without reading the job.
+    # Normalised copies the filters compare with (q: each word begins a word of title_words).
+    # stage_ids: what a move's transaction checks its stage is still in (`contains`), without
+    # reading the job.
     derived={
-        "title_key": lambda j: j.title.casefold(),
-        "location_key": lambda j: casefolded(j.location),
-        "department_key": lambda j: casefolded(j.department),
+        "title_words": lambda j: title_words(j.title),
+        "location_key": lambda j: lookup_key(j.location),
+        "department_key": lambda j: lookup_key(j.department),
         "stage_ids": lambda j: " ".join(stage.id for stage in j.stages),
     },
     codecs={"stages": STAGES, "team": TEAM},
@@ -555,3 +630,22 @@ def member_item(job_id: str, member: TeamMember) -> Item:
     item = new_item("TeamMember", member_key(job_id, member.user_id), job_id=job_id, **member.as_dict())
     item["GSI1PK"], item["GSI1SK"] = member_of_partition(member.user_id), job_id
     return item
+
+
+# A job's word items: one per word prefix of its title, in the index of its status and prefix, with
+# what q, location and department check on it (no job read for what does not match). Small: a
+# create writes a few 1 KB units, not a job's size each. None for a deleted job.
+def word_items(job: Job) -> dict[Key, Item]:
+    if job.deleted_at is not None:
+        return {}
+    copies = {
+        "title_words": title_words(job.title),
+        "location_key": lookup_key(job.location),
+        "department_key": lookup_key(job.department),
+    }
+    found = {}
+    for prefix in word_prefixes(job.title):
+        item = new_item("JobWord", word_key(job.id, prefix), **copies)
+        item["GSI3PK"], item["GSI3SK"] = words_partition(job.status, prefix), job.id
+        found[key_of(item)] = item
+    return found

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, TypeVar, Union
 
 Value = str | int | float
 Item = dict[str, Value]
@@ -279,6 +279,28 @@ class Query:
     descending: bool = False
     limit: int | None = None
     filter: Condition | None = None
+    reads: int | None = None  # at most this many items read, kept by the filter or not
+
+
+T = TypeVar("T")
+
+
+class Found(list[T]):
+    """What a query found; `stopped_at`, when its read bound ended it: the sort key of the last
+    item read, which the next read of the range starts after (or before, descending). None when
+    the read ended at the range's end or at the limit."""
+
+    def __init__(self, found: Iterable[T] = (), stopped_at: str | None = None):
+        super().__init__(found)
+        self.stopped_at = stopped_at
+
+
+def bounded(q: "Query", kept: list[Item], read: int, last: Item | None) -> "Found[Item]":
+    """The result of a read that went through `read` items, `last` the last of them: cut short
+    when the bound was reached with fewer than `limit` kept (the drivers' common rule)."""
+    cut = q.reads is not None and read >= q.reads and last is not None and (q.limit is None or len(kept) < q.limit)
+    sort_key = f"{q.index}SK" if q.index else "SK"
+    return Found(kept, str(last[sort_key]) if cut and last is not None else None)
 
 
 # --- The port -------------------------------------------------------------------------------------
@@ -312,20 +334,24 @@ class ItemStore(ABC):
         descending: bool = False,
         limit: int | None = None,
         filter: Condition | None = None,
-    ) -> list[Item]:
+        reads: int | None = None,
+    ) -> "Found[Item]":
         """The items of one partition (of the table, or of an index), in sort-key order.
 
         The sort key starts with `prefix` and lies strictly between `after` and `before` (each
         optional). `filter` keeps only the items it holds of; reading goes on until `limit`
-        items are kept or the partition is exhausted. `descending` reads from the end.
+        items are kept, `reads` items are read (kept or not), or the range is exhausted.
+        `descending` reads from the end. When `reads` ends it with fewer than `limit` kept, the
+        result's `stopped_at` is the sort key of the last item read (even if none follows): a
+        public search costs a bounded page, however few items match.
         """
-        return self.select(Query(pk, index, prefix, after, before, descending, limit, filter))
+        return self.select(Query(pk, index, prefix, after, before, descending, limit, filter, reads))
 
     @abstractmethod
-    def select(self, query: "Query") -> list[Item]:
+    def select(self, query: "Query") -> "Found[Item]":
         """What `query` describes (the drivers implement this; callers use `query`)."""
 
-    def select_many(self, queries: Sequence["Query"]) -> list[list[Item]]:
+    def select_many(self, queries: Sequence["Query"]) -> list["Found[Item]"]:
         """What each query describes, in the queries' order: the partitions of one list. A driver
         whose reads are round trips runs them side by side."""
         return [self.select(query) for query in queries]

@@ -20,6 +20,7 @@ from .entities import (
     email_guard,
     letter_item,
     stored_fields,
+    word_items,
 )
 from .items import Item
 from .records import OutboxRecord
@@ -172,7 +173,7 @@ def legacy_items(conn: sqlite3.Connection) -> Iterator[Item]:
     for user in _records(conn, "users", User):
         yield from (USER.item(user), email_guard(user))
     for job in _records(conn, "jobs", Job):
-        yield JOB.item(job)
+        yield from (JOB.item(job), *word_items(job).values())
     for application in _records(conn, "applications", Application):
         yield from (APPLICATION.item(application), application_guard(application))
         letter = letter_item(application)

@@ -5,14 +5,27 @@ An entity that gains an index (users gained GSI1 for GET /users) finds its items
 without its keys: they are in no list until rewritten. Reading an old item needs nothing (new
 fields read as their defaults); listing it needs this, once, after the upgrade. Jobs stored before
 hiring teams also get their team's member items (their creator, as recruiter), which put their
-applications in the recruiter's list. Sharded index partitions (APPS#<status>#<shard>,
-OUTBOX#<status>#<shard>) are index keys like any other: items keyed by the unsharded partition of
-an older release are rewritten onto their shard. Cover letters stored inline in their application
-move to their own item (COVER_LETTER), in one transaction with the application's rewrite.
+applications in the recruiter's list; jobs stored before the search indexes get their location and
+department keys (GSI4, GSI5, by the item loop) and their title's word items (which q reads).
+Sharded index partitions (APPS#<status>#<shard>, OUTBOX#<status>#<shard>) are index keys like any
+other: items keyed by the unsharded partition of an older release are rewritten onto their shard.
+Cover letters stored inline in their application move to their own item (COVER_LETTER), in one
+transaction with the application's rewrite.
 """
 
-from .entities import APPLICATION, COVER_LETTER, ENTITIES, JOB, Entity, letter_item, member_item, member_key
-from .items import ConditionFailed, Item, ItemStore, Put, Update, equals, exists, missing
+from .entities import (
+    APPLICATION,
+    COVER_LETTER,
+    ENTITIES,
+    JOB,
+    WORD_ITEM_PREFIX,
+    Entity,
+    letter_item,
+    member_item,
+    member_key,
+    word_items,
+)
+from .items import ConditionFailed, Delete, Item, ItemStore, Put, Update, equals, exists, key_of, missing
 
 
 def derived_attributes(entity: Entity) -> tuple[str, ...]:
@@ -43,6 +56,7 @@ def reindex(items: ItemStore) -> dict[str, int]:
         updated[entity.kind] = count
     updated[COVER_LETTER.kind] = letters
     updated["TeamMember"] = _team_members(items)
+    updated["JobWord"] = _job_words(items)
     return updated
 
 
@@ -72,4 +86,22 @@ def _team_members(items: ItemStore) -> int:
                 except ConditionFailed:
                     continue  # written meanwhile
                 count += 1
+    return count
+
+
+def _job_words(items: ItemStore) -> int:
+    """Write the word items a job lacks or holds stale, and remove those of words it no longer has;
+    how many items were written or removed."""
+    count = 0
+    for item in items.scan(JOB.kind):
+        job = JOB.load(item)
+        wanted = word_items(job)
+        stored = {key_of(word): word for word in items.query(JOB.key(job)[0], prefix=WORD_ITEM_PREFIX)}
+        for key, word in wanted.items():
+            if stored.get(key) != word:
+                items.write(Put(word))
+                count += 1
+        for key in stored.keys() - wanted.keys():
+            items.write(Delete(key))
+            count += 1
     return count

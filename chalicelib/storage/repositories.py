@@ -11,6 +11,7 @@ Versioned entities are written on the condition version = entity.version - 1, so
 on a stale read is refused (ConcurrencyError); services/versions.py decides again or answers 412.
 """
 
+import copy
 import dataclasses
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -39,17 +40,21 @@ from .entities import (
     USER,
     VISIT,
     VISIT_PREFIX,
+    WORD_PREFIX,
     Entity,
     application_guard,
     application_guard_key,
     application_key,
     applications_partition,
+    department_partition,
     email_guard,
     email_guard_key,
     event_key,
     job_key,
     letter_item,
     letter_key,
+    location_partition,
+    lookup_key,
     member_item,
     member_key,
     member_of_partition,
@@ -65,6 +70,9 @@ from .entities import (
     user_key,
     users_partition,
     visit_key,
+    word_items,
+    words,
+    words_partition,
 )
 from .fanout import merged
 from .items import (
@@ -72,7 +80,9 @@ from .items import (
     Condition,
     ConditionFailed,
     Delete,
+    Found,
     Item,
+    Key,
     Operation,
     Put,
     Query,
@@ -95,6 +105,15 @@ if TYPE_CHECKING:
     from ..messaging.dispatch import Dispatcher
 
 
+# The most items a filtered query reads for one page, matching or not (a public search costs a
+# bounded page however little matches; the client follows next_cursor for more).
+READ_BOUND = 100
+
+
+def _bound(filter: Condition | None) -> int | None:
+    return None if filter is None else READ_BOUND
+
+
 class _Repository:
     entity: Entity
 
@@ -109,27 +128,38 @@ class _Repository:
     def _get_many(self, keys) -> list:
         return [self.entity.load(item) for item in self._items.get_many(keys)]
 
-    def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> list:
+    def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> Found:
         """Up to `limit` records, newest first, from index ranges (index, partition, filter) merged
         without duplicates; only the records of the page are loaded (a recruiter's list reads three
-        ranges of a page each, and keeps one page)."""
+        ranges of a page each, and keeps one page). A filtered range reads at most READ_BOUND items:
+        the page may come back short, with where it stopped (`stopped_at`)."""
+        found = self._newest_items(ranges, limit=limit, before=before)
+        load = self.entity.load
+        return Found([load(item) for item in found], found.stopped_at)
+
+    def _newest_items(
+        self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None
+    ) -> Found[Item]:
         if limit <= 0:
-            return []
+            return Found()
         queries = [
-            Query(partition, index, before=before, descending=True, limit=limit, filter=filter)
+            Query(partition, index, before=before, descending=True, limit=limit, filter=filter, reads=_bound(filter))
             for index, partition, filter in ranges
         ]
         pages = self._items.select_many(queries)  # side by side where the driver can (DynamoDB)
+        # Below the highest point where a range was cut short, that range is unread: the page ends there.
+        stops = [page.stopped_at for page in pages if page.stopped_at is not None]
+        floor = max(stops) if stops else None
         if len(pages) == 1:  # one range comes in order already
-            found = pages[0]
+            found = list(pages[0])
         else:
             by_order: dict[str, Item] = {}
             for query, page in zip(queries, pages, strict=True):
                 for item in page:
                     by_order.setdefault(str(item[f"{query.index}SK"]), item)
-            found = [by_order[key] for key in sorted(by_order, reverse=True)[:limit]]
-        load = self.entity.load
-        return [load(item) for item in found]
+            found = [by_order[key] for key in sorted(by_order, reverse=True) if floor is None or key >= floor]
+        found = found[:limit]
+        return Found(found, floor if floor is not None and len(found) < limit else None)
 
     def _versioned(self, record, what: str) -> Put:
         return Put(
@@ -303,28 +333,27 @@ class OneTimeTokens:
         )
 
 
-def _ignoring_case(name: str, value: str | None):
-    """The attribute equals the value whatever the case; items stored before the casefolded copy
-    existed match exactly."""
-    if value is None:
-        return None
-    key = f"{name}_key"
-    return any_of(equals(key, value.casefold()), all_of(absent(key), equals(name, value)))
-
-
 class Jobs(_Repository):
     entity = JOB
+
+    def __init__(self, uow: "UnitOfWork"):
+        super().__init__(uow)
+        self._as_read: dict[str, Job] = {}  # what save compares with: the jobs as this unit of work read them
 
     def add(self, job: Job) -> None:
         self._uow.users.require(job.owner_id)
         self._uow.stage(Put(JOB.item(job), missing(), ConcurrencyError("A job with this id already exists.")))
         self._write_team(job, [])
+        self._write_words(job, {})
         self._uow.track(job)
 
     def get(self, job_id: str, *, consistent: bool = True) -> Job | None:
         """Soft-deleted jobs too: the caller decides who may see them. consistent=False: maybe a
         moment old (for a read no write follows)."""
-        return self._get(job_key(job_id), consistent=consistent)
+        job = self._get(job_key(job_id), consistent=consistent)
+        if job is not None:
+            self._as_read[job.id] = copy.copy(job)  # its title, status... are strings: kept as read
+        return job
 
     def get_with_user(self, job_id: str, user_id: str) -> tuple[Job | None, User | None]:
         """A job and an account in one batch read (an application's job and its candidate)."""
@@ -342,7 +371,25 @@ class Jobs(_Repository):
         self._uow.stage(self._versioned(job, "job"))
         if team_before is not None:
             self._write_team(job, team_before)
+        self._write_words(job, word_items(self._read_before(job)))
         self._uow.track(job)
+
+    def _read_before(self, job: Job) -> Job:
+        """The job as stored before this change (as read in this unit of work, else read now)."""
+        before = self._as_read.get(job.id)
+        if before is None or before.version != job.version - 1:
+            before = self._get(job_key(job.id)) or job
+        return before
+
+    def _write_words(self, job: Job, before: dict[Key, Item]) -> None:
+        """Its word items as its title, status, location and department now say: written where
+        they differ from `before`, removed where they are no more."""
+        now = word_items(job)
+        for key, item in now.items():
+            if before.get(key) != item:
+                self._uow.stage(Put(item))
+        for key in before.keys() - now.keys():
+            self._uow.stage(Delete(key))
 
     def _write_team(self, job: Job, before: Sequence[TeamMember]) -> None:
         now = set(job.team)
@@ -378,24 +425,62 @@ class Jobs(_Repository):
         assert condition is not None
         self._uow.stage(Check(job_key(job_id), condition, failure))
 
-    def page(self, *queries: JobQuery, limit: int, before: str | None = None) -> list[Job]:
+    def page(self, *queries: JobQuery, limit: int, before: str | None = None) -> Found[Job]:
         """Up to `limit` live (not deleted) jobs with id < before, newest first, that match any of
-        the queries (each job once)."""
-        return self._newest([r for query in queries for r in _job_ranges(query)], limit=limit, before=before)
+        the queries (each job once); short, with `stopped_at`, where a filter's read bound ended it."""
+        found = self._newest_items([r for query in queries for r in _job_ranges(query)], limit=limit, before=before)
+        words = [item for item in found if item["type"] != JOB.kind]
+        jobs = self.get_many(_job_id(item) for item in words) if words else {}
+        page, dropped = [], False
+        for item in found:
+            if item["type"] == JOB.kind:
+                page.append(JOB.load(item))
+                continue
+            # A word item read from the index a moment before its job changed: the job says.
+            job = jobs.get(_job_id(item))
+            if job is None or job.deleted_at is not None or not str(item["GSI3PK"]).startswith(f"WORDS#{job.status}#"):
+                dropped = True
+                continue
+            page.append(job)
+        # A page that lost an item has read its last one: it goes on after it, not as if at the end.
+        stopped = found.stopped_at or (_job_id(found[-1]) if dropped else None)
+        return Found(page, stopped)
+
+
+def _job_id(item: Item) -> str:
+    """The job of a job's item or of one of its word items: every job index sorts on it."""
+    return str(item["id"] if item["type"] == JOB.kind else item["GSI3SK"])
 
 
 def _job_ranges(query: JobQuery) -> list[tuple[str, str, Condition | None]]:
+    """The index ranges a job query reads: an owner's jobs by status (filtered); else, by status,
+    the most selective index its filters allow: a word of q's, the location, the department."""
     statuses = query.statuses if query.statuses is not None else tuple(JobStatus)
+    searched = words(query.q) if query.q else []
+    location = None if query.location is None else equals("location_key", str(lookup_key(query.location)))
+    department = None if query.department is None else equals("department_key", str(lookup_key(query.department)))
     if query.owner_id is not None:
-        index, partitions = "GSI2", [f"OWNER#{query.owner_id}#{status}" for status in statuses]
-    else:
-        index, partitions = "GSI1", [f"JOBS#{status}" for status in statuses]
-    filter = all_of(
-        _ignoring_case("location", query.location),
-        _ignoring_case("department", query.department),
-        contains("title_key", query.q.casefold()) if query.q else None,
-    )
-    return [(index, partition, filter) for partition in partitions]
+        filter = all_of(location, department, *_begin_words(searched))
+        return [("GSI2", f"OWNER#{query.owner_id}#{status}", filter) for status in statuses]
+    indexed = [word for word in searched if len(word) >= WORD_PREFIX]
+    if indexed:
+        word = max(indexed, key=len)  # the longest: likely the rarest
+        # Its partition holds every title with a word of its prefix: the rest of q is checked.
+        rest = [other for other in searched if other != word or len(word) > WORD_PREFIX]
+        filter = all_of(location, department, *_begin_words(rest))
+        return [("GSI3", words_partition(status, word[:WORD_PREFIX]), filter) for status in statuses]
+    filter = all_of(*_begin_words(searched))
+    if query.location is not None:
+        filter = all_of(department, filter)
+        return [("GSI4", location_partition(status, query.location), filter) for status in statuses]
+    if query.department is not None:
+        return [("GSI5", department_partition(status, query.department), filter) for status in statuses]
+    return [("GSI1", f"JOBS#{status}", filter) for status in statuses]
+
+
+def _begin_words(searched: Iterable[str]) -> list[Condition]:
+    """Each word begins a word of the title."""
+    return [contains("title_words", f" {word}") for word in dict.fromkeys(searched)]
 
 
 class Applications(_Repository):

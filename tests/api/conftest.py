@@ -42,6 +42,15 @@ def admin(api, uow_factory, settings):
 
 
 @pytest.fixture
+def small_bound(monkeypatch):
+    """A filtered query reads at most 5 items a page (100 in use): what a bound cuts short shows with few items."""
+    from chalicelib.storage import repositories
+
+    monkeypatch.setattr(repositories, "READ_BOUND", 5)
+    return 5
+
+
+@pytest.fixture
 def job(api, recruiter):
     return api.create_job(recruiter.token, title="Platform Engineer", location="Berlin", department="Infrastructure")
 

@@ -154,3 +154,18 @@ def test_cursor_walks_every_application_once_newest_first(api, recruiter, crowd,
     pages = walk(api, path.format(job=job), token=recruiter.token, limit=limit)
     assert [a for page in pages for a in page] == sorted(made, reverse=True)
     assert all(len(page) == limit for page in pages[:-1])
+
+
+def test_a_candidates_list_by_status_reads_a_bounded_page_and_goes_on_by_its_cursor(
+    api, recruiter, candidate, small_bound
+):
+    jobs = [api.create_job(recruiter.token, title=f"Job {n}")["id"] for n in range(2 * small_bound + 1)]
+    made = [api.apply(candidate.token, job)["id"] for job in jobs]
+    moved = api.post(
+        "/applications/change-status", {"application_id": made[0], "status": "screening"}, token=recruiter.token
+    )
+    assert moved.status == 200
+
+    pages = walk(api, "/applications", token=candidate.token, status="screening")
+
+    assert pages == [[], [], [made[0]]]  # 5 newer read and left, 5 more, then the oldest

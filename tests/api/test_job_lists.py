@@ -206,3 +206,107 @@ def test_invalid_query_parameters_are_422(api, params, field):
 def test_location_and_department_ignore_case_beyond_ascii(api, recruiter):
     job = api.create_job(recruiter.token, title="Ingenieur", location="Düsseldorf", department="ÉQUIPE")
     assert ids(api.get(with_query("/jobs/list", location="DÜSSELDORF", department="équipe"))) == [job["id"]]
+
+
+def full_width(text: str) -> str:
+    """The text in full-width letters (what an East Asian keyboard may send)."""
+    return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
+
+
+# --- searches: q by title words, location and department by index, a bounded read a page -------
+
+
+@pytest.mark.parametrize(
+    "q,expected",
+    [
+        ("pyth", ("rita_open_berlin", "olga_open_berlin")),  # a word's beginning
+        ("pyth eng", ("rita_open_berlin",)),  # every word of q begins a word of the title
+        ("ENGINEER python", ("rita_open_berlin",)),  # in any order and case
+        ("ytho", ()),  # not a part of a word: the start of one
+        ("python engineering", ()),
+        ("sci", ("olga_open_paris",)),
+        ("da", ("olga_open_paris",)),  # shorter than an index prefix: still found
+        ("scientist, data!", ("olga_open_paris",)),  # punctuation is no word
+    ],
+)
+def test_q_matches_the_beginnings_of_title_words(api, board, q, expected):
+    assert ids(api.get(with_query("/jobs/list", q=q))) == newest_first(board, *expected)
+
+
+def test_q_finds_words_normalised_and_with_location_or_department(api, recruiter):
+    made = api.create_job(
+        recruiter.token, title=full_width("Senior") + " Straße-Planner", location="Köln", department="Ops"
+    )["id"]
+    api.create_job(recruiter.token, title="Senior Planner", location="Bonn", department="Ops")
+    assert ids(api.get(with_query("/jobs/list", q="senior STRASSE", location="KÖLN"))) == [made]
+    assert ids(api.get(with_query("/jobs/list", q="planner", department="ops", location="köln"))) == [made]
+    assert ids(api.get(with_query("/jobs/list", q="planner", location="Paris"))) == []
+
+
+@pytest.mark.parametrize(
+    "stored,asked",
+    [
+        ("Berlin", "  berlin "),
+        (full_width("Berlin"), "Berlin"),  # NFKC
+        ("Straße", "STRASSE"),  # casefolded
+        ("ﷺ" * 200, "ﷺ" * 200),  # NFKC makes it 3600 UTF-8 bytes: a hash in the key
+    ],
+)
+def test_location_and_department_match_the_normalised_whole_value(api, recruiter, stored, asked):
+    made = api.create_job(recruiter.token, title="Anything", location=stored, department=stored)["id"]
+    api.create_job(recruiter.token, title="Other", location=stored[:-1] + "x", department="x")
+    assert ids(api.get(with_query("/jobs/list", location=asked))) == [made]
+    assert ids(api.get(with_query("/jobs/list", department=asked))) == [made]
+    assert ids(api.get(with_query("/jobs/list", location=asked, department=asked))) == [made]
+
+
+def test_the_search_indexes_follow_a_job_changed_closed_and_deleted(api, recruiter, admin):
+    job = api.create_job(recruiter.token, title="Zeppelin Pilot", location="Friedrichshafen", department="Air")
+    job_id = job["id"]
+
+    def found(token=None, **params):
+        return ids(api.get(with_query("/jobs/list", **params), token=token)) == [job_id]
+
+    assert found(q="zeppelin") and found(location="friedrichshafen") and found(department="air")
+    api.put(f"/jobs/{job_id}", {"title": "Balloon Pilot", "location": "Augsburg"}, token=recruiter.token)
+    assert not found(q="zeppelin") and found(q="balloon pilot") and found(q="pilot", department="air")
+    assert not found(location="friedrichshafen") and found(location="augsburg")
+    api.put(f"/jobs/{job_id}", {"status": "closed"}, token=recruiter.token)
+    assert not found(q="balloon") and not found(location="augsburg")
+    assert found(admin.token, q="balloon", status="closed") and found(admin.token, location="augsburg")
+    api.put(f"/jobs/{job_id}", {"status": "open"}, token=recruiter.token)
+    assert found(q="balloon")
+    api.delete(f"/jobs/{job_id}", token=recruiter.token)
+    assert not found(admin.token, q="balloon") and not found(admin.token, location="augsburg")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"location": "Berlin", "department": "Wanted"},  # the location's index, filtered
+        {"q": "wanted"},  # the partition of "wan", filtered on the whole word
+        {"q": "job wanted"},  # the same, and the other word
+        {"department": "Wanted", "q": "job"},  # the partition of "job", filtered on the department
+    ],
+)
+def test_a_filtered_page_reads_a_bounded_number_and_goes_on_by_its_cursor(api, recruiter, small_bound, params):
+    wanted = [
+        api.create_job(recruiter.token, title=f"Wanted Job {n}", location="Berlin", department="Wanted")["id"]
+        for n in range(3)
+    ]
+    for n in range(12):  # newer, and not what is asked for
+        api.create_job(recruiter.token, title=f"Wanting Job {n}", location="Berlin", department="Other")
+    pages = walk(api, "/jobs/list", limit=2, **params)
+    assert [job for page in pages for job in page] == sorted(wanted, reverse=True)
+    assert pages[0] == pages[1] == [] and len(pages) == 12 // small_bound + 2  # cut short, empty, with a cursor
+
+
+def test_an_empty_search_reads_one_bounded_page(api, recruiter, small_bound):
+    for n in range(12):
+        api.create_job(recruiter.token, title=f"Job {n}", location="Berlin", department="Other")
+    for params in ({"q": "zeppelin"}, {"department": "Nowhere"}, {"q": "zeppelin job"}):
+        pages = walk(api, "/jobs/list", **params)
+        assert pages == [[]], params  # an empty index partition: one page, no cursor
+    for params in ({"location": "Berlin", "department": "Nowhere"}, {"q": "jo zz"}):  # words under 3: no index
+        pages = walk(api, "/jobs/list", **params)
+        assert pages == [[]] * (12 // small_bound + 1), params  # bounded pages, each with a cursor

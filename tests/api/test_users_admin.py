@@ -180,6 +180,17 @@ def test_walking_the_pages_serves_every_user_once(api, admin, limit, filters, co
     assert all(1 <= len(page) <= limit for page in pages), pages
 
 
+def test_a_search_reads_a_bounded_page_and_goes_on_by_its_cursor(api, admin, small_bound):
+    pat = api.register("pat@example.com", name="Pat Oldest")["id"]
+    for i in range(2 * small_bound):  # newer, and not what is asked for
+        api.register(f"rob{i}@example.com", name=f"Rob {i}")
+
+    pages = walk(api, "/users", token=admin.token, q="pat", role="candidate", active="true")
+
+    assert pages[0] == [] and pages[-1] == [pat] and len(pages) == 3  # 5 read, 5 read, then Pat
+    assert [user for page in pages for user in page] == [pat]
+
+
 @pytest.mark.parametrize(
     "query, field",
     [

@@ -74,7 +74,7 @@ def test_every_item_carries_its_type_in_shared_partitions(uow_factory, client, s
         return sorted(item["type"]["S"] for item in raw_query(client, settings, pk, index))
 
     # An application, its history and its stage visits share its partition; each item says which
-    # entity it is; so do a job and its team's member items.
+    # entity it is; so do a job, its team's member items and its title's word items ("Backend Engineer").
     assert types(f"APP#{application.id}") == [
         "Application",
         "CoverLetter",
@@ -83,8 +83,9 @@ def test_every_item_carries_its_type_in_shared_partitions(uow_factory, client, s
         "StageVisit",
         "StageVisit",
     ]
-    assert types(f"JOB#{job.id}") == ["Job", "TeamMember"]
+    assert types(f"JOB#{job.id}") == ["Job", "JobWord", "JobWord", "TeamMember"]
     assert types("JOBS#open", "GSI1") == ["Job"]
+    assert types("WORDS#open#bac", "GSI3") == types("WORDS#open#eng", "GSI3") == ["JobWord"]
     assert types(f"MEMBEROF#{recruiter.id}", "GSI1") == ["TeamMember"]
     # The system-wide partitions are sharded: an event on its id's shard, an application too.
     pending = [kind for shard in shards_of("OUTBOX#pending") for kind in types(shard, "GSI1")]
@@ -113,6 +114,7 @@ def test_a_deleted_job_keeps_no_list_index_keys(uow_factory, client, settings):
         uow.commit()
     item = raw_get(client, settings, f"JOB#{job.id}", "JOB")
     assert item["deleted_at"]["S"] and not {"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"} & set(item)
+    assert [found["type"]["S"] for found in raw_query(client, settings, f"JOB#{job.id}")] == ["Job", "TeamMember"]
 
 
 def test_the_conditions_of_a_write_are_checks_in_its_own_transaction(uow_factory, store, no_dynamodb_scan, monkeypatch):
@@ -145,7 +147,7 @@ def test_lists_are_queries_and_the_guard_catches_a_scan(uow_factory, client, set
     with uow_factory() as uow:
         uow.jobs.page(JobQuery(location="Berlin", q="eng"), limit=5)
         uow.outbox.list(status="pending")
-    assert set(no_dynamodb_scan) == {"Query"}
+    assert set(no_dynamodb_scan) == {"Query", "BatchGetItem"}  # q's word items, then their jobs by key
     client.scan(TableName=settings.table_name)  # what the guard exists for
     assert "Scan" in no_dynamodb_scan
     no_dynamodb_scan.clear()  # this test's Scan was on purpose

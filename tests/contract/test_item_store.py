@@ -308,23 +308,52 @@ def test_query_limit(item_store):
     assert sort_keys(item_store.query("P", limit=10)) == ["a", "b", "c", "d", "e"]
 
 
+# 250 items in P (and in G of GSI3), "000" to "249": those of 000, 050, ... 200 match.
+EVERY_50TH_MATCHES = [
+    item("P", f"{i:03d}", status="match" if i % 50 == 0 else "other", GSI3PK="G", GSI3SK=f"{i:03d}") for i in range(250)
+]
+matching = equals("status", "match")
+
+
 def test_query_with_filter_and_limit_reads_past_what_it_filters_out(item_store):
     # Only every 50th item matches: a driver that applies the limit before the filter (as
     # DynamoDB's Limit does) and stops at the first page finds fewer than 3.
-    put_all(
-        item_store,
-        [
-            item("P", f"{i:03d}", status="match" if i % 50 == 0 else "other", GSI3PK="G", GSI3SK=f"{i:03d}")
-            for i in range(250)
-        ],
-    )
-    matching = equals("status", "match")
+    put_all(item_store, EVERY_50TH_MATCHES)
 
     assert sort_keys(item_store.query("P", filter=matching, limit=3)) == ["000", "050", "100"]
     assert sort_keys(item_store.query("P", filter=matching, limit=3, descending=True)) == ["200", "150", "100"]
     assert sort_keys(item_store.query("P", filter=matching)) == ["000", "050", "100", "150", "200"]
     assert sort_keys(item_store.query("P", filter=matching, limit=2, after="000")) == ["050", "100"]
     assert sort_keys(item_store.query("G", index="GSI3", filter=matching, limit=3), "GSI3SK") == ["000", "050", "100"]
+
+
+def test_query_reads_at_most_its_bound_and_says_where_it_stopped(item_store):
+    # Every 50th item matches: with a bound of 60 a query finds what the first 60 hold, and
+    # says where it stopped, so the next read goes on from there.
+    put_all(item_store, EVERY_50TH_MATCHES)
+
+    first = item_store.query("P", filter=matching, limit=3, reads=60)
+    assert (sort_keys(first), first.stopped_at) == (["000", "050"], "059")
+    after = item_store.query("P", filter=matching, limit=3, reads=60, after=first.stopped_at)
+    assert (sort_keys(after), after.stopped_at) == (["100"], "119")
+    down = item_store.query("G", index="GSI3", filter=matching, descending=True, limit=3, reads=60)
+    assert (sort_keys(down, "GSI3SK"), down.stopped_at) == (["200"], "190")
+    below = item_store.query("G", index="GSI3", filter=matching, descending=True, reads=60, before="190")
+    assert (sort_keys(below, "GSI3SK"), below.stopped_at) == (["150"], "130")
+    # Nothing matches: a bounded read, an empty page, and where to go on.
+    none = item_store.query("P", filter=equals("status", "gone"), limit=20, reads=30)
+    assert (list(none), none.stopped_at) == ([], "029")
+    # The limit reached first, or the range's end: no stop to report.
+    enough = item_store.query("P", filter=matching, limit=2, reads=60)
+    assert (sort_keys(enough), enough.stopped_at) == (["000", "050"], None)
+    tail = item_store.query("P", filter=matching, reads=60, after="200")
+    assert (list(tail), tail.stopped_at) == ([], None)
+    # Without a filter the bound is a limit that says where it stopped; with prefix and bounds alike.
+    plain = item_store.query("P", limit=10, reads=4, after="010")
+    assert (sort_keys(plain), plain.stopped_at) == (["011", "012", "013", "014"], "014")
+    ranged = item_store.query("P", filter=matching, prefix="1", after="100", before="160", reads=55)
+    assert (sort_keys(ranged), ranged.stopped_at) == (["150"], "155")
+    assert item_store.query("P", limit=3).stopped_at is None
 
 
 FILTERED: list[Item] = [

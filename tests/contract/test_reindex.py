@@ -138,3 +138,40 @@ def test_reindex_moves_items_onto_their_shards_and_letters_out_of_their_applicat
     DYNAMODB_CALLS.clear()
     out = capsys.readouterr().out
     assert "0 Application" in out and "0 Event" in out and "0 CoverLetter" in out
+
+
+def test_reindex_gives_jobs_stored_before_the_search_indexes_their_keys_and_word_items(uow_factory, recruiter, capsys):
+    from chalicelib.storage import JobQuery
+
+    job_id = "01HZZZZZZZZZZZZZZZZZZZZZJ2"
+    old_job = {"PK": f"JOB#{job_id}", "SK": "JOB", "type": "Job", "id": job_id, "owner_id": recruiter.id,
+               "title": "Zeppelin Pilot", "title_key": "zeppelin pilot", "location": "Friedrichshafen",
+               "location_key": "friedrichshafen", "department": "Air", "department_key": "air", "status": "open",
+               "version": 1, "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z",
+               "GSI1PK": "JOBS#open", "GSI1SK": job_id, "GSI2PK": f"OWNER#{recruiter.id}#open",
+               "GSI2SK": job_id}  # fmt: skip
+    # A word item of a title it no longer has: reindex removes it.
+    stale = {"PK": f"JOB#{job_id}", "SK": "WORD#bal", "type": "JobWord", "title_words": " balloon",
+             "GSI3PK": "WORDS#open#bal", "GSI3SK": job_id}  # fmt: skip
+    items = uow_factory().storage.items
+    items.write(Put(dict(old_job)))
+    items.write(Put(dict(stale)))
+
+    def found(**query) -> list[str]:
+        return [job.id for job in uow_factory().jobs.page(JobQuery(statuses=("open",), **query), limit=5)]
+
+    assert found() == [job_id]  # listed, but by no search yet
+    assert found(q="zeppelin") == found(location="Friedrichshafen") == found(department="air") == []
+
+    assert cli.main(["reindex"]) == 0
+    DYNAMODB_CALLS.clear()  # a maintenance command's Scan, not a list's
+    out = capsys.readouterr().out
+    assert "1 Job," in out and "3 JobWord" in out  # its index keys; two word items written, one removed
+    assert found(q="zeppelin") == found(q="pilot zep") == found(location="FRIEDRICHSHAFEN") == [job_id]
+    assert found(department="Air", q="pilot") == [job_id]
+    assert found(q="balloon") == []
+
+    assert cli.main(["reindex"]) == 0
+    DYNAMODB_CALLS.clear()
+    out = capsys.readouterr().out
+    assert "0 Job," in out and "0 JobWord" in out

@@ -286,7 +286,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "id": full.id,
         "owner_id": recruiter.id,
         "title": "Straße Engineer",
-        "title_key": "strasse engineer",
+        "title_words": " strasse engineer",
         "description": "",
         "location": "Berlin",
         "location_key": "berlin",
@@ -301,6 +301,10 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "GSI1SK": full.id,
         "GSI2PK": f"OWNER#{recruiter.id}#open",
         "GSI2SK": full.id,
+        "GSI4PK": "LOCATION#open#berlin",
+        "GSI4SK": full.id,
+        "GSI5PK": "DEPARTMENT#open#infra",
+        "GSI5SK": full.id,
     }
     assert store.get((f"JOB#{bare.id}", "JOB")) == {
         "PK": f"JOB#{bare.id}",
@@ -310,7 +314,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "id": bare.id,
         "owner_id": recruiter.id,
         "title": "Bare",
-        "title_key": "bare",
+        "title_words": " bare",
         "status": "draft",
         "version": 1,
         "created_at": bare.created_at,
@@ -328,7 +332,7 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "id": gone.id,
         "owner_id": recruiter.id,
         "title": "Gone",
-        "title_key": "gone",
+        "title_words": " gone",
         "status": "open",
         "version": 2,
         "created_at": gone.created_at,
@@ -338,6 +342,10 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
     assert gone.deleted_at is not None
     assert [item["id"] for item in store.query("JOBS#open", index="GSI1")] == [full.id]
     assert [item["id"] for item in store.query(f"OWNER#{recruiter.id}#draft", index="GSI2")] == [bare.id]
+    # Its title's word items, the live jobs' only: q finds a migrated job.
+    assert [item["GSI3SK"] for item in store.query("WORDS#open#str", index="GSI3")] == [full.id]
+    assert [item["GSI3SK"] for item in store.query("WORDS#draft#bar", index="GSI3")] == [bare.id]
+    assert store.query("WORDS#open#gon", index="GSI3") == []
 
     # The application in all six of its indexes, its guard, its history.
     a = application
@@ -498,9 +506,10 @@ def test_a_version_5_database_becomes_the_items_dynamodb_holds(old_database):
         "ttl": 2_000_086_401,
     }
 
-    # Nothing else: 2 users + 2 email guards, 3 jobs, an application + its letter + its guard + 2
-    # history entries, 4 events, 2 deliveries, 1 counter, 2 idempotency records.
-    assert len(_dump(db["path"])) == 4 + 3 + 5 + 4 + 2 + 1 + 2
+    # Nothing else: 2 users + 2 email guards, 3 jobs + 3 word items of the live ones, an application
+    # + its letter + its guard + 2 history entries, 4 events, 2 deliveries, 1 counter, 2 idempotency
+    # records.
+    assert len(_dump(db["path"])) == 4 + 3 + 3 + 5 + 4 + 2 + 1 + 2
     assert _tables(db["path"]) == ["items"]
     assert _user_version(db["path"]) == SCHEMA_VERSION
 

@@ -60,3 +60,27 @@ def test_a_stored_falsy_value_is_kept_not_replaced_by_the_default():
     item = NOTE.item(Note("n3", "", pinned=False, tags=[], meta={}))
 
     assert NOTE.load(item) == Note("n3", "", pinned=False, tags=[], meta={})
+
+
+# --- The search keys ------------------------------------------------------------------------------
+
+
+def test_a_titles_word_prefixes_are_cut_deduplicated_and_capped():
+    from chalicelib.storage.entities import MAX_TITLE_WORDS, title_words, word_prefixes
+
+    assert title_words("Senior C++ Straße-Planner, (m/f/d)") == " senior c strasse planner m f d"
+    assert word_prefixes("Senior C++ Straße-Planner, (m/f/d)") == ["sen", "str", "pla"]  # words under 3 left out
+    assert word_prefixes("Engineer engineering ENGINE") == ["eng"]  # one item per prefix
+    many = " ".join(f"{letter * 3}x" for letter in "abcdefghijklmn")
+    assert word_prefixes(many) == [letter * 3 for letter in "abcdefghijklmn"][:MAX_TITLE_WORDS]
+
+
+def test_a_lookup_key_is_the_normalised_value_or_its_hash_when_long():
+    from chalicelib.storage.entities import LOOKUP_KEY_BYTES, lookup_key
+
+    assert lookup_key("  BERLIN ") == lookup_key("\uff22\uff45\uff52\uff4c\uff49\uff4e") == "berlin"  # NFKC
+    assert lookup_key(None) is None
+    long = "\ufdfa" * 200  # 200 characters, 3600 UTF-8 bytes once NFKC expands each to 18 characters
+    assert len(lookup_key(long) or "") == len("sha256:") + 64 and lookup_key(long) == lookup_key(long + " ")
+    at_limit = "a" * LOOKUP_KEY_BYTES
+    assert lookup_key(at_limit) == at_limit and lookup_key(at_limit + "a") != at_limit + "a"

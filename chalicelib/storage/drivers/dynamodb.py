@@ -35,7 +35,7 @@ from pynamodb.expressions.update import Action
 from ...backoff import jittered
 from ...domain.errors import ConcurrencyError, Unavailable
 from .. import items
-from ..items import Check, ConditionFailed, Delete, Item, ItemStore, Key, Operation, Put, Query, Update, Value
+from ..items import Check, ConditionFailed, Delete, Found, Item, ItemStore, Key, Operation, Put, Query, Update, Value
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,15 @@ def _actions(update: Update) -> list[Action]:
     ]
     actions += [_path(name).add(to_attribute(amount)) for name, amount in adds.items()]
     return actions or [_path(NOTHING).remove()]
+
+
+def _page_size(q: Query, *, kept: int, read: int, filtered: bool, outside: int) -> int | None:
+    """The Limit of a Query's next page: what the limit still wants (most of a page may not match a
+    filter), within what the read bound still allows, plus the bounds a BETWEEN includes."""
+    wanted = None if q.limit is None else max(q.limit, FILTERED_PAGE_SIZE) if filtered else q.limit - kept
+    allowed = None if q.reads is None else q.reads - read
+    sizes = [n for n in (wanted, allowed) if n is not None]
+    return min(sizes) + outside if sizes else None
 
 
 def _sort_key_range(
@@ -427,7 +436,7 @@ class DynamoItemStore(ItemStore):
                     time.sleep(jittered(attempt, base=0.05, cap=1.0, fixed=0.5))
         return found
 
-    def select_many(self, queries: Sequence[Query]) -> list[list[Item]]:
+    def select_many(self, queries: Sequence[Query]) -> list[Found[Item]]:
         """The queries side by side, on a few threads of this store: a list of several partitions
         (a recruiter's jobs, an admin's applications by status) waits for one round trip, not one
         a partition. The threads end with the process; a Lambda's are idle between requests."""
@@ -438,15 +447,19 @@ class DynamoItemStore(ItemStore):
                 self._readers = ThreadPoolExecutor(PARALLEL_QUERIES, thread_name_prefix="ats-dynamodb-query")
         return list(self._readers.map(self.select, queries))
 
-    def select(self, q: Query) -> list[Item]:
+    def select(self, q: Query) -> Found[Item]:
         if q.index is not None and q.index not in INDEX_NAMES:
             raise ValueError(f"No such q.index: {q.index}.")
         folded = True if q.filter is None else _filter(q.filter)
         sort_range = _sort_key_range(f"{q.index or ''}SK", q.prefix, q.after, q.before)
         if folded is False or sort_range is None or (q.limit is not None and q.limit <= 0):
-            return []
+            return Found()
         key_condition, outside = sort_range
         sort_key = f"{q.index or ''}SK"
+        # DynamoDB's Limit counts the items it reads, the bounds a BETWEEN includes too: with a read
+        # bound and such bounds, the filter runs here, so that only what is inside counts, as elsewhere.
+        here = None if folded is True or not (q.reads is not None and outside) else folded
+        server = None if folded is True or here is not None else folded
 
         def inside(item: Item) -> bool:
             value = str(item.get(sort_key, ""))
@@ -454,34 +467,39 @@ class DynamoItemStore(ItemStore):
             return value.startswith(q.prefix) and above and below
 
         found: list[Item] = []
+        read, last = 0, None  # items of the range read so far, and the last of them
         start: Any = None
         with _storage_errors():
             while True:
-                if q.limit is None:
-                    page = None
-                elif folded is True:
-                    page = q.limit - len(found) + outside  # the bounds a BETWEEN includes are dropped
-                else:
-                    page = max(q.limit, FILTERED_PAGE_SIZE)  # most of a page may not match
                 reply = self.table.query(
                     q.pk,
                     key_condition,
-                    filter_condition=None if folded is True else expression(folded),
+                    filter_condition=None if server is None else expression(server),
                     consistent_read=q.index is None,  # a GSI cannot be read consistently
                     exclusive_start_key=start,
                     index_name=q.index,
-                    limit=page,
+                    limit=_page_size(q, kept=len(found), read=read, filtered=folded is not True, outside=outside),
                     scan_index_forward=not q.descending,
                 )
                 for raw in reply.get("Items", []):
                     item = from_attributes(raw)
-                    if inside(item):
+                    if not inside(item):
+                        continue
+                    if server is None:  # every item read comes back: count them here
+                        read, last = read + 1, item
+                    if here is None or items.holds(here, item):
                         found.append(item)
                         if len(found) == q.limit:
-                            return found
+                            return Found(found)
+                    if server is None and read == q.reads:
+                        return items.bounded(q, found, read, last)
                 start = reply.get("LastEvaluatedKey")
+                if server is not None and q.reads is not None:  # DynamoDB counted what it filtered out
+                    read += int(reply.get("ScannedCount", 0))
+                    if read >= q.reads:
+                        return Found(found, str(from_attributes(start)[sort_key]) if start else None)
                 if not start:
-                    return found
+                    return Found(found)
 
     # Writes.
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from .. import items
-from ..items import Item, ItemStore, Key, Operation, Query
+from ..items import Found, Item, ItemStore, Key, Operation, Query
 
 
 class MemoryItemStore(ItemStore):
@@ -27,10 +27,10 @@ class MemoryItemStore(ItemStore):
         with self._lock:
             return [dict(self.items[key]) for key in set(keys) if key in self.items]
 
-    def select(self, q: Query) -> list[Item]:
+    def select(self, q: Query) -> Found[Item]:
         pk_name, sk_name = (f"{q.index}PK", f"{q.index}SK") if q.index else ("PK", "SK")
         with self._lock:
-            found = [
+            in_range = [
                 dict(item)
                 for item in self.items.values()
                 if item.get(pk_name) == q.pk
@@ -38,10 +38,17 @@ class MemoryItemStore(ItemStore):
                 and str(item[sk_name]).startswith(q.prefix)
                 and (q.after is None or str(item[sk_name]) > q.after)
                 and (q.before is None or str(item[sk_name]) < q.before)
-                and items.holds(q.filter, item)
             ]
-        found.sort(key=lambda item: (str(item[sk_name]), items.key_of(item)), reverse=q.descending)
-        return found if q.limit is None else found[: q.limit]
+        in_range.sort(key=lambda item: (str(item[sk_name]), items.key_of(item)), reverse=q.descending)
+        kept: list[Item] = []
+        read, last = 0, None
+        for item in in_range:
+            if (q.limit is not None and len(kept) >= q.limit) or (q.reads is not None and read >= q.reads):
+                break
+            read, last = read + 1, item
+            if items.holds(q.filter, item):
+                kept.append(item)
+        return items.bounded(q, kept, read, last)
 
     def transact(self, operations: Sequence[Operation]) -> None:
         items.check_transaction(operations)

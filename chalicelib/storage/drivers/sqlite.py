@@ -32,6 +32,7 @@ from ..items import (
     Check,
     ConditionFailed,
     Delete,
+    Found,
     Item,
     ItemStore,
     Key,
@@ -40,6 +41,7 @@ from ..items import (
     Put,
     Query,
     Update,
+    bounded,
     check_transaction,
     holds,
     key_of,
@@ -321,37 +323,43 @@ class SqliteItemStore(ItemStore):
             raise _unavailable(error) from error
         return found
 
-    def select(self, q: Query) -> list[Item]:
+    def select(self, q: Query) -> Found[Item]:
         if q.limit is not None and q.limit <= 0:
-            return []
+            return Found()
+        bounds = [n for n in (q.limit, q.reads) if n is not None]
         sql, params = query_sql(
             q.index,
             prefix=q.prefix,
             after=q.after,
             before=q.before,
             descending=q.descending,
-            limited=q.filter is None and q.limit is not None,
+            limited=q.filter is None and bool(bounds),
         )
         try:
             conn = self._connection()
             if q.filter is None:
-                rows = conn.execute(sql, [q.pk, *params] if q.limit is None else [q.pk, *params, q.limit]).fetchall()
-                return [_decode(row[0]) for row in rows]
+                rows = conn.execute(sql, [q.pk, *params, min(bounds)] if bounds else [q.pk, *params]).fetchall()
+                found = [_decode(row[0]) for row in rows]
+                return bounded(q, found, len(found), found[-1] if found else None)
             # A filter runs here, on the rows in sort order, from one statement (one snapshot) that
-            # SQLite steps a row at a time: the read ends with the `limit`-th kept row, not after it
-            # (a batch of 100 would step, and look up, up to 99 rows more).
+            # SQLite steps a row at a time: the read ends with the `limit`-th kept row (or the
+            # `reads`-th row read), not after it (a batch of 100 would step, and look up, up to 99
+            # rows more).
             kept: list[Item] = []
+            read, item = 0, None
             cursor = conn.execute(sql, [q.pk, *params])
             try:
                 for row in cursor:
-                    item = _decode(row[0])
+                    read, item = read + 1, _decode(row[0])
                     if holds(q.filter, item):
                         kept.append(item)
                         if len(kept) == q.limit:
-                            return kept
+                            break
+                    if read == q.reads:
+                        break
             finally:
                 cursor.close()  # ends the statement's read of the database at once
-            return kept
+            return bounded(q, kept, read, item)
         except sqlite3.Error as error:
             raise _unavailable(error) from error
 
