@@ -16,6 +16,7 @@
 
 import argparse
 import compileall
+import fcntl
 import json
 import os
 import shutil
@@ -99,7 +100,13 @@ def check_runtime(generated: dict) -> None:
 def chalice(*args: str) -> None:
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
     command = [os.path.join(os.path.dirname(sys.executable), "chalice"), "package", "--stage", STAGE, *args]
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    # chalice caches the zip it builds under .chalice/deployments and reuses it when it exists: two
+    # builds at once (test workers, two terminals) would copy each other's half-written zip.
+    cache = os.path.join(ROOT, ".chalice", "deployments")
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        subprocess.run(command, cwd=ROOT, env=env, check=True)
 
 
 def build(out: str, pkg_format: str = "cloudformation") -> str:
