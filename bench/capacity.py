@@ -26,13 +26,13 @@ import argparse
 import contextlib
 import math
 import random
-import re
 import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from bench.billing import INDEX_ENTRY_OVERHEAD, item_size, units
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain import ids
 from chalicelib.domain.ids import is_id
@@ -44,37 +44,14 @@ from chalicelib.messaging.dispatch import BrokerDispatcher
 from chalicelib.services import applications
 from chalicelib.services.context import SignedIn
 from chalicelib.storage.drivers.memory import MemoryItemStore
-from chalicelib.storage.items import INDEXES, Check, ConditionFailed, Item, Operation, Value
+from chalicelib.storage.items import INDEXES, Check, ConditionFailed, Item, Operation
 from chalicelib.storage.repositories import UnitOfWork
 from chalicelib.storage.stores import Storage
 
 PARTITION_LIMIT = 1000  # WCU/s one DynamoDB partition takes
 TARGET = 0.5  # of the limit, for every partition
-KB = 1024
-INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each item's copy in an index
 LETTER = ("I have built platforms like yours. " * 300)[:10_000]  # 10 000 characters, ~10 KB
 STATUSES = {str(s) for s in ApplicationStatus} | {str(s) for s in OutboxStatus} | {"open", "closed", "draft"}
-
-
-# --- What DynamoDB bills ---------------------------------------------------------------------------
-
-
-def value_size(value: Value) -> int:
-    """A value's size as DynamoDB counts it: a string's UTF-8 bytes; a number's significant digits,
-    two a byte, plus one."""
-    if isinstance(value, str):
-        return len(value.encode())
-    digits = re.sub(r"[^0-9]", "", repr(value)).strip("0") or "0"
-    return (len(digits) + 1) // 2 + 1
-
-
-def item_size(item: Item | None) -> int:
-    return 0 if item is None else sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
-def units(size: int) -> int:
-    """WCU of a write of an item of this size: 1 per KB, rounded up, at least 1."""
-    return max(1, math.ceil(size / KB))
 
 
 def pattern(partition: str) -> str:

@@ -20,7 +20,6 @@ Engineering or Sales.
 import argparse
 import contextlib
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -132,26 +131,18 @@ def measure_create(bench, counter, token: str, calls: int) -> dict:
     }
 
 
-def item_size(item: dict) -> int:
-    """An item's size as DynamoDB counts it: names and values (UTF-8; a number about a byte per 2 digits)."""
-    size = 0
-    for name, value in item.items():
-        encoded = str(value).encode()
-        size += len(name.encode()) + (len(encoded) if isinstance(value, str) else len(encoded) // 2 + 1)
-    return size
-
-
 def write_units(operations) -> tuple[int, int]:
     """(table, indexes) WCU of a transaction: 2 a KB for each item it writes or checks (a check of an
     item under 1 KB: 2), 1 a KB for each index a put item is in (an index update is a plain write)."""
+    from bench.billing import INDEX_ENTRY_OVERHEAD, item_size, units
     from chalicelib.storage.items import INDEXES, Check, Put
 
     table = indexes = 0
     for operation in operations:
         if isinstance(operation, Put):
-            kilobytes = math.ceil(item_size(operation.item) / 1024)
-            table += 2 * kilobytes
-            indexes += kilobytes * sum(f"{index}PK" in operation.item for index in INDEXES)
+            size = item_size(operation.item)
+            table += 2 * units(size)
+            indexes += units(size + INDEX_ENTRY_OVERHEAD) * sum(f"{index}PK" in operation.item for index in INDEXES)
         elif isinstance(operation, Check):
             table += 2
         else:

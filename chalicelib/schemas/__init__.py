@@ -66,16 +66,16 @@ class Text(GroupedMetadata):
         yield Field(json_schema_extra={"pattern": f"^[^{control}]*$"})
 
 
-# A ULID (chalicelib.domain.ids): what check_id accepts, for the OpenAPI document.
 # The cursor of a list that filters: a page a read bound cut short carries one though it is short.
 NextCursor = Annotated[
     str | None,
     Field(
-        description="the cursor of the next page, null on the last; a filtered page reads at most 100 stored "
-        "items, so it may hold fewer than limit (even none) and still have one: follow it until null"
+        description="the cursor of the next page, null on the last; a filtered page reads a bounded number of "
+        "stored items, so it may hold fewer than limit (even none) and still have one: follow it until null"
     ),
 ]
 
+# A ULID (chalicelib.domain.ids): what check_id accepts, for the OpenAPI document.
 Id = Annotated[
     str,
     StringConstraints(min_length=26, max_length=26),

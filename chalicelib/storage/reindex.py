@@ -13,6 +13,7 @@ Cover letters stored inline in their application move to their own item (COVER_L
 transaction with the application's rewrite.
 """
 
+from ..domain.models import Job
 from .entities import (
     APPLICATION,
     COVER_LETTER,
@@ -55,8 +56,11 @@ def reindex(items: ItemStore) -> dict[str, int]:
                 count += 1
         updated[entity.kind] = count
     updated[COVER_LETTER.kind] = letters
-    updated["TeamMember"] = _team_members(items)
-    updated["JobWord"] = _job_words(items)
+    updated["TeamMember"], updated["JobWord"] = 0, 0
+    for item in items.scan(JOB.kind):  # the items of a job's own, beside it: one pass over the jobs
+        job = JOB.load(item)
+        updated["TeamMember"] += _team_members(items, job)
+        updated["JobWord"] += _job_words(items, job)
     return updated
 
 
@@ -74,34 +78,30 @@ def _move_letter(items: ItemStore, item: Item, stale: dict) -> int:
     return 1
 
 
-def _team_members(items: ItemStore) -> int:
-    """Write the member items a job's team lacks; how many."""
+def _team_members(items: ItemStore, job: Job) -> int:
+    """Write the member items the job's team lacks; how many."""
     count = 0
-    for item in items.scan(JOB.kind):
-        job = JOB.load(item)
-        for member in job.team:
-            if items.get(member_key(job.id, member.user_id)) is None:
-                try:
-                    items.write(Put(member_item(job.id, member), missing()))
-                except ConditionFailed:
-                    continue  # written meanwhile
-                count += 1
+    for member in job.team:
+        if items.get(member_key(job.id, member.user_id)) is None:
+            try:
+                items.write(Put(member_item(job.id, member), missing()))
+            except ConditionFailed:
+                continue  # written meanwhile
+            count += 1
     return count
 
 
-def _job_words(items: ItemStore) -> int:
-    """Write the word items a job lacks or holds stale, and remove those of words it no longer has;
-    how many items were written or removed."""
+def _job_words(items: ItemStore, job: Job) -> int:
+    """Write the word items the job lacks or holds stale, and remove those of words it no longer
+    has; how many items were written or removed."""
     count = 0
-    for item in items.scan(JOB.kind):
-        job = JOB.load(item)
-        wanted = word_items(job)
-        stored = {key_of(word): word for word in items.query(JOB.key(job)[0], prefix=WORD_ITEM_PREFIX)}
-        for key, word in wanted.items():
-            if stored.get(key) != word:
-                items.write(Put(word))
-                count += 1
-        for key in stored.keys() - wanted.keys():
-            items.write(Delete(key))
+    wanted = word_items(job)
+    stored = {key_of(word): word for word in items.query(JOB.key(job)[0], prefix=WORD_ITEM_PREFIX)}
+    for key, word in wanted.items():
+        if stored.get(key) != word:
+            items.write(Put(word))
             count += 1
+    for key in stored.keys() - wanted.keys():
+        items.write(Delete(key))
+        count += 1
     return count

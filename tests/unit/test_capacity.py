@@ -1,7 +1,7 @@
 """The write-capacity table beside the key design is what bench/capacity.py measures, and every
 partition of it stays under half of DynamoDB's partition limit in both loads."""
 
-from bench import capacity
+from bench import billing, capacity
 from chalicelib.storage import entities
 from chalicelib.storage.items import Check, Delete, Put, Update
 
@@ -34,4 +34,4 @@ def test_writes_are_billed_as_dynamodb_bills_them():
     assert store.wcu == {("table", "APP#1"): 3, ("GSI6", "APPS#screening#1"): 4}
     assert capacity.pattern("APPS#applied#3") == "APPS#applied#<shard>"
     assert capacity.pattern("FUNNEL#01HZZZZZZZZZZZZZZZZZZZZZZ1#7") == "FUNNEL#<id>#<shard>"
-    assert (capacity.value_size("ab"), capacity.value_size(12345), capacity.value_size(1.5)) == (2, 4, 2)
+    assert (billing.value_size("ab"), billing.value_size(12345), billing.value_size(1.5)) == (2, 4, 2)
