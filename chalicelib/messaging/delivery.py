@@ -85,7 +85,7 @@ def deliver(uow: UnitOfWork, settings: Settings, event_id: str, *, sender=None, 
         due_at = datetime.fromisoformat(due).timestamp() if due else now
         raise NotDue(event_id, retry_after=max(1.0, due_at - now))
     with uow:
-        emails = emails_for(record, uow.users.get, links(settings.jwt_secret, settings.public_url))
+        emails = emails_for(record, uow.users.get_many, links(settings.jwt_secret, settings.public_url))
     sender = sender or uow.sender
     outbox, sent = uow.outbox, 0
     for mail in emails:
@@ -158,12 +158,17 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str, *, re
 
     A failure counts an attempt and leaves the event retrying after its backoff (retry_later),
     for the relay (or a server's delivery thread) to try again then; the last allowed attempt, or
-    a permanent refusal, marks it failed. A claim another sender holds, an event not due, or no
-    time left is no failure: the event stays as it is, its attempts unchanged.
+    a permanent refusal, marks it failed. A claim another sender holds is no failure: the event
+    waits for the claim's lease, its attempts unchanged (no broker comes back for it, and the
+    relay's next pass must not). An event not due, or no time left: it stays as it is.
     """
     try:
         deliver(uow, settings, event_id, remaining=remaining)
         return True
+    except DeliveryBusy as busy:
+        at = utc_at(uow.outbox.clock() + wait_again(busy, settings))
+        uow.outbox.retry_later(event_id, at=at, error=str(busy), attempted=False)
+        return False
     except TryLater:
         return False
     except Exception as error:

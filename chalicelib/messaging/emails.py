@@ -9,7 +9,7 @@ in `_html`, which the code builds already escaped.
 import functools
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -144,27 +144,28 @@ def plan(record: OutboxRecord) -> list[tuple[str, str]]:
     return owed(record.payload) if owed else []
 
 
-def emails_for(record: OutboxRecord, get_user: Callable[[str], User | None], link: Links | None = None) -> list[Email]:
+def emails_for(
+    record: OutboxRecord, get_users: Callable[[Iterable[str]], Mapping[str, User]], link: Links | None = None
+) -> list[Email]:
     """Render the event's emails; a recipient whose account is gone is skipped, and so is a reset
-    link to a deactivated one. `link` writes one-time links (delivery.py gives it the secret)."""
+    link to a deactivated one. The accounts an event names are read in one call of `get_users`
+    (ids -> the users of those that exist: one batch read). `link` writes one-time links
+    (delivery.py gives it the secret)."""
     p = record.payload
-    users: dict[str, User | None] = {}
-
-    def user(user_id: str) -> User | None:
-        if user_id not in users:
-            users[user_id] = get_user(user_id)
-        return users[user_id]
-
+    planned = plan(record)
+    users = get_users(
+        {*(recipient_id for recipient_id, _ in planned), *([p["candidate_id"]] if "candidate_id" in p else [])}
+    )
     emails = []
-    for recipient_id, template in plan(record):
-        recipient = user(recipient_id)
+    for recipient_id, template in planned:
+        recipient = users.get(recipient_id)
         if recipient is None:
             log.warning("event %s: no user %s, email %s skipped", record.id, recipient_id, template)
             continue
         if template == "password_reset" and not recipient.active:
             log.warning("event %s: user %s is deactivated, reset email skipped", record.id, recipient_id)
             continue
-        candidate = user(p["candidate_id"]) if "candidate_id" in p else None
+        candidate = users.get(p["candidate_id"]) if "candidate_id" in p else None
         values = {
             "name": recipient.name,
             "email": recipient.email,

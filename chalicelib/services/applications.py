@@ -166,16 +166,23 @@ def get_application(ctx: SignedIn, application_id: str) -> ApplicationSeen:
 
 
 def get_history(ctx: SignedIn, application_id: str, *, limit: int, cursor: str | None = None) -> Page[HistoryEntrySeen]:
-    """The application's changes, oldest first, a page at a time, each with its actor."""
+    """The application's changes, oldest first, a page at a time, each with its actor: the
+    application read with the page, then its job with the page's actors (two round trips)."""
+    read: list[Application] = []
+
+    def entries(n: int, last: str | None) -> list[HistoryEntry]:
+        application, found = uow.applications.with_history(application_id, limit=n, after=last)
+        if application is None:
+            raise NotFound("Application not found.")
+        read.append(application)
+        return found
+
     with ctx.uow as uow:
-        application, _, _ = _visible_application(uow, application_id, ctx.who)
-        page = paginate(
-            lambda n, last: uow.applications.history(application_id, limit=n, after=last),
-            limit=limit,
-            cursor=cursor,
-            secret=ctx.settings.jwt_secret,
-        )
-        actors = uow.users.get_many(entry.actor_id for entry in page.items)
+        page = paginate(entries, limit=limit, cursor=cursor, secret=ctx.settings.jwt_secret)
+        (application,) = read
+        job, actors = uow.jobs.get_with_users(application.job_id, (entry.actor_id for entry in page.items))
+        if not application.is_visible_to(ctx.who, job):
+            raise NotFound("Application not found.")
     internal = not application.is_candidate(ctx.who)
     return Page(
         [HistoryEntrySeen(entry, actors.get(entry.actor_id), internal) for entry in page.items], page.next_cursor

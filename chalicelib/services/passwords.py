@@ -59,7 +59,6 @@ def change_password(
             code="wrong_password",
             details=[{"field": "current_password", "message": "not the account's password"}],
         )
-    throttle.login_succeeded(uow, settings, email=user.email, source_ip=source_ip)
     if new_password == current_password:
         raise ValidationFailed(
             "The new password is the current one.",
@@ -78,6 +77,7 @@ def change_password(
             uow.users.change(user, PASSWORD_FIELDS, as_read=read)
             if session is not None:
                 uow.sessions.move(session, user.token_generation)  # its refresh goes on working
+            throttle.login_succeeded(uow, settings, email=user.email, source_ip=source_ip)
             uow.commit()
 
     versioned_write(write)

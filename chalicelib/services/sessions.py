@@ -58,12 +58,12 @@ def login(ctx: Context, *, email: str, password: str, source_ip: str | None = No
     if user is None or not verify_password(user.password_hash, password) or not user.active:
         throttle.login_failed(uow, settings, email=email, source_ip=source_ip)
         raise AuthenticationFailed("Invalid email or password.", code="invalid_credentials")
-    throttle.login_succeeded(uow, settings, email=email, source_ip=source_ip)
     expires_at = int(time.time()) + settings.refresh_ttl_seconds
     session = Session.start(user_id=user.id, generation=user.token_generation, expires_at=expires_at)
     secret = new_token()
     with uow:
         uow.sessions.start(session, RefreshToken(token_hash(secret), session.id, user.id, expires_at))
+        throttle.login_succeeded(uow, settings, email=email, source_ip=source_ip)
         uow.commit()
     return _signed_in(settings, user, session, secret)
 
@@ -101,8 +101,7 @@ def refresh(ctx: Context, *, refresh_token: str) -> LoginResult:
                 raise _invalid()
             if spent.spent_at is not None:
                 _reused(uow, settings, spent)
-            session = uow.sessions.get(spent.session_id)
-            user = uow.users.get(spent.user_id)
+            session, user = uow.sessions.get_with_user(spent.session_id, spent.user_id)
             if session is None or session.revoked_at is not None or user is None:
                 raise _invalid()
             if not user.active or session.generation != user.token_generation:

@@ -12,7 +12,8 @@ Once a limit is reached, the next attempt raises RateLimited with retry_after = 
 that window ends, before any password hash is computed.
 
 - The pair's and the email's counters are taken before the password is checked (a hit per
-  attempt), so parallel guesses cannot outrun them; a successful login clears both. The pair is
+  attempt), so parallel guesses cannot outrun them; a successful login clears both, in the
+  transaction that starts its session when they are in storage (no call of their own). The pair is
   checked first: a refused pair spends nothing of the email's allowance.
 - The address's counter counts failures only (a hit after a failed check), so an office behind
   one address is not locked out by its own successful logins; it is read before the attempt.
@@ -66,10 +67,12 @@ def login_failed(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: 
 
 
 def login_succeeded(uow: UnitOfWork, settings: Settings, *, email: str, source_ip: str | None) -> None:
-    """Forget the pair's and the email's failures."""
-    counters = uow.counters
+    """Forget the pair's and the email's failures: with the session the login starts, in its unit
+    of work (counters in storage), or at once (in Redis)."""
     for _, key, _ in _attempt_counters(settings, email, source_ip):
-        counters.clear(key)
+        clear = uow.counters.clearing(key)
+        if clear is not None:
+            uow.stage(clear)
 
 
 def _attempt_counters(settings: Settings, email: str, source_ip: str | None) -> list[tuple[str, str, int]]:

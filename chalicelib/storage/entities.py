@@ -359,6 +359,7 @@ def application_guard_key(candidate_id: str, job_id: str) -> Key:
 
 
 HISTORY_PREFIX = "HIST#"
+HISTORY_END = "HIST$"  # the least sort key past every HIST#... ("$" follows "#")
 VISIT_PREFIX = "VISIT#"
 MEMBER_PREFIX = "MEMBER#"
 WORD_ITEM_PREFIX = "WORD#"
@@ -533,8 +534,8 @@ class CoverLetter(NamedTuple):
     text: str
 
 
-# SK "LETTER" sorts after "HIST#~": a read of an application with its history (SK "APP".."HIST#~")
-# does not read the letter.
+# SK "LETTER" sorts after HISTORY_END: a read of an application with its history (SK "APP" up to
+# HISTORY_END) does not read the letter.
 LETTER_SK = "LETTER"
 
 

@@ -30,6 +30,7 @@ from .entities import (
     APPLICATION,
     EVENT,
     HISTORY,
+    HISTORY_END,
     HISTORY_PREFIX,
     JOB,
     ONE_TIME_TOKEN,
@@ -127,6 +128,14 @@ class _Repository:
 
     def _get_many(self, keys) -> list:
         return [self.entity.load(item) for item in self._items.get_many(keys)]
+
+    def _get_with_users(self, key: Key, user_ids: Iterable[str]) -> tuple[Any, dict[str, User]]:
+        """The record of `key` and the accounts of these ids that exist, in one batch read: one
+        round trip, not two."""
+        found = {key_of(item): item for item in self._items.get_many([key, *map(user_key, set(user_ids))])}
+        record = found.pop(key, None)
+        users = [USER.load(item) for item in found.values()]
+        return (None if record is None else self.entity.load(record)), {user.id: user for user in users}
 
     def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> Found:
         """Up to `limit` records, newest first, from index ranges (index, partition, filter) merged
@@ -274,6 +283,11 @@ class Sessions(_Repository):
     def get(self, session_id: str) -> Session | None:
         return self._get(session_key(session_id))
 
+    def get_with_user(self, session_id: str, user_id: str) -> tuple[Session | None, User | None]:
+        """A session and its user in one batch read (a refresh's)."""
+        session, users = self._get_with_users(session_key(session_id), [user_id])
+        return session, users.get(user_id)
+
     def token(self, token_hash: str) -> RefreshToken | None:
         item = self._items.get(refresh_key(token_hash))
         return None if item is None else REFRESH_TOKEN.load(item)
@@ -361,9 +375,12 @@ class Jobs(_Repository):
 
     def get_with_user(self, job_id: str, user_id: str) -> tuple[Job | None, User | None]:
         """A job and an account in one batch read (an application's job and its candidate)."""
-        found = {item.get("type"): item for item in self._items.get_many([job_key(job_id), user_key(user_id)])}
-        job, user = found.get(JOB.kind), found.get(USER.kind)
-        return (None if job is None else JOB.load(job)), (None if user is None else USER.load(user))
+        job, users = self.get_with_users(job_id, [user_id])
+        return job, users.get(user_id)
+
+    def get_with_users(self, job_id: str, user_ids: Iterable[str]) -> tuple[Job | None, dict[str, User]]:
+        """A job and the accounts of these ids that exist, in one batch read."""
+        return self._get_with_users(job_key(job_id), user_ids)
 
     def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
         """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""
@@ -585,6 +602,28 @@ class Applications(_Repository):
         """Every stage visit, oldest first (an application has a handful)."""
         items = self._items.query(application_key(application_id)[0], prefix=VISIT_PREFIX)
         return [VISIT.load(item) for item in items]
+
+    def with_history(
+        self, application_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[Application | None, list[HistoryEntry]]:
+        """The application (its cover letter left out) and up to `limit` of its status changes,
+        oldest first, with id > after. The first page is one Query of the application's partition
+        (SK "APP", then "HIST#..."; "LETTER" and "VISIT#" sort after); a later one reads the
+        application beside the page, at once."""
+        pk, sk = application_key(application_id)
+        if after is None:
+            found = list(self._items.query(pk, before=HISTORY_END, limit=limit + 1))
+        else:
+            head, page = self._items.select_many(
+                [
+                    Query(pk, prefix=sk, limit=1),
+                    Query(pk, prefix=HISTORY_PREFIX, after=HISTORY_PREFIX + after, limit=limit),
+                ]
+            )
+            found = [*head, *page]
+        application = next((APPLICATION.load(item) for item in found if item["SK"] == sk), None)
+        entries = [HISTORY.load(item) for item in found if str(item["SK"]).startswith(HISTORY_PREFIX)]
+        return application, entries[:limit]
 
     def history(self, application_id: str, *, limit: int | None = None, after: str | None = None) -> list[HistoryEntry]:
         """Status changes oldest first: up to `limit` (None: all) with id > after."""

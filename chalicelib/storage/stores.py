@@ -122,10 +122,10 @@ class Outbox:
         )
         return _written(self._items, Update(event_key(event_id), set=changes, condition=condition))
 
-    def retry_later(self, event_id: str, *, at: str, error: str) -> bool:
-        """Count a failed attempt and hold the event back until `at`: retrying, for the relay to
-        promote then. False (nothing written) if it is no longer pending or published: another
-        deliverer finished it meanwhile."""
+    def retry_later(self, event_id: str, *, at: str, error: str, attempted: bool = True) -> bool:
+        """Hold the event back until `at`, counting a failed attempt unless not `attempted`:
+        retrying, for the relay to promote then. False (nothing written) if it is no longer
+        pending or published: another deliverer finished it meanwhile."""
         retrying = outbox_index_key(OutboxStatus.RETRYING, event_id, at)
         changes: dict[str, Value | None] = {
             "status": str(OutboxStatus.RETRYING),
@@ -136,7 +136,8 @@ class Outbox:
             "last_error": error,
         }
         condition = one_of("status", (str(OutboxStatus.PENDING), str(OutboxStatus.PUBLISHED)))
-        return _written(self._items, Update(event_key(event_id), set=changes, add={"attempts": 1}, condition=condition))
+        add = {"attempts": 1} if attempted else {}
+        return _written(self._items, Update(event_key(event_id), set=changes, add=add, condition=condition))
 
     def list(self, *, status: str, limit: int = 100) -> list[OutboxRecord]:
         """Events in that status, oldest first (waiting ones, scheduled or retrying: soonest due first)."""
@@ -173,7 +174,7 @@ class Outbox:
 
     def claim_delivery(self, event_id: str, recipient: str, *, lease_seconds: int) -> bool:
         """Take the right to send this event's email to this recipient; False if not to send."""
-        now = time.time()
+        now = self.clock()
         item = delivery_item(
             event_id, recipient, state=str(DeliveryState.SENDING), lease_until=now + lease_seconds, updated_at=utc_now()
         )
@@ -220,6 +221,11 @@ class CounterStore(Protocol):
 
     def clear(self, key: str) -> None: ...
 
+    def clearing(self, key: str) -> Delete | None:
+        """The clear as a write for a unit of work to commit with its change (counters in storage:
+        no call of its own), or None when done at once (counters elsewhere, as in Redis)."""
+        ...
+
 
 class Counters:
     """Counters in fixed time windows (login throttling when no Redis is configured), one item a key.
@@ -260,6 +266,9 @@ class Counters:
 
     def clear(self, key: str) -> None:
         self._items.write(Delete(counter_key(key)))
+
+    def clearing(self, key: str) -> Delete:
+        return Delete(counter_key(key))
 
 
 def idempotency_key(key: str) -> Key:

@@ -612,7 +612,7 @@ def test_collisions_are_tried_again_then_a_concurrency_error(store, monkeypatch)
     tokens.clear()
     monkeypatch.setattr(store.table.connection, "transact_write_items", colliding(100))
     with pytest.raises(ConcurrencyError):
-        store.transact([Put({"PK": "C", "SK": "C", "type": "X"})])
+        store.transact([Put({"PK": "C", "SK": "C", "type": "X"}), Put({"PK": "D", "SK": "D", "type": "X"})])
     assert len(tokens) == 1 + driver.CONFLICT_RETRIES
 
 
@@ -628,7 +628,7 @@ def test_a_failed_condition_that_holds_when_read_again_is_a_collision(store, mon
         return real(**kwargs)
 
     monkeypatch.setattr(store.table.connection, "transact_write_items", transact_write_items)
-    store.transact([Put({"PK": "A", "SK": "A", "type": "X"}, items.missing())])
+    store.transact([Put({"PK": "A", "SK": "A", "type": "X"}, items.missing()), Delete(("B", "B"))])
     assert len(tries) == 2 and store.get(("A", "A")) is not None
 
 
@@ -638,7 +638,7 @@ def test_other_cancellations_are_unavailable(store, monkeypatch):
 
     monkeypatch.setattr(store.table.connection, "transact_write_items", transact_write_items)
     with pytest.raises(Unavailable, match="Storage is unavailable: TransactionCanceledException"):
-        store.transact([Put({"PK": "A", "SK": "A", "type": "X"})])
+        store.transact([Put({"PK": "A", "SK": "A", "type": "X"}), Delete(("B", "B"))])
 
 
 def test_a_transaction_still_in_progress_is_asked_again_with_its_token(store, monkeypatch):
@@ -655,7 +655,7 @@ def test_a_transaction_still_in_progress_is_asked_again_with_its_token(store, mo
         return real(**kwargs)
 
     monkeypatch.setattr(store.table.connection, "transact_write_items", transact_write_items)
-    store.transact([Update(("A", "A"), add={"n": 1})])
+    store.transact([Update(("A", "A"), add={"n": 1}), Delete(("B", "B"))])
     assert len(tokens) == 2 and tokens[0] == tokens[1]  # the same request: applied once
     assert store.get(("A", "A")) == {"PK": "A", "SK": "A", "n": 1}
 
@@ -689,13 +689,13 @@ def test_each_call_is_one_round_trip_and_none_describes_the_table(where, store, 
     assert calls == ["UpdateItem", "GetItem"]
     calls.clear()
     with pytest.raises(ConditionFailed):
-        store.transact([Put({"PK": "A", "SK": "A", "type": "X"}, items.missing())])
+        store.transact([Put({"PK": "A", "SK": "A", "type": "X"}, items.missing()), Delete(("C", "C"))])
     assert calls == ["TransactWriteItems", "BatchGetItem"]  # the re-read that names the operation
 
     calls.clear()
     another = open_store(where.table, where.endpoint)  # another process: the schema is known, not asked
     another.get(("A", "A"))
-    another.transact([Delete(("A", "A"))])
+    another.transact([Delete(("A", "A")), Delete(("C", "C"))])
     assert calls == ["GetItem", "TransactWriteItems"]
     assert "DescribeTable" not in calls
 
@@ -711,6 +711,74 @@ def test_write_is_one_call_and_returns_the_item_after_it(store, calls):
     with pytest.raises(ConditionFailed) as failed:
         store.write(failing)
     assert failed.value.operation is failing
+
+
+def test_a_transaction_of_one_write_is_that_write_alone(store, calls):
+    """Half the capacity of TransactWriteItems, the same outcome."""
+    store.transact([Put({"PK": "O", "SK": "O", "type": "X", "n": 1}, items.missing())])
+    store.transact([Update(("O", "O"), add={"n": 1}, condition=items.equals("n", 1))])
+    assert store.get(("O", "O")) == {"PK": "O", "SK": "O", "type": "X", "n": 2}
+    store.transact([Delete(("O", "O"), items.exists())])
+    assert calls == ["PutItem", "UpdateItem", "GetItem", "DeleteItem"]
+    calls.clear()
+    failing = Update(("O", "O"), set={"n": 5}, condition=items.exists())
+    with pytest.raises(ConditionFailed) as failed:
+        store.transact([failing])
+    assert failed.value.operation is failing and store.get(("O", "O")) is None
+    assert calls == ["UpdateItem", "GetItem"]  # no re-read: the failure names its one operation
+
+
+class _Lost:
+    """The body of a reply that never came: a 500, which botocore sends the request again for."""
+
+    def stream(self, **_):
+        yield b'{"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "lost"}'
+
+
+def losing_the_first_reply(store: DynamoItemStore, operation: str) -> list[str]:
+    """The first `operation` request reaches DynamoDB and is applied, but its reply is lost: botocore
+    sees a 500 and sends it again. Returns a list that grows by one per request sent."""
+    import urllib3
+    from botocore.awsrequest import AWSResponse
+
+    http, sent = urllib3.PoolManager(), []
+
+    def before_send(request, **_):
+        sent.append(operation)
+        if len(sent) > 1:
+            return None  # botocore sends it
+        http.request(request.method, request.url, body=request.body, headers=dict(request.headers))
+        return AWSResponse(request.url, 500, {}, _Lost())
+
+    store.table.connection.client.meta.events.register(f"before-send.dynamodb.{operation}", before_send)
+    return sent
+
+
+# Needs DynamoDB Local: the lost reply is the real request sent by hand to the server, which moto's
+# in-process mock does not listen for.
+@pytest.mark.java
+@pytest.mark.network
+@pytest.mark.parametrize("where", ["dynamodb-local"], indirect=True)
+def test_a_write_whose_first_reply_was_lost_is_not_refused_by_its_own_first_try(where, store):
+    """A write alone has no transaction token to make its retries idempotent: the retry fails the
+    condition its first try made false, and the driver, seeing the item as the write leaves it,
+    reports success, not a conflict."""
+    put = Put({"PK": "L", "SK": "L", "type": "X", "version": 1}, items.missing())
+    sent = losing_the_first_reply(store, "PutItem")
+    store.transact([put])
+    assert len(sent) == 2 and store.get(put.key) == put.item
+
+    bump = Update(("L", "L"), set={"version": 2}, condition=items.equals("version", 1))
+    sent = losing_the_first_reply(store, "UpdateItem")
+    assert store.write(bump) == {**put.item, "version": 2} and len(sent) == 2
+
+    # Another writer's item is no success of ours: still refused.
+    store.write(Put({"PK": "M", "SK": "M", "type": "X", "by": "other"}))
+    sent = losing_the_first_reply(store, "PutItem")
+    ours = Put({"PK": "M", "SK": "M", "type": "X", "by": "us"}, items.missing())
+    with pytest.raises(ConditionFailed):
+        store.write(ours)
+    assert store.get(ours.key) == {"PK": "M", "SK": "M", "type": "X", "by": "other"}
 
 
 def test_numbers_keep_their_value_and_kind(store):

@@ -229,3 +229,30 @@ def test_a_relay_that_cannot_reach_the_broker_waits_for_the_backoff_too(uow_fact
     clock.now = seconds(record.retry_at)
     relay()
     assert len(broker.asked) == 2 and uow_factory().outbox.get(welcome.id).attempts == 2
+
+
+def test_a_claim_another_sender_holds_waits_for_its_lease_and_costs_no_attempt(uow_factory, settings, clock, candidate):
+    """Without a broker nobody comes back for an event a busy claim turned away: it waits, retrying,
+    until about the claim's lease is over (not every relay pass), with its attempts unchanged."""
+    welcome = the_welcome(uow_factory)
+    outbox = uow_factory().outbox
+    (recipient,) = {candidate.id}
+    assert outbox.claim_delivery(welcome.id, recipient, lease_seconds=settings.email_lease_seconds)  # another's
+    server = MailServer(clock, until=T0)
+    relay_once(relaying(uow_factory, server), settings)
+
+    waiting = outbox.get(welcome.id)
+    assert (waiting.status, waiting.attempts, server.tries) == ("retrying", 0, [])
+    assert "claimed by another worker" in waiting.last_error
+    wait = seconds(waiting.retry_at) - clock.now
+    lease = min(settings.email_lease_seconds, settings.email_retry_max)
+    assert 0.75 * lease - 0.001 <= wait <= lease + 0.001
+    for _ in range(3):  # passes before then leave it alone
+        relay_once(relaying(uow_factory, server), settings)
+    assert server.tries == [] and outbox.get(welcome.id).status == "retrying"
+
+    clock.now = seconds(waiting.retry_at) + settings.email_lease_seconds  # the other sender died: its lease ran out
+    relay_once(relaying(uow_factory, server), settings)
+    relay_once(relaying(uow_factory, server), settings)
+    record = outbox.get(welcome.id)
+    assert (record.status, record.attempts, len(server.sent)) == ("sent", 0, 1)

@@ -156,7 +156,7 @@ def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monke
         (waiting,) = uow.outbox.list(status="retrying")
         assert promote_due(uow) == [waiting.id]
         pending = uow.outbox.get(waiting.id)
-        (mail,) = emails_for(pending, uow.users.get)
+        (mail,) = emails_for(pending, uow.users.get_many)
         assert uow.outbox.claim_delivery(pending.id, mail.recipient, lease_seconds=600)  # held elsewhere
 
     assert deliver_in_process(unit_of_work(settings), settings, pending.id) is False

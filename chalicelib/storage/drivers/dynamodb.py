@@ -7,8 +7,10 @@ serialized here (str -> S, int/float -> N) and conditions built with PynamoDB's 
 
 Reads are strongly consistent wherever DynamoDB allows it (GetItem, BatchGetItem, base-table
 Query; never on a GSI). A transaction is one TransactWriteItems with a ClientRequestToken, so
-botocore's retries of it are idempotent. Every PynamoDB and botocore error stays in here: a failed
-condition is ConditionFailed, a persisting collision ConcurrencyError, anything else Unavailable.
+botocore's retries of it are idempotent; a transaction of one write is that write alone, whose
+retry, failing the condition its own first try made false, is checked against the item. Every
+PynamoDB and botocore error stays in here: a failed condition is ConditionFailed, a persisting
+collision ConcurrencyError, anything else Unavailable.
 """
 
 import logging
@@ -512,6 +514,11 @@ class DynamoItemStore(ItemStore):
                 requests.append((operation, request))
         if not requests:
             return
+        if len(requests) == 1 and not isinstance(requests[0][0], Check):
+            # One write alone is that write (a conditional Put, Update or Delete): half the
+            # capacity of TransactWriteItems, the same outcome.
+            self.write(requests[0][0])
+            return
         token = uuid.uuid4().hex  # the same token on botocore's retries makes them idempotent
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
@@ -592,6 +599,8 @@ class DynamoItemStore(ItemStore):
                         raise ValueError(f"write takes a Put, Update or Delete, not {operation!r}.")
                     except PynamoDBException as error:
                         if _code(error) == "ConditionalCheckFailedException":
+                            if _retried(error) and _applied(operation, current := self.get(operation.key)):
+                                return current  # its first try landed
                             raise ConditionFailed(operation) from None
                         if _code(error) == "TransactionConflictException":  # an item in a transaction
                             raise _Collision() from None
@@ -617,6 +626,28 @@ class DynamoItemStore(ItemStore):
     def ping(self) -> None:
         with _storage_errors():
             self.table.get_item("PING", "PING", consistent_read=True)
+
+
+def _retried(error: PynamoDBException) -> bool:
+    """Whether botocore sent the request more than once (a lost reply, a timeout, a 5xx): botocore's
+    own error, which PynamoDB's carries as its cause, counts the retries."""
+    botocore_error = getattr(error.cause, "__cause__", None)
+    response = getattr(botocore_error, "response", None)
+    metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
+    return bool(metadata.get("RetryAttempts"))
+
+
+def _applied(operation: Put | Update | Delete, current: Item | None) -> bool:
+    """Whether the item is as the write leaves it: a retried write whose first try landed fails
+    its own condition (a write alone has no token to make its retries idempotent, as a
+    transaction has), and is no failure. An addition cannot be told from another one."""
+    if isinstance(operation, Delete):
+        return current is None
+    if current is None:
+        return False
+    if isinstance(operation, Put):
+        return current == {name: value for name, value in operation.item.items() if value is not None}
+    return not operation.add and all(current.get(name) == value for name, value in operation.set.items())
 
 
 def _attributes(item: Mapping[str, Value | None]) -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...backoff import Pause
 from ...domain.errors import DomainError
+from ..items import Delete
 from ..records import Window
 from ..stores import CounterStore
 
@@ -58,6 +59,9 @@ class RedisCounters:
 
     def clear(self, key: str) -> None:
         self._client.delete(REDIS_PREFIX + key)
+
+    def clearing(self, key: str) -> None:
+        self.clear(key)  # Redis is no part of a storage transaction: cleared now
 
 
 def redis_client(url: str) -> "Redis":
@@ -114,6 +118,9 @@ class RedisOrStorage:
 
     def clear(self, key: str) -> None:
         self._call("clear", key)
+
+    def clearing(self, key: str) -> "Delete | None":
+        return self._call("clearing", key)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,99 @@
+"""The DynamoDB calls a request makes: none that could be folded into another.
+
+Counted on every call botocore makes (tests/conftest.py's recorder), on moto and DynamoDB Local;
+SQLite has no round trips, and the outcome of each request is checked on every backend elsewhere.
+"""
+
+import contextlib
+import json
+
+import pytest
+
+from .helpers import with_query
+
+ON_DYNAMODB = pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], indirect=True)
+
+
+@pytest.fixture
+def calls(no_dynamodb_scan, api):
+    """`calls.of(...)`: the calls of that request alone, before the emails it owes are sent (by a
+    thread on this backend, whose calls would count too; Api.call waits for them)."""
+    from tests.conftest import settle_email
+
+    class Calls:
+        def of(self, method: str, path: str, body=None, token=None, status: int = 200) -> list[str]:
+            headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+            encoded = b"" if body is None else json.dumps(body).encode()
+            settle_email()
+            no_dynamodb_scan.clear()
+            with holding_deliveries():
+                response = api.client.http.request(method, path, headers=headers, body=encoded)
+                made = list(no_dynamodb_scan)
+            settle_email()
+            assert response.status_code == status, response.body
+            return made
+
+    return Calls()
+
+
+@contextlib.contextmanager
+def holding_deliveries():
+    """What the request hands the delivery thread is held until its calls are counted."""
+    from chalicelib.messaging import background
+
+    held, submit = [], background.submit
+    background.submit = lambda *args, **kwargs: held.append((args, kwargs))
+    try:
+        yield
+    finally:
+        background.submit = submit
+        for args, kwargs in held:
+            submit(*args, **kwargs)
+
+
+@ON_DYNAMODB
+def test_a_login_clears_its_counters_in_the_transaction_that_starts_its_session(api, calls, candidate):
+    """Peek at the address's failures, count the attempt for the pair and the email (each a new
+    window: the last login cleared them), read the account by its email, then one transaction."""
+    made = calls.of("POST", "/auth/login", {"email": "carl@example.com", "password": "correct horse battery"})
+    assert sorted(made) == sorted(["GetItem", "PutItem", "PutItem", "GetItem", "GetItem", "TransactWriteItems"])
+    assert "DeleteItem" not in made and "UpdateItem" not in made  # no refused add, no clear of its own
+    again = calls.of("POST", "/auth/login", {"email": "carl@example.com", "password": "correct horse battery"})
+    assert sorted(again) == sorted(made)  # the counters were cleared: new windows again, one call each
+
+
+@ON_DYNAMODB
+def test_a_refresh_reads_its_session_and_user_in_one_batch(api, calls):
+    api.register("rob@example.com")
+    login = api.post("/auth/login", {"email": "rob@example.com", "password": "correct horse battery"}).body
+    made = calls.of("POST", "/auth/refresh", {"refresh_token": login["refresh_token"]})
+    assert made == ["GetItem", "BatchGetItem", "TransactWriteItems"]
+
+
+@ON_DYNAMODB
+def test_a_history_page_is_one_query_and_one_batch(api, calls, recruiter, candidate, application):
+    application_id = application["id"]
+    for status in ("screening", "shortlisted"):
+        api.post(
+            "/applications/change-status",
+            {"application_id": application_id, "status": status},
+            token=recruiter.token,
+        )
+    first = api.get(f"/applications/{application_id}/history?limit=2", token=candidate.token).body
+    assert [entry["to_status"] for entry in first["items"]] == ["applied", "screening"]
+
+    made = calls.of("GET", f"/applications/{application_id}/history?limit=2", token=recruiter.token)
+    assert made == ["Query", "BatchGetItem"]  # the application with its history; its job with the actors
+    later = calls.of(
+        "GET", with_query(f"/applications/{application_id}/history", cursor=first["next_cursor"]), token=candidate.token
+    )
+    assert sorted(later) == ["BatchGetItem", "Query", "Query"]  # the application beside the page, at once
+
+
+@ON_DYNAMODB
+def test_a_change_of_one_item_is_a_conditional_write_not_a_transaction(api, calls, candidate):
+    """A profile change writes the user alone: an UpdateItem or PutItem, half a transaction's capacity."""
+    made = calls.of("PATCH", "/auth/me", {"name": "Carl Renamed"}, token=candidate.token)
+    assert "TransactWriteItems" not in made
+    assert made.count("PutItem") + made.count("UpdateItem") == 1
+    assert api.get("/auth/me", token=candidate.token).body["user"]["name"] == "Carl Renamed"
