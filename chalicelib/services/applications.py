@@ -89,14 +89,17 @@ def present(
     jobs: dict[str, Job] | None = None,
     candidates: dict[str, User] | None = None,
 ) -> list[ApplicationSeen]:
-    """The applications as `who` sees them; the jobs and candidates not given read in one batch
-    each (a candidate's own account, as this request's authentication just read it, is not read
+    """The applications as `who` sees them; the jobs and candidates not given read together in one
+    batch (a candidate's own account, as this request's authentication just read it, is not read
     again)."""
     known = jobs or {}
-    jobs = {**uow.jobs.get_many(a.job_id for a in applications if a.job_id not in known), **known}
     caller = recent_account(uow, who.user_id)
     candidates = {**({caller.id: caller} if caller is not None else {}), **(candidates or {})}
-    candidates |= uow.users.get_many(a.candidate_id for a in applications if a.candidate_id not in candidates)
+    jobs_read, candidates_read = uow.jobs.get_many_with_users(
+        (a.job_id for a in applications if a.job_id not in known),
+        (a.candidate_id for a in applications if a.candidate_id not in candidates),
+    )
+    jobs, candidates = {**jobs_read, **known}, {**candidates, **candidates_read}
     seen = []
     for application in applications:
         job = jobs.get(application.job_id)

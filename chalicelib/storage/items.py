@@ -320,8 +320,9 @@ class ItemStore(ABC):
         (DynamoDB's eventually consistent read: half the capacity, for reads no decision follows)."""
 
     @abstractmethod
-    def get_many(self, keys: Iterable[Key]) -> list[Item]:
-        """The items of these keys that exist, in no particular order, in as few round trips as can be."""
+    def get_many(self, keys: Iterable[Key], *, consistent: bool = True) -> list[Item]:
+        """The items of these keys that exist, in no particular order, in as few round trips as can
+        be; consistent=False as for `get` (what a page shows beside its records)."""
 
     def query(
         self,

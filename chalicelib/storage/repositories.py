@@ -129,13 +129,16 @@ class _Repository:
     def _get_many(self, keys) -> list:
         return [self.entity.load(item) for item in self._items.get_many(keys)]
 
-    def _get_with_users(self, key: Key, user_ids: Iterable[str]) -> tuple[Any, dict[str, User]]:
-        """The record of `key` and the accounts of these ids that exist, in one batch read: one
+    def _get_many_with_users(
+        self, keys: Iterable[Key], user_ids: Iterable[str], *, consistent: bool = True
+    ) -> tuple[list, dict[str, User]]:
+        """The records of `keys` and the accounts of these ids that exist, in one batch read: one
         round trip, not two."""
-        found = {key_of(item): item for item in self._items.get_many([key, *map(user_key, set(user_ids))])}
-        record = found.pop(key, None)
-        users = [USER.load(item) for item in found.values()]
-        return (None if record is None else self.entity.load(record)), {user.id: user for user in users}
+        wanted = set(keys)
+        found = self._items.get_many([*wanted, *map(user_key, set(user_ids))], consistent=consistent)
+        records = [self.entity.load(item) for item in found if key_of(item) in wanted]
+        users = [USER.load(item) for item in found if key_of(item) not in wanted]
+        return records, {user.id: user for user in users}
 
     def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> Found:
         """Up to `limit` records, newest first, from index ranges (index, partition, filter) merged
@@ -285,8 +288,8 @@ class Sessions(_Repository):
 
     def get_with_user(self, session_id: str, user_id: str) -> tuple[Session | None, User | None]:
         """A session and its user in one batch read (a refresh's)."""
-        session, users = self._get_with_users(session_key(session_id), [user_id])
-        return session, users.get(user_id)
+        sessions, users = self._get_many_with_users([session_key(session_id)], [user_id])
+        return (sessions[0] if sessions else None), users.get(user_id)
 
     def token(self, token_hash: str) -> RefreshToken | None:
         item = self._items.get(refresh_key(token_hash))
@@ -380,7 +383,16 @@ class Jobs(_Repository):
 
     def get_with_users(self, job_id: str, user_ids: Iterable[str]) -> tuple[Job | None, dict[str, User]]:
         """A job and the accounts of these ids that exist, in one batch read."""
-        return self._get_with_users(job_key(job_id), user_ids)
+        jobs, users = self._get_many_with_users([job_key(job_id)], user_ids)
+        return (jobs[0] if jobs else None), users
+
+    def get_many_with_users(
+        self, job_ids: Iterable[str], user_ids: Iterable[str]
+    ) -> tuple[dict[str, Job], dict[str, User]]:
+        """The jobs and the accounts of these ids that exist, by id, in one batch read, maybe a
+        moment old (what a page of applications shows beside them)."""
+        jobs, users = self._get_many_with_users(map(job_key, set(job_ids)), user_ids, consistent=False)
+        return {job.id: job for job in jobs}, users
 
     def get_many(self, job_ids: Iterable[str]) -> dict[str, Job]:
         """The jobs of these ids that exist (soft-deleted too), by id, in one round trip."""

@@ -97,3 +97,13 @@ def test_a_change_of_one_item_is_a_conditional_write_not_a_transaction(api, call
     assert "TransactWriteItems" not in made
     assert made.count("PutItem") + made.count("UpdateItem") == 1
     assert api.get("/auth/me", token=candidate.token).body["user"]["name"] == "Carl Renamed"
+
+
+@ON_DYNAMODB
+def test_a_page_of_applications_reads_its_jobs_and_candidates_in_one_batch(api, calls, recruiter):
+    jobs = [api.create_job(recruiter.token, title=f"Job {n}") for n in range(2)]
+    for n in range(4):
+        api.apply(api.signup(f"many{n}@example.com")[1], jobs[n % 2]["id"])
+    made = calls.of("GET", "/applications?limit=4", token=recruiter.token)
+    assert made.count("BatchGetItem") == 1  # 2 jobs and 4 candidates together
+    assert made.count("GetItem") <= 1  # the caller's own account, once its few seconds of trust ran out

@@ -142,7 +142,8 @@ def test_a_failed_send_never_fails_the_request_and_the_relay_delivers_later(api_
 
 
 def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monkeypatch):
-    """A relay pass meeting a delivery another sender holds leaves the event as it was, untried."""
+    """A relay pass meeting a delivery another sender holds counts no attempt and sends nothing: the
+    event waits, retrying, for about the claim's lease (the next passes leave it alone)."""
     from chalicelib.messaging.delivery import deliver_in_process
     from chalicelib.messaging.emails import emails_for
 
@@ -162,7 +163,10 @@ def test_a_claim_held_elsewhere_is_no_failed_attempt(api_client, mail_env, monke
     assert deliver_in_process(unit_of_work(settings), settings, pending.id) is False
     with unit_of_work(settings) as uow:
         after = uow.outbox.get(pending.id)
-    assert (after.status, after.attempts, after.last_error) == ("pending", 1, pending.last_error)
+    assert (after.status, after.attempts) == ("retrying", 1)
+    assert "claimed by another worker" in after.last_error
+    wait = datetime.datetime.fromisoformat(after.retry_at).timestamp() - clock.now
+    assert 0.75 * settings.email_retry_max - 0.01 <= wait <= settings.email_retry_max + 0.01  # the lease, capped
 
 
 def test_failed_events_are_listed_for_admins_only(api_client, mail_env, monkeypatch):

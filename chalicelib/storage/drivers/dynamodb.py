@@ -420,14 +420,14 @@ class DynamoItemStore(ItemStore):
             found = self.table.get_item(key[0], key[1], consistent_read=consistent).get("Item")
         return from_attributes(found) if found else None
 
-    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+    def get_many(self, keys: Iterable[Key], *, consistent: bool = True) -> list[Item]:
         unique = list(dict.fromkeys((str(pk), str(sk)) for pk, sk in keys))  # BatchGetItem refuses duplicates
         found: list[Item] = []
         with _storage_errors():
             for first in range(0, len(unique), BATCH_GET_KEYS):
                 pending: list[Any] = [_typed_key(key) for key in unique[first : first + BATCH_GET_KEYS]]
                 for attempt in range(UNPROCESSED_RETRIES + 1):
-                    reply = self.table.batch_get_item(pending, consistent_read=True)
+                    reply = self.table.batch_get_item(pending, consistent_read=consistent)
                     found += [from_attributes(item) for item in reply.get("Responses", {}).get(self.table_name, [])]
                     pending = reply.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
                     if not pending:

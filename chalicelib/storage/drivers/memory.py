@@ -23,7 +23,7 @@ class MemoryItemStore(ItemStore):
             item = self.items.get(key)
             return None if item is None else dict(item)
 
-    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+    def get_many(self, keys: Iterable[Key], *, consistent: bool = True) -> list[Item]:
         with self._lock:
             return [dict(self.items[key]) for key in set(keys) if key in self.items]
 

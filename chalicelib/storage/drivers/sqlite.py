@@ -310,7 +310,7 @@ class SqliteItemStore(ItemStore):
             raise _unavailable(error) from error
         return None if row is None else _decode(row[0])
 
-    def get_many(self, keys: Iterable[Key]) -> list[Item]:
+    def get_many(self, keys: Iterable[Key], *, consistent: bool = True) -> list[Item]:  # always consistent
         wanted = list(dict.fromkeys((str(pk), str(sk)) for pk, sk in keys))
         found: list[Item] = []
         try:
