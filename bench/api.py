@@ -428,14 +428,10 @@ class Bench:
         if any(email):
             self.rows.append(Row(f"  {name}: hand-off", email, None, "in the call: its events passed on after commit"))
         if any(ms > 0.01 for ms in delivered):
+            called = any(delivery_operations)  # a call that owed no email has no delivery calls to show
             note = "after the call, untimed: the thread sending its emails"
-            self.rows.append(
-                Row(
-                    f"  {name}: delivery", delivered, None, note, delivery_operations or None, delivery_capacity or None
-                )
-                if any(delivery_operations)  # a call that owed no email has no delivery calls to show
-                else Row(f"  {name}: delivery", delivered, None, note)
-            )
+            operations_of = (delivery_operations, delivery_capacity) if called else (None, None)
+            self.rows.append(Row(f"  {name}: delivery", delivered, None, note, *operations_of))
         return row
 
     def measure_function(self, name: str, function: Callable[[], object], n: int, **terms) -> Row:
@@ -498,19 +494,15 @@ class Bench:
 
 
 def seed_user(email: str, role: str):
+    """An account of this role; an admin as `cli create-admin` makes one (no API route makes admins)."""
     from chalicelib import bootstrap
     from chalicelib.domain.models import Role
     from chalicelib.services import users
 
-    return users.register(bootstrap.context(), email=email, password="correct horse battery", role=Role(role))
-
-
-def seed_admin(email: str):
-    """An admin, made as `cli create-admin` makes one (no API route makes admins)."""
-    from chalicelib import bootstrap
-    from chalicelib.services import users
-
-    return users.create_admin(bootstrap.context(), email=email, password="correct horse battery", name="Ada")
+    password = "correct horse battery"
+    if role == Role.ADMIN:
+        return users.create_admin(bootstrap.context(), email=email, password=password, name="Ada")
+    return users.register(bootstrap.context(), email=email, password=password, role=Role(role))
 
 
 def seed_jobs(owner, count: int, batch: int, start: int = 0, threads: int = 1) -> None:
@@ -675,7 +667,7 @@ def run(backend_name: str, calls: int, total_jobs: int, auth_calls: int):
             target_ms=read_target,
             note="candidate, first page",
         )
-        seed_admin("admin@bench.example")
+        seed_user("admin@bench.example", "admin")
         wait_for_deliveries()
         atok = bench.call("POST", "/auth/login", {"email": "admin@bench.example", **login})["access_token"]
         bench.measure(

@@ -166,20 +166,28 @@ def deliver_in_process(uow: UnitOfWork, settings: Settings, event_id: str, *, re
         deliver(uow, settings, event_id, remaining=remaining)
         return True
     except DeliveryBusy as busy:
-        at = utc_at(uow.outbox.clock() + wait_again(busy, settings))
-        uow.outbox.retry_later(event_id, at=at, error=str(busy), attempted=False)
-        return False
+        failure: Exception = busy
     except TryLater:
         return False
     except Exception as error:
-        try:
-            record = uow.outbox.get(event_id)
-            if record is None:
-                return False
-            if is_permanent(error) or record.attempts + 1 >= settings.email_max_retries:
-                record_attempt(uow, event_id, error, final=True)
-            else:
-                retry_later(uow, settings, record, describe(error))
-        except Exception:
-            log.exception("event %s: could not record the failed attempt", event_id)
-        return False
+        failure = error
+    try:
+        _hold_back(uow, settings, event_id, failure)
+    except Exception:
+        log.exception("event %s: could not record the failed attempt", event_id)
+    return False
+
+
+def _hold_back(uow: UnitOfWork, settings: Settings, event_id: str, error: Exception) -> None:
+    """What deliver_in_process does after a failure, or after a claim another sender holds."""
+    if isinstance(error, DeliveryBusy):  # no attempt of ours: wait out the claim's lease
+        at = utc_at(uow.outbox.clock() + wait_again(error, settings))
+        uow.outbox.retry_later(event_id, at=at, error=str(error), attempted=False)
+        return
+    record = uow.outbox.get(event_id)
+    if record is None:
+        return
+    if is_permanent(error) or record.attempts + 1 >= settings.email_max_retries:
+        record_attempt(uow, event_id, error, final=True)
+    else:
+        retry_later(uow, settings, record, describe(error))

@@ -152,8 +152,7 @@ def _visible_application(
     if application is None:
         raise NotFound("Application not found.")
     if candidate and not application.is_candidate(who):
-        job, account = uow.jobs.get_with_user(application.job_id, application.candidate_id)
-        candidates = {account.id: account} if account is not None else {}
+        job, candidates = uow.jobs.get_with_users(application.job_id, [application.candidate_id])
     else:
         job, candidates = uow.jobs.get(application.job_id), {}
     if not application.is_visible_to(who, job):
@@ -171,16 +170,16 @@ def get_application(ctx: SignedIn, application_id: str) -> ApplicationSeen:
 def get_history(ctx: SignedIn, application_id: str, *, limit: int, cursor: str | None = None) -> Page[HistoryEntrySeen]:
     """The application's changes, oldest first, a page at a time, each with its actor: the
     application read with the page, then its job with the page's actors (two round trips)."""
-    read: list[Application] = []
-
-    def entries(n: int, last: str | None) -> list[HistoryEntry]:
-        application, found = uow.applications.with_history(application_id, limit=n, after=last)
-        if application is None:
-            raise NotFound("Application not found.")
-        read.append(application)
-        return found
-
     with ctx.uow as uow:
+        read: list[Application] = []  # the application paginate's one fetch read with the page
+
+        def entries(n: int, last: str | None) -> list[HistoryEntry]:
+            application, found = uow.applications.with_history(application_id, limit=n, after=last)
+            if application is None:
+                raise NotFound("Application not found.")
+            read.append(application)
+            return found
+
         page = paginate(entries, limit=limit, cursor=cursor, secret=ctx.settings.jwt_secret)
         (application,) = read
         job, actors = uow.jobs.get_with_users(application.job_id, (entry.actor_id for entry in page.items))

@@ -376,13 +376,9 @@ class Jobs(_Repository):
             self._as_read[job.id] = copy.copy(job)  # its title, status... are strings: kept as read
         return job
 
-    def get_with_user(self, job_id: str, user_id: str) -> tuple[Job | None, User | None]:
-        """A job and an account in one batch read (an application's job and its candidate)."""
-        job, users = self.get_with_users(job_id, [user_id])
-        return job, users.get(user_id)
-
     def get_with_users(self, job_id: str, user_ids: Iterable[str]) -> tuple[Job | None, dict[str, User]]:
-        """A job and the accounts of these ids that exist, in one batch read."""
+        """A job and the accounts of these ids that exist, in one batch read (an application's job
+        with its candidate, or with the actors of its history)."""
         jobs, users = self._get_many_with_users([job_key(job_id)], user_ids)
         return (jobs[0] if jobs else None), users
 

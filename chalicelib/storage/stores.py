@@ -219,8 +219,6 @@ class CounterStore(Protocol):
 
     def peek(self, key: str) -> Window: ...
 
-    def clear(self, key: str) -> None: ...
-
     def clearing(self, key: str) -> Delete | None:
         """The clear as a write for a unit of work to commit with its change (counters in storage:
         no call of its own), or None when done at once (counters elsewhere, as in Redis)."""
@@ -263,9 +261,6 @@ class Counters:
         if item is None or float(item["ends_at"]) <= self.clock():
             return Window(0, 0.0)
         return Window(int(item["hits"]), float(item["ends_at"]))
-
-    def clear(self, key: str) -> None:
-        self._items.write(Delete(counter_key(key)))
 
     def clearing(self, key: str) -> Delete:
         return Delete(counter_key(key))

@@ -4,10 +4,12 @@ Counted on every call botocore makes (tests/conftest.py's recorder), on moto and
 SQLite has no round trips, and the outcome of each request is checked on every backend elsewhere.
 """
 
-import contextlib
 import json
 
 import pytest
+
+from bench.api import DeferredDeliveries
+from tests.conftest import settle_email
 
 from .helpers import with_query
 
@@ -16,39 +18,22 @@ ON_DYNAMODB = pytest.mark.parametrize("backend", ["moto", "dynamodb-local"], ind
 
 @pytest.fixture
 def calls(no_dynamodb_scan, api):
-    """`calls.of(...)`: the calls of that request alone, before the emails it owes are sent (by a
-    thread on this backend, whose calls would count too; Api.call waits for them)."""
-    from tests.conftest import settle_email
+    """`calls.of(...)`: the calls of that request alone. What it hands the delivery thread (whose
+    calls would count too) is held until they are taken (bench's DeferredDeliveries), then sent."""
 
     class Calls:
         def of(self, method: str, path: str, body=None, token=None, status: int = 200) -> list[str]:
             headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
             encoded = b"" if body is None else json.dumps(body).encode()
-            settle_email()
+            settle_email()  # what earlier requests owe
             no_dynamodb_scan.clear()
-            with holding_deliveries():
+            with DeferredDeliveries():  # on leaving: the held deliveries sent, and waited for
                 response = api.client.http.request(method, path, headers=headers, body=encoded)
                 made = list(no_dynamodb_scan)
-            settle_email()
             assert response.status_code == status, response.body
             return made
 
     return Calls()
-
-
-@contextlib.contextmanager
-def holding_deliveries():
-    """What the request hands the delivery thread is held until its calls are counted."""
-    from chalicelib.messaging import background
-
-    held, submit = [], background.submit
-    background.submit = lambda *args, **kwargs: held.append((args, kwargs))
-    try:
-        yield
-    finally:
-        background.submit = submit
-        for args, kwargs in held:
-            submit(*args, **kwargs)
 
 
 @ON_DYNAMODB

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+import urllib3
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from pynamodb.exceptions import CancellationReason, TableDoesNotExist, TransactWriteError, VerboseClientError
 
@@ -738,9 +740,6 @@ class _Lost:
 def losing_the_first_reply(store: DynamoItemStore, operation: str) -> list[str]:
     """The first `operation` request reaches DynamoDB and is applied, but its reply is lost: botocore
     sees a 500 and sends it again. Returns a list that grows by one per request sent."""
-    import urllib3
-    from botocore.awsrequest import AWSResponse
-
     http, sent = urllib3.PoolManager(), []
 
     def before_send(request, **_):

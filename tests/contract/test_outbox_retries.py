@@ -256,3 +256,24 @@ def test_a_claim_another_sender_holds_waits_for_its_lease_and_costs_no_attempt(u
     relay_once(relaying(uow_factory, server), settings)
     record = outbox.get(welcome.id)
     assert (record.status, record.attempts, len(server.sent)) == ("sent", 0, 1)
+
+
+def test_a_busy_claim_that_cannot_be_held_back_raises_nothing_into_the_deliverer(
+    uow_factory, settings, clock, candidate, monkeypatch, caplog
+):
+    """deliver_in_process never raises into its caller: a store that fails holding the event back
+    is logged, and the event is left as it was."""
+    from chalicelib.domain.errors import Unavailable
+    from chalicelib.messaging.delivery import deliver_in_process
+
+    welcome = the_welcome(uow_factory)
+    outbox = uow_factory().outbox
+    assert outbox.claim_delivery(welcome.id, candidate.id, lease_seconds=settings.email_lease_seconds)
+
+    def unavailable(self, *args, **kwargs):
+        raise Unavailable("Storage is unavailable: down")
+
+    monkeypatch.setattr(Outbox, "retry_later", unavailable)
+    assert deliver_in_process(relaying(uow_factory, MailServer(clock, until=T0)), settings, welcome.id) is False
+    assert "could not record the failed attempt" in caplog.text
+    assert (outbox.get(welcome.id).status, outbox.get(welcome.id).attempts) == ("pending", 0)

@@ -57,11 +57,8 @@ class RedisCounters:
             return Window(0, 0.0)
         return Window(int(count), self._clock() + ttl_ms / 1000)
 
-    def clear(self, key: str) -> None:
-        self._client.delete(REDIS_PREFIX + key)
-
     def clearing(self, key: str) -> None:
-        self.clear(key)  # Redis is no part of a storage transaction: cleared now
+        self._client.delete(REDIS_PREFIX + key)  # Redis is no part of a storage transaction: cleared now
 
 
 def redis_client(url: str) -> "Redis":
@@ -115,9 +112,6 @@ class RedisOrStorage:
 
     def peek(self, key: str) -> Window:
         return self._call("peek", key)
-
-    def clear(self, key: str) -> None:
-        self._call("clear", key)
 
     def clearing(self, key: str) -> "Delete | None":
         return self._call("clearing", key)
