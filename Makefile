@@ -17,7 +17,7 @@ DYNAMODB_PORT ?= 8001
 # Chalice's local server without auto-reload (deploy/serve.py): nothing written restarts it.
 SERVE := $(PY) -m deploy.serve --host $(HOST) --port $(PORT)
 
-.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load bench-capacity bench-search
+.PHONY: help install run run-dynamodb dev test lint lock bench clean openapi worker relay bench-email package package-terraform bench-coldstart bench-funnel bench-load bench-capacity bench-search bench-instructions
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -95,6 +95,9 @@ bench-email: $(DEV_INSTALLED)  ## status change -> SMTP accepted (median, p99) a
 
 bench-funnel: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## GET /jobs/{id}/funnel at 100 vs 100 000 applications, and 50 concurrent moves on DynamoDB Local (BENCH_ARGS)
 	$(PY) -m bench.funnel $(BENCH_ARGS)
+
+bench-instructions: $(DEV_INSTALLED)  ## instructions per request per endpoint under callgrind (repeatable on a noisy machine), before (BENCH_ARGS="--before <ref>", default main) and after
+	$(PY) -m bench.instructions $(BENCH_ARGS)
 
 bench-search: $(DEV_INSTALLED) $(NODE_INSTALLED)  ## job searches before (BENCH_ARGS="--before <ref>", default main) and after: DynamoDB calls, RCU, rows read; create-job WCU
 	$(PY) -m bench.search $(BENCH_ARGS)
