@@ -1,6 +1,6 @@
 """Instructions per request, per endpoint, before and after a change, in one run (`make bench-instructions`).
 
-    python -m bench.instructions [--before <git ref>] [--calls 20] [--jobs 60]
+    python -m bench.instructions [--before <git ref>] [--after <git ref>] [--calls 20] [--jobs 60]
 
 `make bench` times requests, and on a shared machine its medians move by a third from one process
 to the next. This counts instead: each side runs under valgrind's callgrind, which counts the
@@ -8,14 +8,15 @@ instructions the process executes, the same for the same code and inputs whateve
 does. It tells whether a change made requests cheaper or dearer, to the percent, on a machine too
 noisy to time them; `make bench` still gives the milliseconds.
 
-The code of `--before` (a git ref, in a scratch worktree; default main) and the working tree's run
-the same workload, each in a fresh interpreter on a fresh SQLite store (the embedded default),
-through `chalice.test.Client` and only the README's original routes, so any ref back to them runs
-it: register a recruiter and a candidate, create --jobs jobs, then --calls of each endpoint below.
-A request is framed by two calls of zlib.adler32, each of which makes callgrind dump its counts
-(`--dump-before=adler32`); the counts of the request's own thread between the two are the request's.
-Its emails are delivered by the in-process thread after the request, waited for outside the frame,
-and counted on that thread's own file: not in the request's figure.
+The code of `--before` (a git ref, in a scratch worktree; default main) and of `--after` (default:
+the working tree; a ref, in a worktree too) run the same workload, each in a fresh interpreter on a
+fresh SQLite store (the embedded default), through `chalice.test.Client` and only the README's
+original routes, so any ref back to them runs it: register a recruiter and a candidate, create
+--jobs jobs, then --calls of each endpoint below. A request is framed by two calls of zlib.adler32,
+each of which makes callgrind dump its counts (`--dump-before=adler32`); the counts of the
+request's own thread between the two are the request's. Its emails are delivered by the in-process
+thread after the request, waited for outside the frame, and counted on that thread's own file: not
+in the request's figure.
 
 Each figure is the median over the calls, in thousands of instructions, with the after/before ratio.
 Nothing is asserted: the table says what changed. valgrind runs the interpreter ~50x slower (a side
@@ -179,6 +180,7 @@ def worktree(ref: str, cleanup: contextlib.ExitStack) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", default="main", help="the git ref of the code before (default: main)")
+    parser.add_argument("--after", help="the git ref of the code after (default: the working tree)")
     parser.add_argument("--calls", type=int, default=20, help="framed requests per endpoint")
     parser.add_argument("--jobs", type=int, default=60, help="jobs created before the frames")
     parser.add_argument("--side", nargs=2, metavar=("TREE", "OUT"), help=argparse.SUPPRESS)
@@ -194,20 +196,24 @@ def main(argv=None) -> int:
         raise SystemExit("bench: valgrind is not installed (apt-get install valgrind)")
     with contextlib.ExitStack() as cleanup:
         outdir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ats-callgrind-"))
-        sides = {"before": worktree(args.before, cleanup), "after": ROOT}
-        print(f"bench: counting {args.before} and the working tree under callgrind", file=sys.stderr, flush=True)
+        after = args.after or "the working tree"
+        sides = {
+            "before": worktree(args.before, cleanup),
+            "after": worktree(args.after, cleanup) if args.after else ROOT,
+        }
+        print(f"bench: counting {args.before} and {after} under callgrind", file=sys.stderr, flush=True)
         running = {label: run_side(tree, label, outdir, args.jobs, args.calls) for label, tree in sides.items()}
         for label, process in running.items():
             if process.wait() != 0:
                 with open(os.path.join(outdir, f"{label}.log")) as log:
                     sys.stderr.write(log.read()[-3000:])
                 raise SystemExit(f"bench: the {label} side failed")
-        before, after = counts(outdir, "before"), counts(outdir, "after")
-    print(f"\n## Instructions per request (thousands, median of {args.calls}): {args.before} and the working tree")
+        was_counts, now_counts = counts(outdir, "before"), counts(outdir, "after")
+    print(f"\n## Instructions per request (thousands, median of {args.calls}): {args.before}, then {after}")
     print("| endpoint | before | after | after / before |")
     print("|---|---|---|---|")
     for endpoint in ENDPOINTS:
-        was, now = before[endpoint], after[endpoint]
+        was, now = was_counts[endpoint], now_counts[endpoint]
         print(f"| {endpoint} | {was:,.0f} | {now:,.0f} | {now / was:.2f} |")
     return 0
 
