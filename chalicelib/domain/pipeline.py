@@ -99,13 +99,18 @@ def check_stages(stages: Sequence[Stage]) -> None:
         raise refuse("exactly one stage is of kind hired", hired[1] if hired else None)
     if hired[0] != len(stages) - 1:
         raise refuse("the hired stage is the last", hired[0])
+    ids: set[str] = set()
+    names: set[str] = set()
     for index, stage in enumerate(stages):
-        if any(other.id == stage.id for other in stages[:index]):
+        name = stage.name.casefold()
+        if stage.id in ids:
             raise refuse("stage ids are unique", index)
-        if any(other.name.casefold() == stage.name.casefold() for other in stages[:index]):
+        if name in names:
             raise refuse("stage names are unique", index)
         if not is_id(stage.id):
             raise refuse("not a valid id", index)
+        ids.add(stage.id)
+        names.add(name)
 
 
 def first_of_kind(stages: Iterable[Stage], kind: str) -> Stage | None:
