@@ -177,13 +177,31 @@ def _compare_holds(condition: Compare, item: Mapping[str, Value] | None) -> bool
     raise TypeError(f"not a condition: {condition!r}")
 
 
+# All and AnyOf by loops, not all() or any() of a generator, which costs more to make than the
+# parts cost to test (a job's guard, an All of three and an AnyOf of two: 20k instructions -> 13k).
+
+
+def _all_hold(condition: All, item: Mapping[str, Value] | None) -> bool:
+    for part in condition.parts:  # noqa: SIM110  (see above)
+        if not holds(part, item):
+            return False
+    return True
+
+
+def _any_holds(condition: AnyOf, item: Mapping[str, Value] | None) -> bool:
+    for part in condition.parts:  # noqa: SIM110  (see above)
+        if holds(part, item):
+            return True
+    return False
+
+
 _TESTS: dict[type, Callable[[Any, Mapping[str, Value] | None], bool]] = {
     Exists: lambda condition, item: item is not None,
     Missing: lambda condition, item: item is None,
     Absent: lambda condition, item: item is None or condition.name not in item,
     Compare: _compare_holds,
-    All: lambda condition, item: all(holds(part, item) for part in condition.parts),
-    AnyOf: lambda condition, item: any(holds(part, item) for part in condition.parts),
+    All: _all_hold,
+    AnyOf: _any_holds,
 }
 
 
@@ -256,8 +274,8 @@ def updated(item: Item | None, update: Update) -> Item:
     return result
 
 
-def check_transaction(operations: Sequence[Operation]) -> None:
-    """What every driver refuses alike: too many operations, or two on one key."""
+def check_transaction(operations: Sequence[Operation]) -> list[Key]:
+    """What every driver refuses alike: too many operations, or two on one key. The operations' keys, in order."""
     if len(operations) > MAX_TRANSACTION_ITEMS:
         raise ValueError(
             f"A transaction holds at most {MAX_TRANSACTION_ITEMS} operations; this one has {len(operations)}."
@@ -265,6 +283,7 @@ def check_transaction(operations: Sequence[Operation]) -> None:
     keys = [operation.key for operation in operations]
     if len(set(keys)) != len(keys):
         raise ValueError("A transaction operates on each item once.")
+    return keys
 
 
 @dataclass(frozen=True)

@@ -434,6 +434,30 @@ def test_query_on_an_index_is_sparse_and_sorted_on_the_index_sort_key(item_store
     assert sort_keys(item_store.query("JOBS#open", index="GSI1"), "PK") == ["JOB#2", "JOB#4"]
 
 
+def test_an_overwrite_moves_an_item_from_index_entry_to_index_entry(item_store):
+    key = ("A", "X")
+    item_store.transact([Put(item(*key, version=1, GSI1PK="G", GSI1SK="1", GSI2PK="H", GSI2SK="1"))])
+
+    # Over the item read: a new GSI1 sort key, out of GSI2 (its sort key dropped), into GSI3.
+    moved = item(*key, version=2, GSI1PK="G", GSI1SK="2", GSI2PK="H", GSI3PK="K", GSI3SK="1")
+    item_store.transact([Put(moved, condition=equals("version", 1))])
+    assert item_store.query("G", index="GSI1") == [moved] == item_store.query("G", index="GSI1", prefix="2")
+    assert item_store.query("H", index="GSI2") == []
+    assert item_store.query("K", index="GSI3") == [moved]
+
+    # An update: GSI1 to another partition, back into GSI2, out of GSI3; then a write of the same kind.
+    item_store.transact([Update(key, set={"GSI1PK": "G2", "GSI2SK": "0", "GSI3PK": None}, condition=exists())])
+    item_store.write(Update(key, set={"GSI2PK": "H2", "GSI4PK": "L", "GSI4SK": "1"}, condition=exists()))
+    after = item(*key, version=2, GSI1PK="G2", GSI1SK="2", GSI2PK="H2", GSI2SK="0", GSI3SK="1", GSI4PK="L", GSI4SK="1")
+    assert item_store.get(key) == after
+    assert [item_store.query(pk, index=index) for pk, index in [("G", "GSI1"), ("H", "GSI2"), ("K", "GSI3")]] == [
+        []
+    ] * 3
+    assert [item_store.query(pk, index=index) for pk, index in [("G2", "GSI1"), ("H2", "GSI2"), ("L", "GSI4")]] == [
+        [after]
+    ] * 3
+
+
 def test_query_on_every_index(item_store):
     put_all(
         item_store,
@@ -661,6 +685,24 @@ def test_condition_failed_names_the_first_failing_operation_in_the_callers_order
     }
     assert item_store.get(("NEW", "NEW")) is None
     assert by_key(item_store.get_many(key_of(each) for each in existing.values())) == by_key(existing.values())
+
+
+def test_the_first_of_several_creations_whose_key_is_taken_is_the_one_named(item_store):
+    taken = [item("T#1", "X", n=1), item("T#2", "X", n=2)]
+    put_all(item_store, taken)
+    operations = [
+        Put(item("N#1", "X"), condition=missing()),
+        Put(item("T#1", "X", n=9), condition=missing()),  # taken: the first to fail
+        Put(item("N#2", "X", GSI1PK="G", GSI1SK="2"), condition=missing()),
+        Put(item("T#2", "X", n=9), condition=missing()),  # taken too
+        Put(item("N#3", "X")),
+    ]
+
+    assert failed_operation(lambda: item_store.transact(operations)) is operations[1]
+    assert failed_operation(lambda: item_store.transact(operations[2:])) is operations[3]
+
+    assert by_key(item_store.get_many([("N#1", "X"), ("N#2", "X"), ("N#3", "X"), *map(key_of, taken)])) == taken
+    assert item_store.query("G", index="GSI1") == []
 
 
 def test_put_replaces_the_whole_item(item_store):
