@@ -1,10 +1,15 @@
 """From a view's result to the answer: models rendered to JSON values, and the response with its ETag
 (or a 304 when the client's copy is current)."""
 
+import dataclasses
+import enum
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from chalice import Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Strict, TypeAdapter
+from pydantic.fields import FieldInfo
 from pydantic_core import to_json
 
 from .contract import Contract
@@ -18,24 +23,94 @@ def _list_of(model: type[BaseModel]) -> TypeAdapter:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
+# The check of a plain field's value (`{v}`), by annotation: what pydantic renders as it is.
+_PLAIN_CHECKS: dict[Any, str] = {
+    str: "type({v}) is str",
+    int: "type({v}) is int",
+    str | None: "({v} is None or type({v}) is str)",
+    int | None: "({v} is None or type({v}) is int)",
+}
+
+
+def _by_value(field: FieldInfo) -> bool:
+    """An enum field that takes its value, and nothing else (schemas.FROM_VALUE)."""
+    return field.metadata == [Strict(False)]
+
+
+@functools.cache
+def _plain_renderer(model: type[BaseModel]) -> Callable[[Any], dict | None] | None:
+    """`{"field": obj.field, ...}` written out once, for a model whose fields are all plain (a string,
+    an integer, maybe None; a StrEnum taken by its value) and required: the dict pydantic's validate
+    and dump make of a record, in a fifth of the instructions (a page of 20 jobs: 550k -> 100k).
+    The function returns None for a value pydantic would change or refuse (a bool, a str subclass,
+    an unknown member): pydantic renders that. None for any other model (nested, a list, a default,
+    an alias, a validator): pydantic renders it."""
+    decorators = model.__pydantic_decorators__  # validators, serializers, computed fields
+    if any(getattr(decorators, kind.name) for kind in dataclasses.fields(decorators)):
+        return None
+    if not model.model_config.get("from_attributes"):
+        return None
+    namespace: dict[str, Any] = {}
+    reads, checks, values = [], [], []
+    for i, (name, field) in enumerate(model.model_fields.items()):
+        if field.alias or field.serialization_alias or field.exclude or not field.is_required():
+            return None
+        v, annotation = f"v{i}", field.annotation
+        reads.append(f"{v} = obj.{name}")
+        check = _PLAIN_CHECKS.get(annotation)
+        if check is not None and not field.metadata:
+            checks.append(check.format(v=v))
+            values.append(f"{name!r}: {v}")
+        elif isinstance(annotation, enum.EnumMeta) and issubclass(annotation, enum.StrEnum) and _by_value(field):
+            # A member or its value (each hashes as the value) to the value.
+            namespace[f"values_{i}"] = {member: member.value for member in annotation}
+            checks.append(f"{v} in values_{i}")
+            values.append(f"{name!r}: values_{i}[{v}]")
+        else:
+            return None
+    body = "\n    ".join(reads)
+    source = (
+        f"def render(obj):\n    {body}\n"
+        f"    if not ({' and '.join(checks)}):\n        return None\n"
+        f"    return {{{', '.join(values)}}}\n"
+    )
+    exec(source, namespace)  # names are the model's own fields, quoted by repr as keys
+    return namespace["render"]
+
+
+def _plain(model: type[BaseModel], objects: Sequence) -> list[dict] | None:
+    """The objects rendered without pydantic, if the model and each of their values are plain; else None."""
+    render = _plain_renderer(model)
+    if render is None:
+        return None
+    try:
+        rendered = [render(obj) for obj in objects]
+    except AttributeError:  # a dict, or a record without one of the fields: pydantic says what it makes of it
+        return None
+    return None if None in rendered else rendered  # type: ignore[return-value]
+
+
+def _rendered(model: type[BaseModel], objects: Sequence) -> list[dict]:
+    """The objects in one pass of pydantic over them, not one per object (unless they are plain)."""
+    plain = _plain(model, objects)
+    if plain is not None:
+        return plain
+    adapter = _list_of(model)
+    return adapter.dump_python(adapter.validate_python(objects, from_attributes=True), mode="json")
+
+
 def render(model: type[BaseModel], obj) -> dict:
-    return model.model_validate(obj).model_dump(mode="json")
+    plain = _plain(model, (obj,))
+    return plain[0] if plain is not None else model.model_validate(obj).model_dump(mode="json")
 
 
 def render_page(model: type[BaseModel], page) -> dict:
-    """A page rendered in one pass of pydantic over its items, not one per item."""
-    adapter = _list_of(model)
-    items = adapter.dump_python(adapter.validate_python(page.items, from_attributes=True), mode="json")
-    return {"items": items, "next_cursor": page.next_cursor}
+    return {"items": _rendered(model, page.items), "next_cursor": page.next_cursor}
 
 
 def render_list(model: type[BaseModel], items) -> dict:
     """A short list that is not paged (a job's stages, its team), in the shape of a page."""
-    adapter = _list_of(model)
-    return {
-        "items": adapter.dump_python(adapter.validate_python(items, from_attributes=True), mode="json"),
-        "next_cursor": None,
-    }
+    return {"items": _rendered(model, items), "next_cursor": None}
 
 
 def respond(call: Call, contract: Contract, body: dict | Response | None) -> Response:
