@@ -135,10 +135,14 @@ class _Repository:
         """The records of `keys` and the accounts of these ids that exist, in one batch read: one
         round trip, not two."""
         wanted = set(keys)
-        found = self._items.get_many([*wanted, *map(user_key, set(user_ids))], consistent=consistent)
-        records = [self.entity.load(item) for item in found if key_of(item) in wanted]
-        users = [USER.load(item) for item in found if key_of(item) not in wanted]
-        return records, {user.id: user for user in users}
+        records, users = [], {}
+        for item in self._items.get_many([*wanted, *map(user_key, set(user_ids))], consistent=consistent):
+            if key_of(item) in wanted:
+                records.append(self.entity.load(item))
+            else:
+                user = USER.load(item)
+                users[user.id] = user
+        return records, users
 
     def _newest(self, ranges: Sequence[tuple[str, str, Condition | None]], *, limit: int, before: str | None) -> Found:
         """Up to `limit` records, newest first, from index ranges (index, partition, filter) merged
@@ -158,6 +162,8 @@ class _Repository:
             Query(partition, index, before=before, descending=True, limit=limit, filter=filter, reads=_bound(filter))
             for index, partition, filter in ranges
         ]
+        if len(queries) == 1:  # one range: in order already, cut at the limit and where its read bound ended it
+            return self._items.select(queries[0])
         if len({query.index for query in queries}) == 1 and all(query.filter is None for query in queries):
             # Partitions of one index, unfiltered (a sharded partition, a team's jobs): each is read
             # for its share of the page, not for a whole page (fanout.py).
@@ -166,15 +172,11 @@ class _Repository:
         # Below the highest point where a range was cut short, that range is unread: the page ends there.
         stops = [page.stopped_at for page in pages if page.stopped_at is not None]
         floor = max(stops) if stops else None
-        if len(pages) == 1:  # one range comes in order already
-            found = list(pages[0])
-        else:
-            by_order: dict[str, Item] = {}
-            for query, page in zip(queries, pages, strict=True):
-                for item in page:
-                    by_order.setdefault(str(item[f"{query.index}SK"]), item)
-            found = [by_order[key] for key in sorted(by_order, reverse=True) if floor is None or key >= floor]
-        found = found[:limit]
+        by_order: dict[str, Item] = {}
+        for query, page in zip(queries, pages, strict=True):
+            for item in page:
+                by_order.setdefault(str(item[f"{query.index}SK"]), item)
+        found = [by_order[key] for key in sorted(by_order, reverse=True) if floor is None or key >= floor][:limit]
         return Found(found, floor if floor is not None and len(found) < limit else None)
 
     def _versioned(self, record, what: str) -> Put:
@@ -459,7 +461,9 @@ class Jobs(_Repository):
         the queries (each job once); short, with `stopped_at`, where a filter's read bound ended it."""
         found = self._newest_items([r for query in queries for r in _job_ranges(query)], limit=limit, before=before)
         words = [item for item in found if item["type"] != JOB.kind]
-        jobs = self.get_many(_job_id(item) for item in words) if words else {}
+        if not words:  # jobs' own items alone (no word of q searched): each is its job
+            return Found(map(JOB.load, found), found.stopped_at)
+        jobs = self.get_many(_job_id(item) for item in words)
         page, dropped = [], False
         for item in found:
             if item["type"] == JOB.kind:
@@ -536,8 +540,8 @@ class Applications(_Repository):
     def get(self, application_id: str) -> Application | None:
         """The application with its cover letter: both items in one (consistent) batch read."""
         key, letter_at = application_key(application_id), letter_key(application_id)
-        found = {key_of(item): item for item in self._items.get_many([key, letter_at])}
-        item, letter = found.get(key), found.get(letter_at)
+        found = {item["SK"]: item for item in self._items.get_many([key, letter_at])}  # of one partition
+        item, letter = found.get(key[1]), found.get(letter_at[1])
         if item is None:
             return None
         if "cover_letter" in item:  # stored inline by an older release: its next save moves it out

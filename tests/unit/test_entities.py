@@ -1,5 +1,7 @@
 """Entity declarations: a record to an item and back, and items written before a field existed."""
 
+import json
+import math
 from dataclasses import dataclass, field
 
 from chalicelib.storage.entities import JSON, Entity
@@ -84,3 +86,10 @@ def test_a_lookup_key_is_the_normalised_value_or_its_hash_when_long():
     assert len(lookup_key(long) or "") == len("sha256:") + 64 and lookup_key(long) == lookup_key(long + " ")
     at_limit = "a" * LOOKUP_KEY_BYTES
     assert lookup_key(at_limit) == at_limit and lookup_key(at_limit + "a") != at_limit + "a"
+
+
+def test_json_decodes_what_json_dumps_wrote_even_where_orjson_refuses_it():
+    for value in ([], ["01HZ"], {"big": 2**70, "text": "\ud800 é", "float": 0.1}):
+        assert JSON.decode(JSON.encode(value)) == value
+    assert math.isnan(JSON.decode(JSON.encode([float("nan")]))[0])
+    assert JSON.decode(json.dumps({"a": 1})) == {"a": 1}
