@@ -6,8 +6,11 @@ import pytest
 from pydantic import ValidationError
 
 from ats_functions.web.render import _plain, render, render_page
-from chalicelib.domain.models import Job, JobStatus, Principal, Role
+from chalicelib.domain.models import Application, Job, JobStatus, Principal, Role, User
+from chalicelib.domain.pipeline import ApplicationStatus
+from chalicelib.schemas.applications import ApplicationOut
 from chalicelib.schemas.jobs import JobEnvelope, JobOut
+from chalicelib.services.applications import ApplicationSeen
 from chalicelib.services.pagination import Page
 from chalicelib.storage.entities import JOB
 
@@ -50,8 +53,30 @@ def test_a_value_pydantic_refuses_is_still_refused():
         render(JobOut, job)
 
 
-def test_a_dict_and_a_model_of_models_are_rendered_by_pydantic():
+def test_a_dict_is_rendered_by_pydantic():
     job = pydantic_render(Job.publish(owner=OWNER, title="Engineer"))
     assert _plain(JobOut, [job]) is None
     assert render(JobOut, job) == job
     assert _plain(JobEnvelope, [{"job": job}]) is None
+
+
+@pytest.mark.parametrize("internal", [False, True])
+def test_an_application_with_its_stage_candidate_and_job_renders_as_pydantic_renders_it(internal):
+    candidate = User.register(email="c@example.com", name="Cat", role=Role.CANDIDATE, password_hash="x")
+    job = stored(Job.publish(owner=OWNER, title="Engineer"))
+    application = Application.submit(job=job, candidate=Principal(candidate.id, Role.CANDIDATE), cover_letter="Hello")
+    seen = ApplicationSeen(
+        application,
+        [ApplicationStatus.SCREENING, ApplicationStatus.REJECTED],
+        job.stage(application.stage_id),
+        candidate,
+        job,
+        internal=internal,
+    )
+    assert _plain(ApplicationOut, [seen]) is not None
+    assert render(ApplicationOut, seen) == ApplicationOut.model_validate(seen).model_dump(mode="json")
+    alone = ApplicationSeen(application, [], None, None, None, internal=internal)  # its job and candidate gone
+    assert render(ApplicationOut, alone) == ApplicationOut.model_validate(alone).model_dump(mode="json")
+    odd = ApplicationSeen(application, (ApplicationStatus.SCREENING,), None, None, None, internal=internal)
+    assert _plain(ApplicationOut, [odd]) is None  # a tuple: pydantic's to render
+    assert render(ApplicationOut, odd) == ApplicationOut.model_validate(odd).model_dump(mode="json")
