@@ -54,9 +54,17 @@ def _reader(inner: str, name: str, internal: bool) -> Callable[[Any], Any]:
     return lambda seen: read(seen) if seen.internal else None
 
 
+class _ReadThrough:
+    """A view of a record that reads the record's fields through (_reads_through)."""
+
+    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
 @_reads_through("application", Application)
 @dataclass(frozen=True)
-class ApplicationSeen:
+class ApplicationSeen(_ReadThrough):
     """An application as one caller sees it: what they may do next, its stage, its candidate and
     its job; and whether the caller is of the hiring side (who sees its internal fields)."""
 
@@ -68,14 +76,10 @@ class ApplicationSeen:
     internal: bool
     INTERNAL: ClassVar[frozenset[str]] = frozenset({"rejection_reason_id"})
 
-    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
-
-        def __getattr__(self, name: str) -> Any: ...
-
 
 @_reads_through("entry", HistoryEntry)
 @dataclass(frozen=True)
-class HistoryEntrySeen:
+class HistoryEntrySeen(_ReadThrough):
     """A history entry with the account that made the change; its internal words only for the team."""
 
     entry: HistoryEntry
@@ -83,23 +87,15 @@ class HistoryEntrySeen:
     internal: bool
     INTERNAL: ClassVar[frozenset[str]] = frozenset({"reason", "note", "rejection_reason_id"})
 
-    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
-
-        def __getattr__(self, name: str) -> Any: ...
-
 
 @_reads_through("visit", StageVisit)
 @dataclass(frozen=True)
-class VisitSeen:
+class VisitSeen(_ReadThrough):
     """A stage visit, with its length (to now, while it lasts)."""
 
     visit: StageVisit
     seconds: int
     INTERNAL: ClassVar[frozenset[str]] = frozenset()
-
-    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
-
-        def __getattr__(self, name: str) -> Any: ...
 
 
 def present(
