@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         # orjson: a line a request, in a fifth of json.dumps's time (which builds an encoder per call
-        # when given `default`): 28 -> 9 us of every request's log line.
+        # when given `default`): a request's log line 28 -> 19 us.
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -36,6 +36,8 @@ import sys
 import tempfile
 import zlib
 
+from bench.search import worktree
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ENDPOINTS = ("ping", "list jobs", "get job", "create job", "apply", "change status", "get application", "history")
@@ -63,17 +65,11 @@ def side(tree: str, jobs: int, calls: int) -> list[str]:
     from chalice.test import Client
 
     from app import app
-    from bench.api import logs_to_file, wait_for_deliveries
+    from bench.api import Bench, logs_to_file, wait_for_deliveries
 
     client = Client(app, stage_name="dev", project_dir=tree)
     logs_to_file(open(os.path.join(workdir, "ats.log"), "a"))  # noqa: SIM115  (open until the process ends)
-
-    def call(method: str, path: str, body: dict | None = None, token: str | None = None, expect: int = 200) -> dict:
-        headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
-        response = client.http.request(method, path, headers=headers, body=json.dumps(body).encode() if body else b"")
-        if response.status_code != expect:
-            raise SystemExit(f"bench: {method} {path} answered {response.status_code}: {response.body[:300]!r}")
-        return json.loads(response.body) if response.body else {}
+    call = Bench(client, app).call  # one request, its status checked: its parsed body
 
     for email, role in (("rita@bench.example", "recruiter"), ("carl@bench.example", "candidate")):
         call("POST", "/auth/register", {"email": email, "password": PASSWORD, "role": role}, expect=201)
@@ -165,16 +161,6 @@ def counts(outdir: str, label: str) -> dict[str, float]:
     for i, endpoint in enumerate(framed):
         per.setdefault(endpoint, []).append(dumps[2 * i + 2])
     return {endpoint: statistics.median(values) / 1000 for endpoint, values in per.items()}
-
-
-def worktree(ref: str, cleanup: contextlib.ExitStack) -> str:
-    """The code of `ref` in a scratch worktree, removed afterwards."""
-    path = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ats-bench-before-"))
-    subprocess.run(
-        ["git", "-C", ROOT, "worktree", "add", "--detach", "--force", path, ref], check=True, capture_output=True
-    )
-    cleanup.callback(subprocess.run, ["git", "-C", ROOT, "worktree", "remove", "--force", path], capture_output=True)
-    return path
 
 
 def main(argv=None) -> int:

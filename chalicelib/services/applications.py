@@ -4,7 +4,7 @@ import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..domain.errors import AuthenticationFailed, ConcurrencyError, NotFound, PermissionDenied, ValidationFailed
 from ..domain.ids import seconds_between, utc_now
@@ -31,17 +31,31 @@ from .versions import check_version, versioned_write
 SEND_NOW = RejectionEmail()  # a rejection's email, unless asked otherwise
 
 
-def _reads_through(inner: str, record: type) -> Callable[[type], type]:
+class _ReadThrough:
+    """A view of a record that reads the record's fields through (_reads_through); those in INTERNAL
+    only for the hiring side."""
+
+    INTERNAL: ClassVar[frozenset[str]] = frozenset()
+
+    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+V = TypeVar("V", bound=type[_ReadThrough])
+
+
+def _reads_through(inner: str, record: type) -> Callable[[V], V]:
     """Give the class the fields of the `record` it wraps (its attribute `inner`) as properties, for
     rendering: None for a field in its INTERNAL unless the caller is of the hiring side (`internal`).
     Properties, not __getattr__: that runs only after the normal lookup has failed and raised (an
     application's render read 13 fields at 8.7k instructions each; a property of an attrgetter, 0.3k)."""
 
-    def decorate(cls: type) -> type:
-        own = {field.name for field in dataclasses.fields(cls)}
+    def decorate(cls: V) -> V:
+        own = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]  # a dataclass
         for field in dataclasses.fields(record):
             if field.name not in own:
-                setattr(cls, field.name, property(_reader(inner, field.name, field.name in cls.INTERNAL)))  # type: ignore[attr-defined]
+                setattr(cls, field.name, property(_reader(inner, field.name, field.name in cls.INTERNAL)))
         return cls
 
     return decorate
@@ -52,14 +66,6 @@ def _reader(inner: str, name: str, internal: bool) -> Callable[[Any], Any]:
     if not internal:
         return read
     return lambda seen: read(seen) if seen.internal else None
-
-
-class _ReadThrough:
-    """A view of a record that reads the record's fields through (_reads_through)."""
-
-    if TYPE_CHECKING:  # the wrapped record's fields, made properties by _reads_through
-
-        def __getattr__(self, name: str) -> Any: ...
 
 
 @_reads_through("application", Application)
@@ -95,7 +101,6 @@ class VisitSeen(_ReadThrough):
 
     visit: StageVisit
     seconds: int
-    INTERNAL: ClassVar[frozenset[str]] = frozenset()
 
 
 def present(

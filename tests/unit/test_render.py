@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 from pydantic import ValidationError
+from pydantic_core import to_json
 
-from ats_functions.web.render import _plain, render, render_page
+from ats_functions.web.render import _json, _plain, render, render_page
 from chalicelib.domain.models import Application, Job, JobStatus, Principal, Role, User
 from chalicelib.domain.pipeline import ApplicationStatus
 from chalicelib.schemas.applications import ApplicationOut
@@ -80,3 +81,10 @@ def test_an_application_with_its_stage_candidate_and_job_renders_as_pydantic_ren
     odd = ApplicationSeen(application, (ApplicationStatus.SCREENING,), None, None, None, internal=internal)
     assert _plain(ApplicationOut, [odd]) is None  # a tuple: pydantic's to render
     assert render(ApplicationOut, odd) == ApplicationOut.model_validate(odd).model_dump(mode="json")
+
+
+def test_a_body_orjson_refuses_is_encoded_by_pydantic_and_the_rest_alike():
+    common = {"text": "é\u2028\x00😀", "n": None, "f": 0.1 + 0.2, "big": 2**63 - 1, "list": [1, "x", {"k": True}]}
+    assert _json(common) == to_json(common).decode()
+    huge = {"n": 2**70}  # past orjson's 64 bits
+    assert _json(huge) == to_json(huge).decode() == '{"n":1180591620717411303424}'

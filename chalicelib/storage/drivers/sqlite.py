@@ -134,44 +134,52 @@ def _lookups(item: Item) -> dict[str, object]:
     if _LOOKUP_ATTRIBUTES.isdisjoint(item):  # most items are in no index and never expire: one test
         return row
     for pk_name, sk_name, pk_column, sk_column in _INDEX_ATTRIBUTE_COLUMNS:
-        index_pk = item.get(pk_name)
-        if index_pk is None:
+        if pk_name not in item:
             continue
-        index_sk = item.get(sk_name)
-        # as on DynamoDB, an item without both index keys is not in the index
-        if isinstance(index_pk, str) and isinstance(index_sk, str):
-            row[pk_column] = index_pk
-            row[sk_column] = index_sk
-    ttl = item.get("ttl")
-    if isinstance(ttl, int | float) and not isinstance(ttl, bool):
+        index_pk, index_sk = _index_entry(item[pk_name], item.get(sk_name))
+        if index_pk is not None:
+            row[pk_column], row[sk_column] = index_pk, index_sk
+    ttl = _expiry(item.get("ttl"))
+    if ttl is not None:
         row["ttl"] = ttl
     return row
 
 
+def _index_entry(index_pk: object, index_sk: object) -> tuple[object, object]:
+    """An index's columns of an item with these index keys: as on DynamoDB, an item without both
+    (as strings) is not in the index."""
+    return (index_pk, index_sk) if isinstance(index_pk, str) and isinstance(index_sk, str) else (None, None)
+
+
+def _expiry(ttl: object) -> object:
+    """The ttl column of an item with this ttl: a number, or nothing."""
+    return ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None
+
+
 @functools.cache
-def _insert_sql(columns: tuple[str, ...], replace: bool) -> str:
-    """The INSERT of a row of these columns: over the item of its key, or only if there is none."""
-    values = f"INTO items ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    return f"INSERT OR REPLACE {values}" if replace else f"INSERT {values} ON CONFLICT (pk, sk) DO NOTHING"
+def _insert_new_sql(columns: tuple[str, ...]) -> str:
+    """The INSERT of a row of these columns, only if its key is free."""
+    values = f"({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    return f"INSERT INTO items {values} ON CONFLICT (pk, sk) DO NOTHING"
 
 
 @functools.lru_cache(maxsize=256)  # as many as the connection's statements
-def _insert_all_sql(rows: tuple[tuple[str, ...], ...]) -> str:
-    """The INSERT OR REPLACE of rows of these columns each: a NULL written for the columns a row has not."""
+def _replace_sql(rows: tuple[tuple[str, ...], ...]) -> str:
+    """The INSERT OR REPLACE of rows of these columns each (as _row names them, in _COLUMNS' order):
+    a NULL written for the columns a row has not."""
     values = ", ".join(f"({', '.join('?' if column in row else 'NULL' for column in _COLUMNS)})" for row in rows)
     return f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}) VALUES {values}"
 
 
-def _put(conn: sqlite3.Connection, item: Item) -> None:
-    """Write the item, over any item of its key."""
-    row = _row(item)
-    conn.execute(_insert_sql(tuple(row), True), tuple(row.values()))
+def _replace(conn: sqlite3.Connection, rows: list[dict[str, object]]) -> None:
+    """Write the items of these rows (_row's) in one statement, each over any item of its key."""
+    conn.execute(_replace_sql(tuple(tuple(row) for row in rows)), [value for row in rows for value in row.values()])
 
 
 def _insert(conn: sqlite3.Connection, item: Item) -> bool:
     """Write the item if its key is free; True if it was written."""
     row = _row(item)
-    return conn.execute(_insert_sql(tuple(row), False), tuple(row.values())).rowcount == 1
+    return conn.execute(_insert_new_sql(tuple(row)), tuple(row.values())).rowcount == 1
 
 
 def _overwrite(conn: sqlite3.Connection, current: Item, new: Item, *, read: str | None = None) -> bool:
@@ -211,16 +219,6 @@ def _changed_lookups(current: Item, new: Item) -> list[tuple[str, object]]:
     if ttl_after != _expiry(current.get("ttl")):
         changed.append(("ttl", ttl_after))
     return changed
-
-
-def _index_entry(index_pk: object, index_sk: object) -> tuple[object, object]:
-    """An index's columns of an item with these index keys: as in `_lookups`, both or neither."""
-    return (index_pk, index_sk) if isinstance(index_pk, str) and isinstance(index_sk, str) else (None, None)
-
-
-def _expiry(ttl: object) -> object:
-    """The ttl column of an item with this ttl: as in `_lookups`, a number or nothing."""
-    return ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None
 
 
 def _successor(prefix: str) -> str | None:
@@ -489,7 +487,7 @@ def _write_at_once(conn: sqlite3.Connection, operation: Put | Update | Delete) -
     document, or nothing; when another writer came in between, read again and decide again."""
     if isinstance(operation, Put) and operation.condition is None:
         item = _present(operation.item)
-        _put(conn, item)
+        _replace(conn, [_row(item)])
         return dict(item)
     if isinstance(operation, Put) and isinstance(operation.condition, Missing):
         item = _present(operation.item)
@@ -555,8 +553,7 @@ def _apply_all(conn: sqlite3.Connection, operations: Sequence[Operation], keys: 
         else:
             _overwrite(conn, current, item)
     if new:
-        columns = tuple(tuple(row) for row in new)
-        conn.execute(_insert_all_sql(columns), [value for row in new for value in row.values()])
+        _replace(conn, new)
 
 
 # --- The schema and its migrations --------------------------------------------------------------
